@@ -1,0 +1,22 @@
+"""Shared fixtures: where the real test data lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STORIES_DATA = Path(
+    os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories")
+)
+DALPIAZ = STORIES_DATA / "dalpiaz-22"
+ROLES_GOLD = STORIES_DATA / "roles-gold"
+
+
+@pytest.fixture(scope="session")
+def dalpiaz() -> Path:
+    if not DALPIAZ.is_dir():
+        pytest.fail(f"test data not found at {DALPIAZ}; set STORYCHAT_TEST_DATA")
+    return DALPIAZ
