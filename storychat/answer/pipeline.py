@@ -1,0 +1,156 @@
+"""The one path every question takes: context, prompt, engine, checks, events.
+
+``Pipeline.ask`` yields typed events. The browser UI, the CLI and the
+evaluations only render them; none of them holds answer logic of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Iterator, Sequence, Union
+
+from storychat.answer.citations import Citation, check_citations, is_refusal
+from storychat.answer.context import ContextBuilder, Coverage, QuestionError
+from storychat.answer.prompt import REFUSAL, Template
+from storychat.llm.engine import Engine, Message
+from storychat.stories import Story
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    strict: bool = True
+    max_question_chars: int = 4000
+    closest: int = 3
+
+
+@dataclass(frozen=True)
+class Timings:
+    ttft_s: float
+    total_s: float
+    prompt_tokens: int
+    completion_tokens: int
+    prompt_evaluated: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished answer. ``to_json`` is the ``ask --json`` contract."""
+
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    context: Coverage
+    timings: Timings
+    raw: str = ""
+    unsupported: bool = False
+    closest: list[Story] = field(default_factory=list)
+    dropped_turns: int = 0
+
+    @property
+    def evidence(self) -> list[Citation]:
+        return [c for c in self.citations if c.valid]
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.answer,
+            "refused": self.refused,
+            "unsupported": self.unsupported,
+            "raw": self.raw,
+            "citations": [asdict(c) for c in self.citations],
+            "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
+            "context": {**asdict(self.context), "dropped_turns": self.dropped_turns},
+            "timings": asdict(self.timings),
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    message: str
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Union[Progress, Token, Done]
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions()):
+        self.engine = engine
+        self.options = options
+        self.builder = ContextBuilder(engine, template, options.max_tokens)
+
+    def ask(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Iterator[Event]:
+        question = self._validate(question)
+        started = time.perf_counter()
+        context = self.builder.build(stories, question, history)
+        cov = context.coverage
+        yield Progress(
+            f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
+            f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
+        )
+        messages = [Message("system", context.system), *context.history, Message("user", question)]
+        pieces: list[str] = []
+        first_token_at = None
+        for piece in self.engine.stream_chat(
+            messages, max_tokens=self.options.max_tokens, temperature=self.options.temperature
+        ):
+            first_token_at = first_token_at or time.perf_counter()
+            pieces.append(piece)
+            yield Token(piece)
+        finished = time.perf_counter()
+        usage = self.engine.last_usage
+        timings = Timings(
+            ttft_s=round((first_token_at or finished) - started, 3),
+            total_s=round(finished - started, 3),
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            prompt_evaluated=usage.prompt_evaluated if usage else 0,
+        )
+        yield Done(self._check("".join(pieces).strip(), question, stories, context, timings))
+
+    def _validate(self, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise QuestionError("Type a question about the stories first.")
+        if len(question) > self.options.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(question):,} characters; the limit is "
+                f"{self.options.max_question_chars:,} (--max-question-chars). Shorten it, or paste "
+                "long text as stories instead."
+            )
+        return question
+
+    def _check(self, raw: str, question: str, stories: Sequence[Story], context, timings: Timings) -> Answer:
+        known = {s.id: s for s in stories}
+        shown = {s.id: s for s in context.stories}
+        citations = check_citations(raw, shown, known)
+        refused = is_refusal(raw)
+        unsupported = not refused and not any(c.valid for c in citations)
+        closest: list[Story] = []
+        text = raw
+        if refused or unsupported:
+            closest = [h.story for h in self.builder.index(context.stories).search(question, self.options.closest)]
+        if unsupported and self.options.strict:
+            text, refused = REFUSAL, True
+        return Answer(
+            answer=text,
+            refused=refused,
+            citations=citations,
+            context=context.coverage,
+            timings=timings,
+            raw=raw,
+            unsupported=unsupported,
+            closest=closest,
+            dropped_turns=context.dropped_turns,
+        )

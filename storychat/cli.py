@@ -1,0 +1,172 @@
+"""Command line: ``python -m storychat COMMAND``. Every command is a thin face on the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from storychat.answer.pipeline import Done, Progress, Token
+from storychat.config import OPTIONS, Settings, add_options
+from storychat.stories import Story
+
+COMMANDS = ("serve", "ask", "import", "stories", "flags")
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
+        argv.insert(0, "serve")
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError, OSError) as exc:
+        # Errors raised for the user (bad file, no model, bad flag) carry a full sentence.
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m storychat", description="Chat with your user stories, on a local model.")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="start the browser UI (the default command)")
+    add_options(serve, "model", "answer", "library", "server")
+    serve.set_defaults(run=run_serve)
+
+    ask = sub.add_parser("ask", help="answer one question on the command line")
+    ask.add_argument("question")
+    ask.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file to answer from (repeatable)")
+    ask.add_argument("--collection", metavar="NAME", help="library collection to answer from")
+    ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_options(ask, "model", "answer", "library")
+    ask.set_defaults(run=run_ask)
+
+    imp = sub.add_parser("import", help="add story files to a library collection")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--collection", required=True, metavar="NAME")
+    add_options(imp, "library")
+    imp.set_defaults(run=run_import)
+
+    stories = sub.add_parser("stories", help="show the stories in a collection")
+    stories.add_argument("action", choices=["list"])
+    stories.add_argument("--collection", required=True, metavar="NAME")
+    stories.add_argument("--json", action="store_true")
+    add_options(stories, "library")
+    stories.set_defaults(run=run_stories)
+
+    flags = sub.add_parser("flags", help="print every flag and environment variable as a Markdown table")
+    flags.set_defaults(run=run_flags)
+    return top
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from storychat import runtime, ui
+
+    settings = Settings.from_namespace(args)
+    ui.serve(settings, runtime.load_engine(settings))
+    return 0
+
+
+def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
+    from storychat import runtime
+    from storychat.stories.formats import read_file
+
+    if not args.stories and not args.collection:
+        raise CommandError("say which stories to answer from: --stories FILE or --collection NAME")
+    stories: list[Story] = []
+    for name in args.stories:
+        stories += read_file(Path(name), runtime.limits(settings)).stories
+    if args.collection:
+        library = runtime.open_library(settings)
+        if args.collection not in {c.name for c in library.collections()}:
+            raise CommandError(f"no collection named {args.collection!r}; import stories first")
+        stories += library.stories(args.collection)
+    return stories
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    from storychat import runtime
+
+    settings = Settings.from_namespace(args)
+    stories = load_stories(args, settings)
+    pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
+    for event in pipeline.ask(args.question, stories):
+        if isinstance(event, Progress):
+            runtime.log(event.message)
+        elif isinstance(event, Token) and not args.json:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Done):
+            print_answer(event.answer, args.json)
+    return 0
+
+
+def print_answer(answer, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    print()
+    if answer.answer != answer.raw:
+        print(f"\n[withheld: the answer cited no story it was shown]\n{answer.answer}")
+    for c in answer.citations:
+        mark = "ok " if c.valid else "BAD"
+        print(f"  {mark} [{c.id}] {c.source}:{c.line} {c.text}")
+    for s in answer.closest:
+        print(f"  closest [{s.id}] {s.text}")
+    cov, t = answer.context, answer.timings
+    print(
+        f"context: {cov.stories_in_context}/{cov.stories_total} stories, {cov.tokens_in_context}/"
+        f"{cov.n_ctx} tokens ({cov.mode}); first token {t.ttft_s}s, total {t.total_s}s"
+    )
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from storychat import runtime
+    from storychat.stories.formats import read_file
+
+    settings = Settings.from_namespace(args)
+    library = runtime.open_library(settings)
+    for name in args.files:
+        report = library.add(args.collection, read_file(Path(name), runtime.limits(settings)))
+        print(
+            f"{Path(name).name}: {len(report.added)} added, {len(report.duplicates)} skipped as "
+            f"duplicate, {len(report.notes)} kept as notes"
+        )
+        for warning in report.warnings:
+            print(f"  warning: {warning}")
+    return 0
+
+
+def run_stories(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from storychat import runtime
+
+    library = runtime.open_library(Settings.from_namespace(args))
+    stories = library.stories(args.collection)
+    if args.json:
+        print(json.dumps([asdict(s) for s in stories], ensure_ascii=False, indent=2))
+    else:
+        for s in stories:
+            print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.text}")
+    return 0
+
+
+def run_flags(args: argparse.Namespace) -> int:
+    print("| Flag | Environment variable | Default | What it does |")
+    print("|---|---|---|---|")
+    for opt in OPTIONS:
+        env = ", ".join(f"`{e}`" for e in (opt.env, *opt.env_aliases))
+        default = "" if opt.default in (None, (), False) or opt.negates else f"`{opt.default}`"
+        flags = ", ".join(f"`{f}`" for f in opt.flags)
+        print(f"| {flags} | {env} | {default} | {opt.help} |")
+    return 0

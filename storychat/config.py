@@ -1,0 +1,172 @@
+"""One Settings object: command-line flags > STORYCHAT_* environment variables > defaults.
+
+Every option is declared once in ``OPTIONS``; the argument parsers, the
+environment lookup and the README's flag table all come from that list.
+Flag names follow llama.cpp's server where one exists there (``-m``, ``-c``,
+``-ngl``, ``-n``, ``--host``, ``--port``); Gradio's ``GRADIO_SERVER_NAME`` and
+``GRADIO_SERVER_PORT`` are honoured too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Option:
+    flags: tuple[str, ...]
+    dest: str
+    help: str
+    group: str
+    type: Callable[[str], object] = str
+    default: object = None
+    metavar: str | None = None
+    env_aliases: tuple[str, ...] = ()
+    negates: bool = False  # a --no-x flag that turns the boolean `dest` off
+    repeat: bool = False
+
+    @property
+    def env(self) -> str:
+        return "STORYCHAT_" + self.dest.upper()
+
+    def env_default(self) -> object:
+        for name in (self.env, *self.env_aliases):
+            raw = os.environ.get(name)
+            if raw is None or raw == "":
+                continue
+            if self.negates:
+                return _flag(raw)
+            if self.repeat:
+                return [part.strip() for part in raw.split(",") if part.strip()]
+            return self.type(raw)
+        return self.default
+
+
+OPTIONS: tuple[Option, ...] = (
+    # model and engine
+    Option(("-m", "--model"), "model", "GGUF file to load", "model", metavar="PATH"),
+    Option(("-hfr", "--hf-repo"), "hf_repo", "Hugging Face repo to download the model from", "model", metavar="REPO"),
+    Option(("-hff", "--hf-file"), "hf_file", "file in --hf-repo to download into models/", "model", metavar="FILE"),
+    Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx", "cap on the context size in tokens (default: the model's trained context)", "model", int, metavar="N"),
+    Option(("-ngl", "--gpu-layers", "--n-gpu-layers"), "gpu_layers", "layers to offload to the GPU (default: all when the build can offload, else 0)", "model", int, metavar="N"),
+    Option(("--no-flash-attn",), "flash_attn", "turn flash attention off (on by default)", "model", default=True, negates=True),
+    Option(("--kv-type",), "kv_type", "KV cache type for K and V: f16, q8_0 or q4_0 (quantised needs flash attention)", "model", default="f16", metavar="TYPE"),
+    Option(("-t", "--threads"), "threads", "CPU threads for generation (default: llama.cpp's choice)", "model", int, metavar="N"),
+    # answers
+    Option(("-n", "--max-tokens", "--n-predict"), "max_tokens", "longest answer in tokens", "answer", int, 512, "N"),
+    Option(("--temp",), "temp", "sampling temperature (0 = deterministic)", "answer", float, 0.0, "T"),
+    Option(("--no-strict",), "strict", "show answers that cite no valid story (with a warning) instead of refusing", "answer", default=True, negates=True),
+    Option(("--prompt-template",), "prompt_template", "file with the system prompt; must contain {stories}", "answer", metavar="FILE"),
+    Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),
+    # library
+    Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
+    Option(("--max-upload-mb",), "max_upload_mb", "largest file or paste accepted, in MB", "library", float, 10.0, "MB"),
+    # server
+    Option(("--host",), "host", "address to serve on; anything but loopback needs --auth or --no-auth", "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
+    Option(("--port",), "port", "port to serve on", "server", int, 7860, env_aliases=("GRADIO_SERVER_PORT",)),
+    Option(("--auth",), "auth", "user:password allowed to log in; repeat for more users (env: comma-separated)", "server", metavar="USER:PASS", repeat=True, default=()),
+    Option(("--auth-file",), "auth_file", "file with one user:password per line", "server", metavar="FILE"),
+    Option(("--no-auth",), "no_auth", "allow serving on a non-loopback address without a login", "server", default=False),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str | None = None
+    hf_repo: str | None = None
+    hf_file: str | None = None
+    n_ctx: int | None = None
+    gpu_layers: int | None = None
+    flash_attn: bool = True
+    kv_type: str = "f16"
+    threads: int | None = None
+    max_tokens: int = 512
+    temp: float = 0.0
+    strict: bool = True
+    prompt_template: str | None = None
+    max_question_chars: int = 4000
+    data_dir: str | None = None
+    max_upload_mb: float = 10.0
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: tuple[str, ...] = field(default_factory=tuple)
+    auth_file: str | None = None
+    no_auth: bool = False
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> "Settings":
+        values = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
+        if "auth" in values:
+            values["auth"] = tuple(values["auth"] or ())
+        return cls(**values)
+
+
+def add_options(parser: argparse.ArgumentParser, *groups: str) -> None:
+    for group in groups:
+        section = parser.add_argument_group(group)
+        for opt in (o for o in OPTIONS if o.group == group):
+            default = opt.env_default()
+            if opt.negates:
+                section.add_argument(*opt.flags, dest=opt.dest, action="store_false", default=default, help=opt.help)
+            elif opt.default is False:
+                section.add_argument(*opt.flags, dest=opt.dest, action="store_true", default=_flag(str(default)), help=opt.help)
+            elif opt.repeat:
+                section.add_argument(*opt.flags, dest=opt.dest, action="append", default=list(default or ()), metavar=opt.metavar, help=opt.help)
+            else:
+                section.add_argument(*opt.flags, dest=opt.dest, type=opt.type, default=default, metavar=opt.metavar, help=opt.help)
+
+
+class AuthError(ValueError):
+    pass
+
+
+def credentials(settings: Settings) -> list[tuple[str, str]]:
+    """All user:password pairs from --auth and --auth-file."""
+    lines = list(settings.auth)
+    if settings.auth_file:
+        try:
+            text = Path(settings.auth_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuthError(f"cannot read --auth-file {settings.auth_file}: {exc.strerror}") from exc
+        lines += [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    pairs = []
+    for line in lines:
+        user, sep, password = line.partition(":")
+        if not sep or not user or not password:
+            raise AuthError(f"auth entry {user or line!r} is not in the form user:password")
+        pairs.append((user, password))
+    return pairs
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> str | None:
+    """Refuse an open server on the network. Returns a warning to print, if any."""
+    if is_loopback(settings.host) or credentials(settings):
+        return None
+    if settings.no_auth:
+        return (
+            f"WARNING: serving on {settings.host} without a login (--no-auth). Anyone who can "
+            "reach this machine can read and change the stories."
+        )
+    raise AuthError(
+        f"Refusing to serve on {settings.host} without a login: anyone on the network could read "
+        "the stories. Add --auth user:password (or --auth-file FILE, or STORYCHAT_AUTH), "
+        "or pass --no-auth if that is really what you want."
+    )

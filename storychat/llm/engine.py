@@ -1,0 +1,65 @@
+"""The small interface the answer pipeline talks to, whatever runs the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    model: str
+    n_ctx: int
+    n_ctx_train: int
+    can_offload: bool
+    gpu_layers: int
+    n_layer: int
+    flash_attn: bool
+    kv_type: str
+
+    def startup_line(self) -> str:
+        offload = "yes" if self.can_offload else "no"
+        return (
+            f"model {self.model} | context {self.n_ctx} tokens (trained {self.n_ctx_train}) | "
+            f"GPU offload supported: {offload} | layers on GPU: {self.gpu_layers}/{self.n_layer} | "
+            f"flash attention: {'on' if self.flash_attn else 'off'} | KV cache: {self.kv_type}"
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of the last generation.
+
+    ``prompt_evaluated`` is how many prompt tokens the engine actually computed;
+    the rest came from its cache (a reused prefix).
+    """
+
+    prompt_tokens: int
+    prompt_evaluated: int
+    completion_tokens: int
+
+
+class Engine(Protocol):
+    def info(self) -> EngineInfo: ...
+
+    @property
+    def context_length(self) -> int: ...
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def count(self, text: str) -> int: ...
+
+    def stream_chat(
+        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0
+    ) -> Iterator[str]:
+        """Yield the answer text piece by piece; ``last_usage`` is set when it ends."""
+        ...
+
+    @property
+    def last_usage(self) -> Usage | None: ...

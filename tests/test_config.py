@@ -1,0 +1,58 @@
+import argparse
+
+import pytest
+
+from storychat.config import AuthError, Settings, add_options, check_exposure, credentials
+
+
+def settings(argv: list[str], monkeypatch=None, **env) -> Settings:
+    if monkeypatch:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+    parser = argparse.ArgumentParser()
+    add_options(parser, "model", "answer", "library", "server")
+    return Settings.from_namespace(parser.parse_args(argv))
+
+
+def test_serving_on_all_interfaces_without_auth_is_refused_with_a_way_out():
+    with pytest.raises(AuthError, match="--auth user:password.*--no-auth"):
+        check_exposure(settings(["--host", "0.0.0.0"]))
+
+
+def test_no_auth_on_the_network_starts_with_a_warning():
+    warning = check_exposure(settings(["--host", "0.0.0.0", "--no-auth"]))
+    assert warning and "without a login" in warning
+
+
+def test_loopback_needs_no_auth():
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert check_exposure(settings(["--host", host])) is None
+
+
+def test_auth_from_flag_env_and_file_all_count(tmp_path, monkeypatch):
+    auth_file = tmp_path / "users.txt"
+    auth_file.write_text("# team\ncarol:pw3\n\n", encoding="utf-8")
+    s = settings(["--auth", "alice:pw1", "--auth-file", str(auth_file), "--host", "0.0.0.0"])
+    assert credentials(s) == [("alice", "pw1"), ("carol", "pw3")]
+    assert check_exposure(s) is None
+    from_env = settings(["--host", "0.0.0.0"], monkeypatch, STORYCHAT_AUTH="bob:pw2,dan:pw4")
+    assert credentials(from_env) == [("bob", "pw2"), ("dan", "pw4")]
+
+
+def test_a_malformed_auth_entry_is_rejected_without_echoing_a_password():
+    with pytest.raises(AuthError, match="user:password") as err:
+        credentials(settings(["--auth", "alice"]))
+    assert "alice" in str(err.value)
+
+
+def test_flags_beat_environment_which_beats_defaults(monkeypatch):
+    assert settings([]).port == 7860
+    assert settings([], monkeypatch, GRADIO_SERVER_PORT="7000").port == 7000
+    assert settings([], monkeypatch, STORYCHAT_PORT="7100").port == 7100
+    assert settings(["--port", "7200"], monkeypatch, STORYCHAT_PORT="7100").port == 7200
+
+
+def test_boolean_switches_read_from_the_environment(monkeypatch):
+    assert settings([]).flash_attn is True
+    assert settings(["--no-flash-attn"]).flash_attn is False
+    assert settings([], monkeypatch, STORYCHAT_FLASH_ATTN="off").flash_attn is False

@@ -1,0 +1,95 @@
+"""The answer pipeline end to end, on the real bundled model and a real backlog."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token
+from storychat.answer.prompt import REFUSAL
+from storychat.llm.engine import Message
+from storychat.stories.formats import read_file
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(pipeline, question, stories, history=()):
+    events = list(pipeline.ask(question, stories, history))
+    assert isinstance(events[0], Progress)
+    assert isinstance(events[-1], Done)
+    return events, events[-1].answer
+
+
+def assert_contract(payload: dict, stories) -> None:
+    by_id = {s.id: s for s in stories}
+    assert set(payload) >= {"answer", "refused", "citations", "context", "timings"}
+    assert isinstance(payload["answer"], str) and isinstance(payload["refused"], bool)
+    for c in payload["citations"]:
+        assert set(c) >= {"id", "source", "line", "text", "valid"}
+        if c["valid"]:
+            story = by_id[c["id"]]
+            assert (c["source"], c["line"], c["text"]) == (story.source, story.line, story.text)
+    ctx = payload["context"]
+    assert set(ctx) >= {"stories_in_context", "stories_total", "tokens_in_context", "n_ctx", "mode"}
+    assert 0 < ctx["stories_in_context"] <= ctx["stories_total"] == len([s for s in stories if not s.is_note])
+    assert 0 < ctx["tokens_in_context"] <= ctx["n_ctx"]
+    assert ctx["mode"] in ("full", "retrieval")
+    assert (ctx["mode"] == "full") == (ctx["stories_in_context"] == ctx["stories_total"])
+    t = payload["timings"]
+    assert set(t) >= {"ttft_s", "total_s", "prompt_tokens", "completion_tokens"}
+    assert 0 <= t["ttft_s"] <= t["total_s"]
+    assert t["prompt_tokens"] >= ctx["tokens_in_context"] * 0.9
+
+
+@pytest.fixture(scope="module")
+def planning_poker(dalpiaz):
+    return read_file(dalpiaz / "g13-planningpoker.txt").stories
+
+
+def test_answer_streams_tokens_and_honours_the_json_contract(pipeline, planning_poker):
+    events, answer = run(pipeline, "What can the moderator do when starting a game?", planning_poker)
+    tokens = [e for e in events if isinstance(e, Token)]
+    assert len(tokens) > 1
+    assert answer.raw == "".join(t.text for t in tokens).strip()
+    assert_contract(answer.to_json(), planning_poker)
+    assert answer.context.mode == "full"
+    assert answer.refused or answer.evidence
+
+
+def test_a_follow_up_only_evaluates_its_own_tokens(pipeline, planning_poker):
+    _, first = run(pipeline, "Which stories mention estimators?", planning_poker)
+    history = [Message("user", "Which stories mention estimators?"), Message("assistant", first.raw)]
+    _, follow = run(pipeline, "And the moderator?", planning_poker, history)
+    corpus = follow.context.tokens_in_context
+    assert follow.timings.prompt_evaluated < follow.timings.prompt_tokens
+    # Only the new turns are computed: the stories prefix comes from the KV cache.
+    assert follow.timings.prompt_evaluated < 0.25 * corpus
+
+
+def test_too_many_stories_switch_to_retrieval_and_say_so(engine, dalpiaz):
+    stories = read_file(dalpiaz / "g02-federalspending.txt").stories + read_file(dalpiaz / "g03-loudoun.txt").stories
+    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=48))
+    context = pipeline.builder.build(stories, "Which stories are about publishing FABS submissions?")
+    cov = context.coverage
+    assert cov.mode == "retrieval" and 0 < cov.stories_in_context < cov.stories_total
+    assert cov.tokens_in_context <= cov.n_ctx - 48
+    assert any("FABS" in s.text for s in context.stories)
+
+
+def test_an_unsupported_answer_is_withheld_in_strict_mode(pipeline, planning_poker):
+    _, answer = run(pipeline, "What is the capital of France?", planning_poker)
+    assert answer.refused
+    assert answer.answer.startswith(REFUSAL)
+    assert not answer.evidence
+
+
+def test_cli_ask_json_on_the_planning_poker_backlog(dalpiaz):
+    cmd = [sys.executable, "-m", "storychat", "ask", "--json", "--n-ctx", "4096", "-n", "64",
+           "--stories", str(dalpiaz / "g13-planningpoker.txt"), "What can estimators do?"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert_contract(payload, read_file(dalpiaz / "g13-planningpoker.txt").stories)
+    assert "context 4096 tokens" in result.stderr  # the startup line
