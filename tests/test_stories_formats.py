@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -395,3 +396,9 @@ def test_a_damaged_xlsx_is_refused():
 def test_reading_a_dalpiaz_file_by_path_and_by_upload_agree(dalpiaz):
     path = dalpiaz / "g28-zooniverse.txt"
     assert read_file(path) == read_bytes(path.read_bytes(), str(Path("/uploads") / path.name))
+
+
+def test_without_openpyxl_an_xlsx_is_refused_saying_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # makes the import fail
+    with pytest.raises(StoryImportError, match=r"needs the openpyxl package.*pip install openpyxl"):
+        read_bytes(b"PK\x03\x04", "sheet.xlsx")

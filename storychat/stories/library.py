@@ -251,9 +251,6 @@ class Library:
         _write_atomically(Path(path), write, newline="\n")
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def validate_collection_name(name: str) -> str:
     """The name without surrounding spaces; ValueError when it is not usable."""
     stripped = name.strip() if isinstance(name, str) else ""
@@ -263,8 +260,11 @@ def validate_collection_name(name: str) -> str:
         raise ValueError(
             f"The collection name is {len(stripped)} characters long; use at most {MAX_COLLECTION_NAME}."
         )
-    if not stripped.isprintable() or _CONTROL.search(stripped):
-        raise ValueError("The collection name contains control characters; use printable text only.")
+    if not stripped.isprintable():
+        raise ValueError(
+            "The collection name contains characters that cannot be shown, such as tabs or line "
+            "breaks; use printable text only."
+        )
     return stripped
 
 
