@@ -64,9 +64,16 @@ def _normal(text: str) -> str:
 _REFUSAL_NORMAL = _normal(REFUSAL)
 
 
+_LEADING_CITATIONS = re.compile(r"^\s*(\[[^\[\]\n]*\]\s*)+")
+
+
 def is_refusal(answer: str) -> bool:
-    """True when the answer is (or opens with) the fixed refusal sentence."""
-    normal = _normal(answer)
+    """True when the answer is (or opens with) the fixed refusal sentence.
+
+    Leading citations are ignored: a constrained answer must open with an id,
+    and may still go on to refuse.
+    """
+    normal = _normal(_LEADING_CITATIONS.sub("", answer))
     return normal.startswith(_REFUSAL_NORMAL) or (
         _REFUSAL_NORMAL in normal and len(normal) < 2 * len(_REFUSAL_NORMAL)
     )

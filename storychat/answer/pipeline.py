@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
-from storychat.answer.context import ContextBuilder, Coverage, QuestionError
-from storychat.answer.prompt import REFUSAL, Template
+from storychat.answer.context import Context, ContextBuilder, Coverage, QuestionError
+from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
+from storychat.answer.retrieval import Hit, terms
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
 
@@ -23,6 +24,9 @@ class AnswerOptions:
     temperature: float = 0.0
     strict: bool = True
     max_question_chars: int = 4000
+    focus: int = 3  # stories repeated just before the question; 0 turns the focus block off
+    constrained: bool = True  # the answer must open with the id of a focus story
+    min_match: float = 0.25  # relevance gate: refuse without the model below this match
     closest: int = 3
 
 
@@ -46,6 +50,8 @@ class Answer:
     timings: Timings
     raw: str = ""
     unsupported: bool = False
+    gated: bool = False  # refused by the relevance gate, without calling the model
+    best_match: float = 0.0
     closest: list[Story] = field(default_factory=list)
     dropped_turns: int = 0
 
@@ -58,6 +64,8 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "unsupported": self.unsupported,
+            "gated": self.gated,
+            "best_match": self.best_match,
             "raw": self.raw,
             "citations": [asdict(c) for c in self.citations],
             "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
@@ -95,15 +103,27 @@ class Pipeline:
         started = time.perf_counter()
         context = self.builder.build(stories, question, history)
         cov = context.coverage
+        hits = self.builder.index(context.stories).search(self._gate_query(question, history))
+        best = hits[0].match if hits else 0.0
+        if best < self.options.min_match:
+            yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
+            yield Done(self._gated(context, [h.story for h in hits], best, started))
+            return
+        focus = [h.story for h in hits[: self.options.focus]]
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
         )
-        messages = [Message("system", context.system), *context.history, Message("user", question)]
+        messages = [
+            Message("system", context.system),
+            *context.history,
+            Message("user", render_question(question, focus)),
+        ]
+        grammar = citation_grammar([s.id for s in focus]) if self.options.constrained and focus else None
         pieces: list[str] = []
         first_token_at = None
         for piece in self.engine.stream_chat(
-            messages, max_tokens=self.options.max_tokens, temperature=self.options.temperature
+            messages, max_tokens=self.options.max_tokens, temperature=self.options.temperature, grammar=grammar
         ):
             first_token_at = first_token_at or time.perf_counter()
             pieces.append(piece)
@@ -117,7 +137,30 @@ class Pipeline:
             completion_tokens=usage.completion_tokens if usage else 0,
             prompt_evaluated=usage.prompt_evaluated if usage else 0,
         )
-        yield Done(self._check("".join(pieces).strip(), question, stories, context, timings))
+        yield Done(self._check("".join(pieces).strip(), stories, context, timings, hits))
+
+    @staticmethod
+    def _gate_query(question: str, history: Sequence[Message]) -> str:
+        # A follow-up like "and why?" has no content words of its own: judge it
+        # by the question it follows.
+        if terms(question) or not history:
+            return question
+        earlier = [m.content for m in history if m.role == "user"]
+        return f"{earlier[-1]} {question}" if earlier else question
+
+    def _gated(self, context: Context, closest: list[Story], best: float, started: float) -> Answer:
+        elapsed = round(time.perf_counter() - started, 3)
+        return Answer(
+            answer=REFUSAL,
+            refused=True,
+            citations=[],
+            context=context.coverage,
+            timings=Timings(elapsed, elapsed, 0, 0, 0),
+            closest=closest[: self.options.closest],
+            dropped_turns=context.dropped_turns,
+            gated=True,
+            best_match=best,
+        )
 
     def _validate(self, question: str) -> str:
         question = question.strip()
@@ -131,16 +174,14 @@ class Pipeline:
             )
         return question
 
-    def _check(self, raw: str, question: str, stories: Sequence[Story], context, timings: Timings) -> Answer:
+    def _check(self, raw: str, stories: Sequence[Story], context: Context, timings: Timings, hits: list[Hit]) -> Answer:
         known = {s.id: s for s in stories}
         shown = {s.id: s for s in context.stories}
         citations = check_citations(raw, shown, known)
         refused = is_refusal(raw)
         unsupported = not refused and not any(c.valid for c in citations)
-        closest: list[Story] = []
+        closest = [h.story for h in hits[: self.options.closest]] if refused or unsupported else []
         text = raw
-        if refused or unsupported:
-            closest = [h.story for h in self.builder.index(context.stories).search(question, self.options.closest)]
         if unsupported and self.options.strict:
             text, refused = REFUSAL, True
         return Answer(
@@ -153,4 +194,5 @@ class Pipeline:
             unsupported=unsupported,
             closest=closest,
             dropped_turns=context.dropped_turns,
+            best_match=hits[0].match,
         )

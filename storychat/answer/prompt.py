@@ -67,6 +67,24 @@ class Template:
         )
 
 
+def render_question(question: str, focus: list[Story]) -> str:
+    """The last user message: the few most related stories, then the question.
+
+    Placed after the conversation so the cached story prefix stays intact; it
+    reminds a small model of the likeliest evidence right where it answers.
+    """
+    if not focus:
+        return question
+    listed = "\n".join(render_story(s) for s in focus)
+    return f"Stories most related to the question:\n{listed}\n\nQuestion: {question}"
+
+
+def citation_grammar(ids: list[str]) -> str:
+    """GBNF that makes the answer open with one of these ids in brackets (quote-first)."""
+    choices = " | ".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in ids)
+    return f'root ::= "[" id "]" rest\nid ::= {choices}\nrest ::= [^\\x00]*\n'
+
+
 def render_story(story: Story) -> str:
     """One story as a single fenced-safe line, acceptance criteria appended."""
     text = " ".join(story.text.split())

@@ -1,7 +1,15 @@
-"""BM25 ranking of stories against a question (``bm25s``)."""
+"""Rank stories against a question with BM25 (``bm25s``), and say how well the best ones match.
+
+Text is reduced to content terms first: lower case, no stop words (including
+words every story or question has, like "story" or "want"), light suffix
+stemming. The same terms feed BM25 and the match score of the relevance gate.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -9,15 +17,37 @@ import bm25s
 
 from storychat.stories import Story
 
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be been being before below between both but by
+can could did do does doing done down during each either else ever every few for from further get gets got
+had has have having he her here hers him his how i if in into is it its itself just let like may me might
+more most much must my no nor not now of off on once only or other our ours out over own same shall she
+should so some such than that the their theirs them then there these they this those through to too under
+until up upon us very was we were what when where which while who whom whose why will with within without
+would yes yet you your yours
+able allow allowed allows ask backlog feature features need needs please possible s so story stories tell
+there want wants wanted way ways
+""".split())
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+
 
 @dataclass(frozen=True)
 class Hit:
     story: Story
-    score: float
-
-
-def _tokens(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    score: float  # BM25
+    match: float  # share of the question's information (IDF-weighted terms) found in this story
 
 
 class StoryIndex:
@@ -25,25 +55,35 @@ class StoryIndex:
 
     def __init__(self, stories: Sequence[Story]):
         self.stories = list(stories)
+        self._terms = [terms(_searchable(s)) for s in self.stories]
+        df = Counter(t for story_terms in self._terms for t in set(story_terms))
+        n = len(self.stories)
+        self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+        self._unknown_idf = math.log((n + 1) / 0.5)
         self._bm25 = bm25s.BM25()
-        corpus = _tokens([_searchable(s) for s in self.stories])
-        # bm25s cannot index an empty corpus or one with no terms at all.
-        self._empty = not any(corpus)
+        # bm25s cannot index a corpus without a single term.
+        self._empty = not any(self._terms)
         if not self._empty:
-            self._bm25.index(corpus, show_progress=False)
+            self._bm25.index(self._terms, show_progress=False)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Stories with a positive score, best first."""
-        query_tokens = _tokens([query])
-        if self._empty or not query_tokens[0]:
+        """Stories sharing at least one term with the query, best first."""
+        query_terms = terms(query)
+        if self._empty or not query_terms:
             return []
         k = min(k or len(self.stories), len(self.stories))
-        docs, scores = self._bm25.retrieve(query_tokens, k=k, show_progress=False)
+        docs, scores = self._bm25.retrieve([query_terms], k=k, show_progress=False)
         return [
-            Hit(self.stories[int(d)], float(s))
+            Hit(self.stories[int(d)], float(s), self._match(query_terms, self._terms[int(d)]))
             for d, s in zip(docs[0], scores[0])
             if s > 0
         ]
+
+    def _match(self, query_terms: list[str], story_terms: list[str]) -> float:
+        wanted = set(query_terms)
+        weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}
+        found = wanted & set(story_terms)
+        return round(sum(weight[t] for t in found) / sum(weight.values()), 3)
 
 
 def _searchable(story: Story) -> str:

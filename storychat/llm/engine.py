@@ -56,9 +56,12 @@ class Engine(Protocol):
     def count(self, text: str) -> int: ...
 
     def stream_chat(
-        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0
+        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0, grammar: str | None = None
     ) -> Iterator[str]:
-        """Yield the answer text piece by piece; ``last_usage`` is set when it ends."""
+        """Yield the answer text piece by piece; ``last_usage`` is set when it ends.
+
+        ``grammar`` is llama.cpp GBNF the answer must follow.
+        """
         ...
 
     @property

@@ -102,7 +102,7 @@ class LlamaEngine:
         return len(self.tokenize(text))
 
     def stream_chat(
-        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0
+        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0, grammar: str | None = None
     ) -> Iterator[str]:
         self._last_usage = None
         self._llm.start_counting()
@@ -113,6 +113,7 @@ class LlamaEngine:
             max_tokens=max_tokens,
             temperature=temperature,
             seed=0,
+            grammar=llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
         )
         try:
             for chunk in stream:
