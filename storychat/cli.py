@@ -71,8 +71,12 @@ def parser() -> argparse.ArgumentParser:
 
 def run_serve(args: argparse.Namespace) -> int:
     from storychat import runtime, ui
+    from storychat.config import check_exposure
 
     settings = Settings.from_namespace(args)
+    warning = check_exposure(settings)  # before the model loads: fail fast
+    if warning:
+        runtime.log(warning)
     ui.serve(settings, runtime.load_engine(settings))
     return 0
 
@@ -166,7 +170,8 @@ def run_flags(args: argparse.Namespace) -> int:
     print("|---|---|---|---|")
     for opt in OPTIONS:
         env = ", ".join(f"`{e}`" for e in (opt.env, *opt.env_aliases))
-        default = "" if opt.default in (None, (), False) or opt.negates else f"`{opt.default}`"
+        hidden = opt.negates or opt.default is None or opt.default is False or opt.default == ()
+        default = "" if hidden else f"`{opt.default}`"
         flags = ", ".join(f"`{f}`" for f in opt.flags)
         print(f"| {flags} | {env} | {default} | {opt.help} |")
     return 0

@@ -16,7 +16,7 @@ import gradio as gr
 from storychat import runtime
 from storychat.answer.context import QuestionError
 from storychat.answer.pipeline import Answer, Done, Pipeline, Progress, Token
-from storychat.config import Settings, check_exposure, credentials
+from storychat.config import Settings, credentials
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
 from storychat.stories.formats import Limits, StoryImportError, read_bytes, read_text
@@ -28,9 +28,6 @@ FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl"]
 
 
 def serve(settings: Settings, engine: Engine) -> None:
-    warning = check_exposure(settings)
-    if warning:
-        runtime.log(warning)
     demo = build(runtime.make_pipeline(settings, engine), runtime.open_library(settings), runtime.limits(settings))
     demo.launch(
         server_name=settings.host,
@@ -134,7 +131,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
             concurrency_limit=1, concurrency_id="engine", api_name="ask",
         )
         asked = ask_btn.click(**ask_args)
-        submitted = question.submit(**ask_args)
+        submitted = question.submit(**{**ask_args, "api_name": None, "api_visibility": "private"})
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
         stop_btn.click(None, cancels=[asked, submitted])

@@ -1,0 +1,53 @@
+"""Start the real app as a subprocess for server and browser tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(data_dir: Path, *flags: str, timeout: float = 120):
+    """Yield the URL of ``python app.py`` serving on a free loopback port."""
+    port = free_port()
+    log = open(data_dir / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--data-dir", str(data_dir), "--n-ctx", "4096", *flags],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited with {proc.returncode}:\n{(data_dir / 'server.log').read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers (401 when auth is on)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"app did not start within {timeout}s")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
