@@ -1,19 +1,22 @@
-"""The browser face: Gradio Blocks over the library and the answer pipeline.
+"""The browser face: Gradio Blocks over the story library and the answer pipeline.
 
-Each browser session keeps its own conversation and chosen collection in
-``gr.State``; the library is shared. The answer event runs with concurrency 1
-because one llama.cpp context serves one question at a time; Gradio's queue
-shows waiting users their position.
+Each browser session keeps its own conversation and chosen collection (the
+collection picker's value and a ``gr.State`` are per session); the library is
+shared. The answer event runs with concurrency 1 because one llama.cpp
+context serves one question at a time; Gradio's queue shows waiting users
+their position, and Stop cancels a running answer.
 """
 
 from __future__ import annotations
 
 import html
+import tempfile
 from pathlib import Path
 
 import gradio as gr
 
 from storychat import runtime
+from storychat.answer.citations import Citation
 from storychat.answer.context import QuestionError
 from storychat.answer.pipeline import Answer, Done, Pipeline, Progress, Token
 from storychat.config import Settings, credentials
@@ -21,10 +24,11 @@ from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
 from storychat.stories.formats import Limits, StoryImportError, read_bytes, read_text
 from storychat.stories.library import ImportReport, Library
+from storychat.stories.tokens import count_tokens
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
-FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl"]
+FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
 
 
 def serve(settings: Settings, engine: Engine) -> None:
@@ -34,6 +38,7 @@ def serve(settings: Settings, engine: Engine) -> None:
         server_port=settings.port,
         auth=credentials(settings) or None,
         show_error=True,
+        max_file_size=runtime.limits(settings).max_bytes,
     )
 
 
@@ -42,70 +47,127 @@ def e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
-    info = pipeline.engine.info()
+class Views:
+    """Renders library and answer state as Markdown and tables."""
 
-    def status(collection: str, answer: Answer | None = None) -> str:
-        count = len([s for s in _stories(library, collection) if not s.is_note])
-        line = f"**{e(info.model)}** · context {info.n_ctx:,} tokens · collection **{e(collection)}**: {count} stories"
+    def __init__(self, pipeline: Pipeline, library: Library):
+        self.pipeline = pipeline
+        self.library = library
+        self.info = pipeline.engine.info()
+
+    def stories(self, collection: str) -> list[Story]:
+        names = {c.name for c in self.library.collections()}
+        return self.library.stories(collection) if collection in names else []
+
+    def names(self, current: str) -> list[str]:
+        return sorted({c.name for c in self.library.collections()} | {current})
+
+    def status(self, collection: str, answer: Answer | None = None) -> str:
+        line = f"**{e(self.info.model)}** · context {self.info.n_ctx:,} tokens · collection **{e(collection)}**"
         if answer:
             c = answer.context
-            line += (
-                f" · last answer read {c.stories_in_context}/{c.stories_total} stories, "
-                f"{c.tokens_in_context:,}/{c.n_ctx:,} tokens ({c.mode})"
-            )
+            line += f" · last answer read {c.stories_in_context}/{c.stories_total} stories, {c.tokens_in_context:,}/{c.n_ctx:,} tokens ({c.mode})"
         return line
 
+    def summary(self, collection: str) -> str:
+        everything = self.stories(collection)
+        stories = [s for s in everything if not s.is_note]
+        if not stories:
+            return f"Collection **{e(collection)}** is empty: paste or upload stories."
+        builder = self.pipeline.builder
+        needed, budget = builder.corpus_tokens(stories), builder.story_budget
+        fits = "yes" if needed <= budget else f"no, retrieval picks the most relevant (needs {needed:,} of {budget:,} tokens)"
+        notes = len(everything) - len(stories)
+        return (
+            f"**{len(stories)}** stories, {notes} notes · {count_tokens(s.text for s in stories):,} tokens "
+            f"(cl100k) · fits in the loaded model's context: **{fits}**"
+            + (f" ({needed:,} of {budget:,} tokens)" if needed <= budget else "")
+        )
+
+    def table(self, collection: str) -> list[list]:
+        return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in self.stories(collection) if not s.is_note]
+
+
+def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
+    views = Views(pipeline, library)
+
+    def library_outputs(collection: str, message: str = "") -> tuple:
+        return (
+            message, views.table(collection), gr.update(choices=views.names(collection), value=collection),
+            views.status(collection), views.summary(collection),
+        )
+
     def respond(question: str, chat: list, history: list[Message], collection: str):
-        stories = _stories(library, collection)
+        stories = views.stories(collection)
         if not [s for s in stories if not s.is_note]:
             raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         try:
             for event in pipeline.ask(question, stories, history):
                 if isinstance(event, Progress):
-                    yield chat, history, gr.update(value=f"⏳ {e(event.message)}"), gr.update()
+                    yield chat, history, f"… {e(event.message)}", gr.update()
                 elif isinstance(event, Token):
                     chat[-1]["content"] += e(event.text)
                     yield chat, history, gr.update(), gr.update()
                 elif isinstance(event, Done):
                     answer = event.answer
                     chat = chat[:-1] + answer_messages(answer)
-                    history = history + [Message("user", question), Message("assistant", answer.raw)]
-                    yield chat, history, coverage_line(answer), status(collection, answer)
+                    history = history + [Message("user", question), Message("assistant", answer.raw or answer.answer)]
+                    yield chat, history, coverage_line(answer), views.status(collection, answer)
         except QuestionError as exc:
             raise gr.Error(str(exc)) from exc
 
     def choose(collection: str):
         collection = (collection or DEFAULT_COLLECTION).strip()
-        return [], [], table(library, collection), status(collection), ""
+        return [], [], views.table(collection), views.status(collection), views.summary(collection), ""
 
-    def refresh(collection: str):
-        return picker_update(library, collection), table(library, collection), status(collection)
-
-    def import_paste(text: str, collection: str):
-        return _import(lambda: read_text(text, limits=limits), collection) + ("",)
-
-    def import_files(paths: list[str] | None, collection: str):
-        if not paths:
-            return gr.update(), gr.update(), gr.update(), gr.update()
-        reports = []
-        for path in paths:
-            name = Path(path).name
-            reports.append(_import(lambda: read_bytes(Path(path).read_bytes(), name, limits), collection)[0])
-        return "\n\n".join(reports), table(library, collection), picker_update(library, collection), status(collection)
-
-    def _import(read, collection: str):
+    def import_with(read, collection: str) -> tuple:
         try:
             report = library.add(collection, read())
         except (StoryImportError, ValueError) as exc:
-            return f"⚠️ {e(str(exc))}", gr.update(), gr.update(), gr.update()
-        return report_text(report), table(library, collection), picker_update(library, collection), status(collection)
+            return library_outputs(collection, f"⚠ {e(str(exc))}")
+        return library_outputs(collection, report_text(report))
+
+    def import_paste(text: str, collection: str):
+        outputs = import_with(lambda: read_text(text, limits=limits), collection)
+        # Keep the paste box when the import failed, so nothing typed is lost.
+        return outputs + ("" if not outputs[0].startswith("⚠") else gr.update(),)
+
+    def import_files(paths: list[str] | None, collection: str):
+        reports = []
+        for path in paths or []:
+            name = Path(path).name
+            reports.append(import_with(lambda: read_bytes(Path(path).read_bytes(), name, limits), collection)[0])
+        return library_outputs(collection, "\n\n".join(reports))
+
+    def delete_story(story_id: str, collection: str):
+        story_id = (story_id or "").strip()
+        if not library.delete_story(collection, story_id):
+            return library_outputs(collection, f"⚠ No story with id {e(story_id)!s} in {e(collection)}.")
+        return library_outputs(collection, f"Deleted {e(story_id)}.")
+
+    def ask_clear(collection: str):
+        count = len(views.table(collection))
+        return gr.update(visible=count > 0, value=f"Yes, delete all {count} stories in {collection}")
+
+    def clear(collection: str):
+        removed = library.clear(collection)
+        return library_outputs(collection, f"Deleted collection {e(collection)} ({removed} stories).") + (gr.update(visible=False),)
+
+    def export(collection: str, kind: str):
+        if not views.table(collection):
+            raise gr.Error("Nothing to export: the collection is empty.")
+        path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"{collection}.{kind}"
+        (library.export_csv if kind == "csv" else library.export_jsonl)(collection, path)
+        return str(path)
 
     with gr.Blocks(title="StoryChat") as demo:
         history = gr.State([])
-        gr.Markdown("## StoryChat\nAsk about your user stories. Answers come from the local model, cite story ids, and refuse when the stories do not say.")
-        status_md = gr.Markdown(status(DEFAULT_COLLECTION), elem_id="status")
+        gr.Markdown(
+            "## StoryChat\nAsk about your user stories. Answers come from the local model, cite story ids, "
+            "and refuse when the stories do not say."
+        )
+        status_md = gr.Markdown(views.status(DEFAULT_COLLECTION), elem_id="status")
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
@@ -116,29 +178,48 @@ def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
                 coverage_md = gr.Markdown(elem_id="coverage")
             with gr.Column(scale=2):
                 collection = gr.Dropdown(
-                    choices=_names(library) or [DEFAULT_COLLECTION], value=DEFAULT_COLLECTION,
-                    allow_custom_value=True, label="Collection (type a new name to start one)", elem_id="collection",
+                    choices=views.names(DEFAULT_COLLECTION), value=DEFAULT_COLLECTION, allow_custom_value=True,
+                    label="Collection (type a new name to start one)", elem_id="collection",
                 )
+                summary_md = gr.Markdown(views.summary(DEFAULT_COLLECTION), elem_id="summary")
                 paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
                 add_btn = gr.Button("Add pasted stories", elem_id="add")
-                upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json files")
+                upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
                 report_md = gr.Markdown(elem_id="report")
-                stories_table = gr.Dataframe(headers=TABLE_HEADERS, value=table(library, DEFAULT_COLLECTION), interactive=False, wrap=True, label="Stories", elem_id="stories")
+                stories_table = gr.Dataframe(
+                    headers=TABLE_HEADERS, value=views.table(DEFAULT_COLLECTION), interactive=False,
+                    wrap=True, label="Stories", elem_id="stories",
+                )
+                with gr.Accordion("Manage collection", open=False):
+                    with gr.Row():
+                        delete_id = gr.Textbox(label="Story id", scale=3)
+                        delete_btn = gr.Button("Delete story", scale=1)
+                    clear_btn = gr.Button("Delete whole collection…", variant="stop")
+                    confirm_btn = gr.Button(visible=False, variant="stop")
+                    with gr.Row():
+                        csv_btn = gr.Button("Export CSV")
+                        jsonl_btn = gr.Button("Export JSONL")
+                    export_file = gr.File(label="Export", interactive=False)
 
+        library_targets = [report_md, stories_table, collection, status_md, summary_md]
         ask_args = dict(
             fn=respond, inputs=[question, chatbot, history, collection],
-            outputs=[chatbot, history, coverage_md, status_md],
-            concurrency_limit=1, concurrency_id="engine", api_name="ask",
+            outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=1, concurrency_id="engine",
         )
-        asked = ask_btn.click(**ask_args)
-        submitted = question.submit(**{**ask_args, "api_name": None, "api_visibility": "private"})
+        asked = ask_btn.click(**ask_args, api_name="ask")
+        submitted = question.submit(**ask_args, api_visibility="private")
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
         stop_btn.click(None, cancels=[asked, submitted])
-        collection.change(choose, collection, [chatbot, history, stories_table, status_md, coverage_md], api_visibility="private")
-        add_btn.click(import_paste, [paste, collection], [report_md, stories_table, collection, status_md, paste], api_name="add_stories")
-        upload.upload(import_files, [upload, collection], [report_md, stories_table, collection, status_md], api_name="upload_stories")
-        demo.load(refresh, collection, [collection, stories_table, status_md], api_visibility="private")
+        collection.change(choose, collection, [chatbot, history, stories_table, status_md, summary_md, coverage_md], api_visibility="private")
+        add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories")
+        upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories")
+        delete_btn.click(delete_story, [delete_id, collection], library_targets, api_name="delete_story")
+        clear_btn.click(ask_clear, collection, confirm_btn, api_visibility="private")
+        confirm_btn.click(clear, collection, [*library_targets, confirm_btn], api_name="clear_collection")
+        csv_btn.click(lambda c: export(c, "csv"), collection, export_file, api_visibility="private")
+        jsonl_btn.click(lambda c: export(c, "jsonl"), collection, export_file, api_visibility="private")
+        demo.load(lambda c: library_outputs(c)[1:], collection, library_targets[1:], api_visibility="private")
     return demo
 
 
@@ -146,37 +227,37 @@ def answer_messages(answer: Answer) -> list[dict]:
     """The answer, then its evidence (and, when withheld, the raw text) as collapsible messages."""
     messages = [{"role": "assistant", "content": e(answer.answer)}]
     if answer.citations:
-        lines = [citation_line(c) for c in answer.citations]
         valid = len(answer.evidence)
         messages.append({
-            "role": "assistant", "content": "\n".join(lines),
+            "role": "assistant", "content": "\n".join(citation_line(c) for c in answer.citations),
             "metadata": {"title": f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked"},
         })
     if answer.closest:
+        title = "No story matches the question. Closest stories" if answer.gated else "Closest stories"
         messages.append({
             "role": "assistant",
             "content": "\n".join(f"- **[{e(s.id)}]** {e(s.text)} _({e(s.source)}:{s.line})_" for s in answer.closest),
-            "metadata": {"title": "Closest stories"},
+            "metadata": {"title": title},
         })
     if answer.unsupported and answer.raw:
         messages.append({
             "role": "assistant", "content": e(answer.raw),
-            "metadata": {"title": "Model's raw answer (withheld: it cites no story it was shown)"},
+            "metadata": {"title": "⚠ Model's raw answer (withheld: it cites no story it was shown)"},
         })
     return messages
 
 
-def citation_line(c) -> str:
+def citation_line(c: Citation) -> str:
     if c.valid:
-        return f"- ✅ **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_"
+        return f"- ✓ **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_"
     if c.text:
-        return f"- ❌ **[{e(c.id)}]** exists but was not in the model's context"
-    return f"- ❌ **[{e(c.id)}]** is not a story id"
+        return f"- ✗ **[{e(c.id)}]** exists but was not in the model's context"
+    return f"- ✗ **[{e(c.id)}]** is not a story id"
 
 
 def coverage_line(answer: Answer) -> str:
     c, t = answer.context, answer.timings
-    dropped = f" · {answer.dropped_turns} oldest turns left out" if answer.dropped_turns else ""
+    dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
     return (
         f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
         f"{c.n_ctx:,} tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
@@ -188,20 +269,4 @@ def report_text(report: ImportReport) -> str:
         f"Added {len(report.added)} stories to **{e(report.collection)}**; "
         f"{len(report.duplicates)} skipped as duplicates; {len(report.notes)} kept as notes."
     )
-    return text + "".join(f"\n- ⚠️ {e(w)}" for w in report.warnings)
-
-
-def table(library: Library, collection: str) -> list[list]:
-    return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in _stories(library, collection) if not s.is_note]
-
-
-def picker_update(library: Library, collection: str):
-    return gr.update(choices=sorted({*_names(library), collection}), value=collection)
-
-
-def _names(library: Library) -> list[str]:
-    return [c.name for c in library.collections()]
-
-
-def _stories(library: Library, collection: str) -> list[Story]:
-    return library.stories(collection) if collection in _names(library) else []
+    return text + "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)

@@ -34,7 +34,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
     answer = chat[1]["content"][0]["text"]
     assert answer.startswith("[paste-")
     evidence = [m for m in chat if (m.get("metadata") or {}).get("title", "").startswith("Evidence")]
-    assert evidence and "✅" in evidence[0]["content"][0]["text"]
+    assert evidence and "✓" in evidence[0]["content"][0]["text"]
     assert "3 of 3 stories" in coverage and "(full)" in coverage
 
 

@@ -68,6 +68,10 @@ class ContextBuilder:
         fixed = self.engine.count(self.template.render_system([])) + MESSAGE_OVERHEAD
         return self.engine.context_length - self.max_answer_tokens - self.turn_reserve - fixed
 
+    def corpus_tokens(self, stories: Sequence[Story]) -> int:
+        """Model tokens the stories take in the prompt; compare with ``story_budget``."""
+        return sum(self._tokens(s) for s in stories if not s.is_note)
+
     def build(self, stories: Sequence[Story], question: str, history: Sequence[Message] = ()) -> Context:
         stories = [s for s in stories if not s.is_note]
         chosen, mode = self._choose(stories, question)
