@@ -104,7 +104,7 @@ def run_ask(args: argparse.Namespace) -> int:
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
     pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
-    for event in pipeline.ask(args.question, stories):
+    for event in pipeline.ask(args.question, stories, collection=cache_label(args)):
         if isinstance(event, Progress):
             runtime.log(event.message)
         elif isinstance(event, Token) and not args.json:
@@ -112,6 +112,11 @@ def run_ask(args: argparse.Namespace) -> int:
         elif isinstance(event, Done):
             print_answer(event.answer, args.json)
     return 0
+
+
+def cache_label(args: argparse.Namespace) -> str:
+    """What the KV snapshot of these stories is filed under, so a changed backlog replaces it."""
+    return args.collection or "files:" + ",".join(sorted(str(Path(f).resolve()) for f in args.stories))
 
 
 def print_answer(answer, as_json: bool) -> None:

@@ -56,11 +56,18 @@ OPTIONS: tuple[Option, ...] = (
     Option(("-m", "--model"), "model", "GGUF file to load", "model", metavar="PATH"),
     Option(("-hfr", "--hf-repo"), "hf_repo", "Hugging Face repo to download the model from", "model", metavar="REPO"),
     Option(("-hff", "--hf-file"), "hf_file", "file in --hf-repo to download into models/", "model", metavar="FILE"),
-    Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx", "cap on the context size in tokens (default: the model's trained context)", "model", int, metavar="N"),
+    Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx", "cap on the context size in tokens (default: the model's trained context; with --backend openai: what the server reports)", "model", int, metavar="N"),
     Option(("-ngl", "--gpu-layers", "--n-gpu-layers"), "gpu_layers", "layers to offload to the GPU (default: all when the build can offload, else 0)", "model", int, metavar="N"),
     Option(("--no-flash-attn",), "flash_attn", "turn flash attention off (on by default)", "model", default=True, negates=True),
     Option(("--kv-type",), "kv_type", "KV cache type for K and V: f16, q8_0 or q4_0 (quantised needs flash attention)", "model", default="f16", metavar="TYPE"),
     Option(("-t", "--threads"), "threads", "CPU threads for generation (default: llama.cpp's choice)", "model", int, metavar="N"),
+    Option(("--cache-ram",), "cache_ram", "RAM for recently used story-prefix KV snapshots, in MiB", "model", int, 2048, "MiB"),
+    Option(("--cache-disk",), "cache_disk", "disk for story-prefix KV snapshots that survive restarts, in MiB (0: none)", "model", int, 8192, "MiB"),
+    Option(("--cache-dir",), "cache_dir", "where KV snapshots are kept (default: kv-cache/ in the data directory)", "model", metavar="DIR"),
+    Option(("--backend",), "backend", "where the model runs: embedded (in this process) or openai (an OpenAI-compatible server at --base-url)", "model", default="embedded", metavar="NAME"),
+    Option(("--base-url",), "base_url", "the OpenAI-compatible server for --backend openai, e.g. http://gpu-box:8080", "model", metavar="URL"),
+    Option(("--api-key",), "api_key", "API key for the --base-url server (sent as a Bearer token)", "model", metavar="KEY"),
+    Option(("--remote-model",), "remote_model", "model name to ask the server for (default: the first it lists)", "model", metavar="NAME"),
     # answers
     Option(("-n", "--max-tokens", "--n-predict"), "max_tokens", "longest answer in tokens", "answer", int, 512, "N"),
     Option(("--temp",), "temp", "sampling temperature (0 = deterministic)", "answer", float, 0.0, "T"),
@@ -73,6 +80,7 @@ OPTIONS: tuple[Option, ...] = (
     # server
     Option(("--host",), "host", "address to serve on; anything but loopback needs --auth or --no-auth", "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
     Option(("--port",), "port", "port to serve on", "server", int, 7860, env_aliases=("GRADIO_SERVER_PORT",)),
+    Option(("--concurrency",), "concurrency", "answers generated at once; above 1 needs --backend openai (the embedded engine answers one at a time)", "server", int, 1, "N"),
     Option(("--auth",), "auth", "user:password allowed to log in; repeat for more users (env: comma-separated)", "server", metavar="USER:PASS", repeat=True, default=()),
     Option(("--auth-file",), "auth_file", "file with one user:password per line", "server", metavar="FILE"),
     Option(("--no-auth",), "no_auth", "allow serving on a non-loopback address without a login", "server", default=False),
@@ -89,6 +97,13 @@ class Settings:
     flash_attn: bool = True
     kv_type: str = "f16"
     threads: int | None = None
+    cache_ram: int = 2048
+    cache_disk: int = 8192
+    cache_dir: str | None = None
+    backend: str = "embedded"
+    base_url: str | None = None
+    api_key: str | None = None
+    remote_model: str | None = None
     max_tokens: int = 512
     temp: float = 0.0
     strict: bool = True
@@ -98,6 +113,7 @@ class Settings:
     max_upload_mb: float = 10.0
     host: str = "127.0.0.1"
     port: int = 7860
+    concurrency: int = 1
     auth: tuple[str, ...] = field(default_factory=tuple)
     auth_file: str | None = None
     no_auth: bool = False
@@ -123,6 +139,31 @@ def add_options(parser: argparse.ArgumentParser, *groups: str) -> None:
                 section.add_argument(*opt.flags, dest=opt.dest, action="append", default=list(default or ()), metavar=opt.metavar, help=opt.help)
             else:
                 section.add_argument(*opt.flags, dest=opt.dest, type=opt.type, default=default, metavar=opt.metavar, help=opt.help)
+
+
+BACKENDS = ("embedded", "openai")
+
+
+class BackendError(ValueError):
+    pass
+
+
+def check_backend(settings: Settings) -> None:
+    """Refuse flag combinations the chosen backend cannot honour."""
+    if settings.backend not in BACKENDS:
+        raise BackendError(f"--backend {settings.backend}: choose one of {', '.join(BACKENDS)}")
+    if settings.backend == "openai" and not settings.base_url:
+        raise BackendError("--backend openai needs --base-url, the server's address, e.g. http://127.0.0.1:8080")
+    if settings.backend == "embedded" and settings.base_url:
+        raise BackendError("--base-url is only used with --backend openai; add --backend openai")
+    if settings.concurrency < 1:
+        raise BackendError(f"--concurrency {settings.concurrency}: give 1 or more")
+    if settings.concurrency > 1 and settings.backend == "embedded":
+        raise BackendError(
+            f"--concurrency {settings.concurrency} needs --backend openai: the embedded llama.cpp context "
+            "answers one question at a time (other users wait in the queue). Drop --concurrency, or serve "
+            "the model with llama-server --parallel N or vLLM and point --base-url at it."
+        )
 
 
 class AuthError(ValueError):

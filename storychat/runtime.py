@@ -8,7 +8,9 @@ from pathlib import Path
 
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import Template
-from storychat.config import Settings
+from storychat.config import Settings, check_backend
+from storychat.llm.engine import Engine
+from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import resolve_model
 from storychat.stories.formats import Limits
@@ -19,7 +21,23 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_engine(settings: Settings) -> LlamaEngine:
+def load_engine(settings: Settings) -> Engine:
+    check_backend(settings)
+    return connect_remote(settings) if settings.backend == "openai" else load_embedded(settings)
+
+
+def connect_remote(settings: Settings) -> Engine:
+    from storychat.llm.remote import RemoteEngine, RemoteOptions
+
+    log(f"Connecting to {settings.base_url} ...")
+    engine = RemoteEngine(
+        RemoteOptions(base_url=settings.base_url, api_key=settings.api_key, model=settings.remote_model, n_ctx=settings.n_ctx)
+    )
+    log(f"Connected: {engine.info().startup_line()}")
+    return engine
+
+
+def load_embedded(settings: Settings) -> LlamaEngine:
     path = resolve_model(settings.model, settings.hf_repo, settings.hf_file)
     log(f"Loading {path.name} ({path.stat().st_size / 2**30:.2f} GiB) ...")
     started = time.perf_counter()
@@ -31,13 +49,23 @@ def load_engine(settings: Settings) -> LlamaEngine:
             flash_attn=settings.flash_attn,
             kv_type=settings.kv_type,
             threads=settings.threads,
+            cache=kv_cache(settings),
         ),
     )
     log(f"Loaded in {time.perf_counter() - started:.1f}s: {engine.info().startup_line()}")
     return engine
 
 
-def make_pipeline(settings: Settings, engine: LlamaEngine) -> Pipeline:
+def data_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir).expanduser() if settings.data_dir else default_data_dir()
+
+
+def kv_cache(settings: Settings) -> KVCache:
+    directory = Path(settings.cache_dir).expanduser() if settings.cache_dir else data_dir(settings) / "kv-cache"
+    return KVCache(directory if settings.cache_disk > 0 else None, settings.cache_ram * 2**20, settings.cache_disk * 2**20)
+
+
+def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
     template = Template.from_file(Path(settings.prompt_template)) if settings.prompt_template else Template()
     options = AnswerOptions(
         max_tokens=settings.max_tokens,
@@ -49,7 +77,7 @@ def make_pipeline(settings: Settings, engine: LlamaEngine) -> Pipeline:
 
 
 def open_library(settings: Settings) -> Library:
-    return Library(Path(settings.data_dir).expanduser() if settings.data_dir else default_data_dir())
+    return Library(data_dir(settings))
 
 
 def limits(settings: Settings) -> Limits:

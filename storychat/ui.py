@@ -2,9 +2,10 @@
 
 Each browser session keeps its own conversation and chosen collection (the
 collection picker's value and a ``gr.State`` are per session); the library is
-shared. The answer event runs with concurrency 1 because one llama.cpp
-context serves one question at a time; Gradio's queue shows waiting users
-their position, and Stop cancels a running answer.
+shared. The answer event runs with concurrency 1 on the embedded engine
+because one llama.cpp context serves one question at a time (``--concurrency``
+with a remote server); Gradio's queue shows waiting users their position,
+and Stop cancels a running answer.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
 
 
 def serve(settings: Settings, engine: Engine) -> None:
-    demo = build(runtime.make_pipeline(settings, engine), runtime.open_library(settings), runtime.limits(settings))
+    demo = build(
+        runtime.make_pipeline(settings, engine), runtime.open_library(settings), runtime.limits(settings),
+        concurrency=settings.concurrency,
+    )
     demo.launch(
         server_name=settings.host,
         server_port=settings.port,
@@ -88,7 +92,7 @@ class Views:
         return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in self.stories(collection) if not s.is_note]
 
 
-def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
+def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int = 1) -> gr.Blocks:
     views = Views(pipeline, library)
 
     def library_outputs(collection: str, message: str = "") -> tuple:
@@ -103,7 +107,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
             raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         try:
-            for event in pipeline.ask(question, stories, history):
+            for event in pipeline.ask(question, stories, history, collection):
                 if isinstance(event, Progress):
                     yield chat, history, f"… {e(event.message)}", gr.update()
                 elif isinstance(event, Token):
@@ -204,7 +208,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits) -> gr.Blocks:
         library_targets = [report_md, stories_table, collection, status_md, summary_md]
         ask_args = dict(
             fn=respond, inputs=[question, chatbot, history, collection],
-            outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=1, concurrency_id="engine",
+            outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
         )
         asked = ask_btn.click(**ask_args, api_name="ask")
         submitted = question.submit(**ask_args, api_visibility="private")

@@ -116,8 +116,8 @@ def test_a_prompt_injection_story_does_not_change_refusals_or_answers(pipeline, 
     assert "HACKED" not in on_topic.answer and on_topic.evidence
 
 
-def test_cli_ask_json_on_the_planning_poker_backlog(dalpiaz):
-    cmd = [sys.executable, "-m", "storychat", "ask", "--json", "--n-ctx", "4096", "-n", "64",
+def test_cli_ask_json_on_the_planning_poker_backlog(dalpiaz, tmp_path):
+    cmd = [sys.executable, "-m", "storychat", "ask", "--json", "--n-ctx", "4096", "-n", "64", "--data-dir", str(tmp_path),
            "--stories", str(dalpiaz / "g13-planningpoker.txt"), "What can estimators do?"]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr

@@ -37,6 +37,7 @@ class Timings:
     prompt_tokens: int
     completion_tokens: int
     prompt_evaluated: int
+    prefix_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,10 @@ class Pipeline:
         self.options = options
         self.builder = ContextBuilder(engine, template, options.max_tokens)
 
-    def ask(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Iterator[Event]:
+    def ask(
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+    ) -> Iterator[Event]:
+        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache."""
         question = self._validate(question)
         started = time.perf_counter()
         context = self.builder.build(stories, question, history)
@@ -123,7 +127,11 @@ class Pipeline:
         pieces: list[str] = []
         first_token_at = None
         for piece in self.engine.stream_chat(
-            messages, max_tokens=self.options.max_tokens, temperature=self.options.temperature, grammar=grammar
+            messages,
+            max_tokens=self.options.max_tokens,
+            temperature=self.options.temperature,
+            grammar=grammar,
+            cache_label=collection,
         ):
             first_token_at = first_token_at or time.perf_counter()
             pieces.append(piece)
@@ -136,6 +144,7 @@ class Pipeline:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             prompt_evaluated=usage.prompt_evaluated if usage else 0,
+            prefix_source=usage.prefix_source if usage else "",
         )
         yield Done(self._check("".join(pieces).strip(), stories, context, timings, hits))
 
@@ -155,7 +164,7 @@ class Pipeline:
             refused=True,
             citations=[],
             context=context.coverage,
-            timings=Timings(elapsed, elapsed, 0, 0, 0),
+            timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
             closest=closest[: self.options.closest],
             dropped_turns=context.dropped_turns,
             gated=True,

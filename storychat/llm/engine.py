@@ -43,6 +43,7 @@ class Usage:
     prompt_tokens: int
     prompt_evaluated: int
     completion_tokens: int
+    prefix_source: str = ""  # where the stable prefix came from: live, ram, disk, cold, prompt
 
 
 class Engine(Protocol):
@@ -56,11 +57,19 @@ class Engine(Protocol):
     def count(self, text: str) -> int: ...
 
     def stream_chat(
-        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0, grammar: str | None = None
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        grammar: str | None = None,
+        cache_label: str = "",
     ) -> Iterator[str]:
         """Yield the answer text piece by piece; ``last_usage`` is set when it ends.
 
-        ``grammar`` is llama.cpp GBNF the answer must follow.
+        ``grammar`` is llama.cpp GBNF the answer must follow. ``cache_label``
+        names what the first message holds (a collection), so a cache can
+        drop what it kept for older versions of it.
         """
         ...
 

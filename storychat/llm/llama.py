@@ -1,21 +1,38 @@
-"""The embedded engine: llama-cpp-python running a GGUF file in this process."""
+"""The embedded engine: llama-cpp-python running a GGUF file in this process.
+
+Prompts are rendered with the GGUF's own chat template, so the engine knows
+the exact tokens of the stable prefix (the system message with the stories).
+That prefix is restored from a KV snapshot when one exists, or evaluated once
+and snapshotted; llama-cpp-python's prefix matching then evaluates only the
+rest of the prompt.
+"""
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import llama_cpp
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from storychat.llm.engine import EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
+from storychat.llm.kvcache import KVCache, Snapshot, snapshot_key
 
 KV_TYPES = {
     "f16": llama_cpp.GGML_TYPE_F16,
     "q8_0": llama_cpp.GGML_TYPE_Q8_0,
     "q4_0": llama_cpp.GGML_TYPE_Q4_0,
 }
+# Templates for GGUFs that carry none: plain ChatML.
+CHATML = (
+    "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+# Shorter prefixes are cheaper to recompute than to snapshot.
+MIN_SNAPSHOT_TOKENS = 256
 
 
 class EngineError(RuntimeError):
@@ -29,6 +46,7 @@ class EngineOptions:
     flash_attn: bool = True
     kv_type: str = "f16"
     threads: int | None = None
+    cache: KVCache | None = None
 
 
 def context_size(trained: int, cap: int | None) -> int:
@@ -50,6 +68,8 @@ class LlamaEngine:
                 f"--kv-type {options.kv_type} quantises the V cache, which llama.cpp only supports "
                 "with flash attention. Drop --no-flash-attn, or use --kv-type f16."
             )
+        self.path = model_path
+        self.options = options
         shape = model_shape(read_metadata(model_path))
         can_offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = options.gpu_layers if options.gpu_layers is not None else (-1 if can_offload else 0)
@@ -82,6 +102,8 @@ class LlamaEngine:
             flash_attn=options.flash_attn,
             kv_type=options.kv_type,
         )
+        self._formatter = self._chat_formatter()
+        self._prefix_memo: tuple[str, list[int]] = ("", [])
         self._last_usage: Usage | None = None
 
     def info(self) -> EngineInfo:
@@ -102,50 +124,137 @@ class LlamaEngine:
         return len(self.tokenize(text))
 
     def stream_chat(
-        self, messages: list[Message], *, max_tokens: int, temperature: float = 0.0, grammar: str | None = None
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.0,
+        grammar: str | None = None,
+        cache_label: str = "",
     ) -> Iterator[str]:
         self._last_usage = None
+        prompt, formatted = self._prompt(messages)
         self._llm.start_counting()
+        source = self._load_prefix(self._stable_prefix(messages), cache_label)
         pieces: list[str] = []
-        stream = self._llm.create_chat_completion(
-            messages=[{"role": m.role, "content": m.content} for m in messages],
+        stream = self._llm.create_completion(
+            prompt=prompt,
             stream=True,
             max_tokens=max_tokens,
             temperature=temperature,
             seed=0,
+            stop=formatted.stop,
+            stopping_criteria=formatted.stopping_criteria,
             grammar=llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
         )
         try:
             for chunk in stream:
-                text = chunk["choices"][0]["delta"].get("content")
+                text = chunk["choices"][0]["text"]
                 if text:
                     pieces.append(text)
                     yield text
         finally:
             stream.close()
             self._last_usage = Usage(
-                prompt_tokens=self._llm.prompt_tokens,
+                prompt_tokens=len(prompt),
                 prompt_evaluated=self._llm.prompt_evaluated,
                 completion_tokens=self.count("".join(pieces)),
+                prefix_source=source,
             )
+
+    def _chat_formatter(self) -> Jinja2ChatFormatter:
+        model = self._llm._model
+        eos, bos = self._llm.token_eos(), self._llm.token_bos()
+        return Jinja2ChatFormatter(
+            template=self._llm.metadata.get("tokenizer.chat_template") or CHATML,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+
+    def _prompt(self, messages: list[Message]):
+        formatted = self._formatter(messages=[{"role": m.role, "content": m.content} for m in messages])
+        tokens = self._llm.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True)
+        return tokens, formatted
+
+    def _stable_prefix(self, messages: list[Message]) -> list[int]:
+        """Tokens every prompt starting with this first message shares.
+
+        Rendered with two different questions after it: the common start is
+        exactly what the chat template makes of the first message.
+        """
+        first = messages[0]
+        if self._prefix_memo[0] != first.content:
+            a, _ = self._prompt([first, Message("user", "a")])
+            b, _ = self._prompt([first, Message("user", "b")])
+            self._prefix_memo = (first.content, a[: _common(a, b)])
+        return self._prefix_memo[1]
+
+    def _load_prefix(self, prefix: list[int], label: str) -> str:
+        """Make the KV cache start with ``prefix``; say where it came from.
+
+        "live": already there; "ram"/"disk": restored from a snapshot;
+        "cold": evaluated now (and snapshotted). Without a cache, or for a
+        short prefix, generation evaluates it as usual ("prompt").
+        """
+        cache = self.options.cache
+        live = _common(self._llm.input_ids[: self._llm.n_tokens].tolist(), prefix)
+        if live == len(prefix):
+            return "live"
+        if cache is None or len(prefix) < MIN_SNAPSHOT_TOKENS:
+            return "prompt"
+        key = snapshot_key(self.path, self.context_length, self.options.kv_type, tuple(prefix))
+        found = cache.get(key)
+        if found:
+            self._restore(found[0])
+            return found[1]
+        self._llm.n_tokens = live
+        self._llm.eval(prefix[live:])
+        cache.put(key, Snapshot(tuple(prefix), self._state(), label))
+        return "cold"
+
+    def _state(self) -> bytes:
+        ctx = self._llm._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        return ctypes.string_at(buffer, written)
+
+    def _restore(self, snapshot: Snapshot) -> None:
+        buffer = (ctypes.c_uint8 * len(snapshot.state)).from_buffer_copy(snapshot.state)
+        if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(snapshot.state)) != len(snapshot.state):
+            raise EngineError("a KV snapshot did not fit this context; it is skipped next time")
+        n = len(snapshot.tokens)
+        self._llm.input_ids[:n] = snapshot.tokens
+        self._llm.n_tokens = n
+        self._llm._requires_eval = True  # logits are not part of the snapshot's use
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class _CountingLlama(llama_cpp.Llama):
-    """Records how many prompt tokens each generation really evaluates.
+    """Counts the prompt tokens a generation really evaluates.
 
-    ``generate`` drops the prefix it shares with the KV cache and passes only
-    the rest to the first ``eval`` call; later calls are sampled tokens.
+    Everything evaluated between ``start_counting`` and the first sampled
+    token is prompt work; what prefix matching or a snapshot skipped is not.
     """
 
     def start_counting(self) -> None:
-        self.prompt_tokens = 0
         self.prompt_evaluated = 0
         self._counting = True
 
     def eval(self, tokens):  # noqa: ANN001 - signature of the parent
-        first = getattr(self, "_counting", False)
-        self._counting = False
+        if getattr(self, "_counting", False):
+            self.prompt_evaluated += len(tokens)
         super().eval(tokens)
-        if first:
-            self.prompt_evaluated = len(tokens)
-            self.prompt_tokens = self.n_tokens
+
+    def sample(self, *args, **kwargs):
+        self._counting = False
+        return super().sample(*args, **kwargs)

@@ -1,0 +1,72 @@
+"""Corpus KV reuse, proven by evaluated-token counts (never by time)."""
+
+import pytest
+
+from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.llm.kvcache import KVCache
+from storychat.llm.llama import EngineOptions, LlamaEngine
+from storychat.llm.models import bundled_model
+from storychat.stories.formats import read_file
+
+
+def new_engine(cache_dir) -> LlamaEngine:
+    cache = KVCache(cache_dir, ram_bytes=1 << 30, disk_bytes=1 << 30)
+    return LlamaEngine(bundled_model(), EngineOptions(n_ctx=2048, cache=cache))
+
+
+def answer(engine, question, stories, collection):
+    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=8))
+    return [e for e in pipeline.ask(question, stories, collection=collection) if isinstance(e, Done)][0].answer
+
+
+@pytest.fixture(scope="module")
+def backlogs(dalpiaz):
+    poker = read_file(dalpiaz / "g13-planningpoker.txt").stories[:20]
+    recycling = read_file(dalpiaz / "g04-recycling.txt").stories[:20]
+    return poker, recycling
+
+
+def test_a_restarted_engine_restores_the_stories_from_disk(tmp_path, backlogs):
+    poker, _ = backlogs
+    cold = answer(new_engine(tmp_path), "What can the moderator do?", poker, "poker")
+    assert cold.timings.prefix_source == "cold"
+    assert cold.timings.prompt_evaluated == cold.timings.prompt_tokens
+
+    restarted = answer(new_engine(tmp_path), "What can estimators see?", poker, "poker")
+    assert restarted.timings.prefix_source == "disk"
+    # Only the question (and its focus block) is computed; the stories come from the snapshot.
+    assert restarted.timings.prompt_evaluated < 0.4 * restarted.timings.prompt_tokens
+    assert restarted.timings.prompt_tokens - restarted.timings.prompt_evaluated > 500
+
+
+def test_switching_between_two_collections_restores_each_from_ram(tmp_path, backlogs):
+    poker, recycling = backlogs
+    engine = new_engine(tmp_path)
+    assert answer(engine, "What can the moderator do?", poker, "poker").timings.prefix_source == "cold"
+    assert answer(engine, "Which recycling facilities are near my zip code?", recycling, "recycling").timings.prefix_source == "cold"
+    back = answer(engine, "What can estimators see?", poker, "poker")
+    assert back.timings.prefix_source == "ram"
+    assert back.timings.prompt_evaluated < 0.4 * back.timings.prompt_tokens
+    follow_up = answer(engine, "Can the moderator export a game?", poker, "poker")
+    assert follow_up.timings.prefix_source == "live"
+
+
+def test_changed_stories_replace_the_old_snapshot(tmp_path, backlogs):
+    poker, _ = backlogs
+    engine = new_engine(tmp_path)
+    answer(engine, "What can the moderator do?", poker, "poker")
+    assert len(list(tmp_path.glob("*.kv"))) == 1
+    changed = answer(engine, "What can the moderator do?", poker[:-1], "poker")
+    assert changed.timings.prefix_source == "cold"
+    assert len(list(tmp_path.glob("*.kv"))) == 1  # the old version is gone
+
+
+def test_disk_use_stays_within_its_budget(tmp_path, backlogs):
+    poker, recycling = backlogs
+    engine = new_engine(tmp_path)
+    answer(engine, "What can the moderator do?", poker, "a")
+    one = engine.options.cache.disk_usage()
+    engine.options.cache.disk_bytes = int(one * 1.5)
+    answer(engine, "Which recycling facilities are near my zip code?", recycling, "b")
+    assert engine.options.cache.disk_usage() <= int(one * 1.5)
+    assert len(list(tmp_path.glob("*.kv"))) == 1
