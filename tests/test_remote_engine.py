@@ -1,0 +1,227 @@
+"""The remote backend against a real OpenAI-compatible server: ``python -m llama_cpp.server``
+serving the bundled model, started once for this module."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from storychat.config import BackendError, Settings, add_options, check_backend
+from storychat.llm.engine import Message
+from storychat.llm.llama import EngineError
+from storychat.llm.models import bundled_model
+from storychat.llm.remote import RemoteEngine, RemoteOptions
+from storychat.stories.formats import read_file
+from tests.serving import ROOT, free_port, running_app
+from tests.test_pipeline import assert_contract
+
+API_KEY = "test-key"
+SERVER_CTX = 4096
+STORIES = """\
+As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.
+As an estimator, I want to see the item we are estimating, so that I know what I am giving an estimate for.
+As a moderator, I want to export a transcript of a game as a CSV file, so that I can process the estimates further.
+"""
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    proc: subprocess.Popen
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@contextmanager
+def llama_cpp_server(log_dir: Path, timeout: float = 120):
+    """Yield ``python -m llama_cpp.server`` on a free port, ready to answer."""
+    port = free_port()
+    log = open(log_dir / "llama_cpp_server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model()), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", str(SERVER_CTX), "--api_key", API_KEY],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )
+    server = ServerProcess(f"http://127.0.0.1:{port}", proc)
+    ready = urllib.request.Request(f"{server.url}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}:\n{(log_dir / 'llama_cpp_server.log').read_text()}")
+            try:
+                urllib.request.urlopen(ready, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"llama_cpp.server did not answer within {timeout}s")
+                time.sleep(0.3)
+        yield server
+    finally:
+        server.stop()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    with llama_cpp_server(tmp_path_factory.mktemp("llama_server")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def remote(server_url):
+    return RemoteEngine(RemoteOptions(server_url, api_key=API_KEY, n_ctx=SERVER_CTX))
+
+
+@pytest.fixture(scope="module")
+def app_url(server_url, tmp_path_factory):
+    flags = ("--backend", "openai", "--base-url", server_url, "--api-key", API_KEY, "--concurrency", "2", "-n", "48")
+    with running_app(tmp_path_factory.mktemp("data"), *flags) as url:
+        client = Client(url, verbose=False)
+        report, *_ = client.predict(STORIES, "poker", api_name="/add_stories")
+        assert "Added 3 stories" in report
+        yield url
+
+
+def ask_cli(*flags: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "storychat", "ask", "--backend", "openai", "-n", "48", *flags]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def settings(argv: list[str]) -> Settings:
+    parser = argparse.ArgumentParser()
+    add_options(parser, "model", "server")
+    return Settings.from_namespace(parser.parse_args(argv))
+
+
+def test_cli_ask_json_through_the_server_honours_the_contract(server_url, dalpiaz):
+    backlog = dalpiaz / "g13-planningpoker.txt"
+    result = ask_cli("--json", "--base-url", f"{server_url}/v1", "--api-key", API_KEY, "--n-ctx", str(SERVER_CTX),
+                     "--stories", str(backlog), "What can estimators do?")
+    assert result.returncode == 0, result.stderr
+    assert_contract(json.loads(result.stdout), read_file(backlog).stories)
+    assert f"context {SERVER_CTX} tokens (--n-ctx)" in result.stderr
+    assert "llama_cpp.server /extras/tokenize" in result.stderr  # counted by the served model's tokenizer
+
+
+def test_counts_come_from_the_served_models_tokenizer(remote, engine):
+    text = "As a moderator, I want to export a transcript of a game as a CSV file."
+    assert remote.tokenize(text) == engine.tokenize(text)
+    assert remote.count(text) == engine.count(text)
+
+
+def test_a_streamed_answer_arrives_in_pieces_and_leaves_its_usage(remote):
+    messages = [Message("system", "You are terse."), Message("user", "Name three colours.")]
+    pieces = list(remote.stream_chat(messages, max_tokens=32))
+    assert len(pieces) > 1
+    usage = remote.last_usage
+    # llama_cpp.server sends no usage chunk, so the engine counts, and knows nothing of its cache.
+    assert usage.completion_tokens == remote.count("".join(pieces))
+    assert usage.prompt_tokens > remote.count("You are terse.Name three colours.")
+    assert usage.prompt_evaluated == usage.prompt_tokens
+
+
+def test_a_server_that_does_not_report_its_context_needs_n_ctx(server_url):
+    with pytest.raises(EngineError, match="does not say how long its context is. Pass --n-ctx"):
+        RemoteEngine(RemoteOptions(server_url, api_key=API_KEY))
+
+
+def test_an_unknown_remote_model_names_the_ones_served(server_url):
+    with pytest.raises(EngineError, match="--remote-model gpt-9: .* serves .*SmolLM2"):
+        RemoteEngine(RemoteOptions(server_url, api_key=API_KEY, model="gpt-9", n_ctx=SERVER_CTX))
+
+
+def error_line(result: subprocess.CompletedProcess) -> str:
+    """The one line a failed command ends with; it must not be a traceback."""
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    return result.stderr.splitlines()[-1]
+
+
+def test_a_closed_port_is_one_line_that_names_the_url_and_the_fix(dalpiaz):
+    url = f"http://127.0.0.1:{free_port()}"
+    line = error_line(ask_cli("--base-url", url, "--stories", str(dalpiaz / "g13-planningpoker.txt"), "Anything?"))
+    assert line.startswith(f"error: cannot reach the model server at {url}")
+    assert line.endswith("Start the server, or fix --base-url.")
+
+
+def test_an_http_error_carries_the_status_and_the_servers_message(server_url, dalpiaz):
+    backlog = str(dalpiaz / "g13-planningpoker.txt")
+    line = error_line(ask_cli("--base-url", server_url, "--api-key", "wrong", "--stories", backlog, "Anything?"))
+    assert line == f"error: GET {server_url}/v1/models answered HTTP 401: Invalid API key"
+
+
+def test_a_prompt_beyond_the_servers_context_fails_clearly(server_url):
+    oversold = RemoteEngine(RemoteOptions(server_url, api_key=API_KEY, n_ctx=4 * SERVER_CTX))
+    too_long = [Message("user", "estimate " * (2 * SERVER_CTX))]
+    # llama_cpp.server has already answered 200 when it finds the prompt too long; it ends the stream.
+    with pytest.raises(EngineError, match="closed the answer stream before it finished"):
+        list(oversold.stream_chat(too_long, max_tokens=8))
+
+
+def test_the_ui_streams_a_cited_answer_from_the_server(app_url):
+    job = Client(app_url, verbose=False).submit("Can the moderator export the game?", [], "poker", api_name="/ask")
+    partials = list(job)
+    assert len(partials) > 2  # streamed, not delivered at once
+    chat, coverage, _ = job.outputs()[-1]
+    assert chat[1]["content"][0]["text"].startswith("[paste-")
+    assert "3 of 3 stories" in coverage
+
+
+def test_two_browser_clients_are_answered_at_the_same_time(app_url):
+    questions = ["Can the moderator export the game?", "What does the estimator see?"]
+    first_update, finished, outputs = {}, {}, {}
+
+    def ask(question: str) -> None:
+        for _ in (job := Client(app_url, verbose=False).submit(question, [], "poker", api_name="/ask")):
+            first_update.setdefault(question, time.monotonic())
+        finished[question] = time.monotonic()
+        outputs[question] = job.outputs()[-1]
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert set(outputs) == set(questions)
+    for chat, coverage, _ in outputs.values():
+        assert chat[1]["content"][0]["text"] and "3 of 3 stories" in coverage
+    # With --concurrency 2 neither waited in the queue for the other to finish.
+    assert max(first_update.values()) < min(finished.values())
+
+
+def test_the_ui_reports_a_server_that_went_away_in_one_line(tmp_path):
+    with llama_cpp_server(tmp_path) as server:
+        flags = ("--backend", "openai", "--base-url", server.url, "--api-key", API_KEY, "-n", "32")
+        with running_app(tmp_path, *flags) as app:
+            client = Client(app, verbose=False)
+            client.predict(STORIES, "poker", api_name="/add_stories")
+            server.stop()
+            with pytest.raises(Exception, match=f"cannot reach the model server at {server.url}.*fix --base-url"):
+                client.predict("Can the moderator export the game?", [], "poker", api_name="/ask")
+
+
+def test_more_than_one_answer_at_a_time_needs_a_remote_backend():
+    with pytest.raises(BackendError, match="--concurrency 2 needs --backend openai"):
+        check_backend(settings(["--concurrency", "2"]))
+    check_backend(settings(["--concurrency", "2", "--backend", "openai", "--base-url", "http://gpu:8080"]))
+
+
+def test_the_openai_backend_needs_a_base_url():
+    with pytest.raises(BackendError, match="needs --base-url"):
+        check_backend(settings(["--backend", "openai"]))
