@@ -1,0 +1,1 @@
+"""Know your backlog: duplicates, quality lint, roles and epics."""

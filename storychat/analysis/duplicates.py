@@ -1,0 +1,148 @@
+"""Duplicate and near-duplicate stories, within a collection or against one.
+
+Two stories are compared by what they ask for: the content words of the goal,
+plus those of the benefit at half weight, each weighted by its IDF among the
+stories compared. The similarity is the cosine of these vectors. The role is
+left out: the same request made by two roles is still one request.
+
+Character-level scores (rapidfuzz ratios) rate "get a Data Package into R" and
+"... into Excel" as near-identical; IDF weighting sees that the one word that
+differs is the one that matters. docs/evaluation-analysis.md has the figures
+and how the default threshold was chosen.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from storychat.answer.retrieval import STOPWORDS, stem
+from storychat.stories import Story
+
+DEFAULT_THRESHOLD = 0.65
+BENEFIT_WEIGHT = 0.5
+_BLOCK_ROWS = 1024  # rows of the similarity matrix held at once
+_ROUNDING = 1e-4  # float32 cosines of identical vectors come out a hair below 1
+
+# Keeps "c++", "c#" and one-letter names such as "R", which tell stories apart.
+_TERM = re.compile(r"[a-z0-9][a-z0-9+#]*")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """``a`` and ``b`` ask for the same thing; ``exact`` when their texts are
+    equal but for case, spacing and punctuation."""
+
+    a: Story
+    b: Story
+    similarity: float
+    exact: bool
+
+
+def find_duplicates(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD) -> list[DuplicatePair]:
+    """Pairs of stories at least ``threshold`` similar, most similar first."""
+    _check_threshold(threshold)
+    stories = [s for s in stories if not s.is_note]
+    vectors = _vectors(stories)
+    similar: dict[tuple[int, int], float] = {}
+    for start in range(0, len(stories), _BLOCK_ROWS):
+        block = vectors[start:start + _BLOCK_ROWS] @ vectors.T
+        for i, j in zip(*np.nonzero(block >= threshold - _ROUNDING)):
+            if start + i < j:
+                similar[start + int(i), int(j)] = float(block[i, j])
+    for group in _same_text_indices(stories):
+        for k, i in enumerate(group):
+            for j in group[k + 1:]:
+                similar[i, j] = 1.0
+    pairs = [_pair(stories[i], stories[j], similarity) for (i, j), similarity in sorted(similar.items())]
+    return sorted(pairs, key=lambda p: -p.similarity)
+
+
+def duplicates_of(
+    new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD
+) -> list[DuplicatePair]:
+    """For each new story in turn, the existing stories it duplicates, most
+    similar first; ``a`` is the new story. A story is never its own duplicate,
+    so ``existing`` may already hold ``new``."""
+    _check_threshold(threshold)
+    new = [s for s in new if not s.is_note]
+    existing = [s for s in existing if not s.is_note]
+    vectors = _vectors(new + existing)
+    similarity = vectors[: len(new)] @ vectors[len(new):].T
+    existing_by_text: dict[str, list[int]] = defaultdict(list)
+    for j, story in enumerate(existing):
+        existing_by_text[_text_key(story)].append(j)
+    pairs = []
+    for i, story in enumerate(new):
+        similar = np.nonzero(similarity[i] >= threshold - _ROUNDING)[0].tolist()
+        matches = set(similar) | set(existing_by_text.get(_text_key(story), ()))
+        found = [_pair(story, existing[j], float(similarity[i, j])) for j in sorted(matches) if existing[j] != story]
+        pairs += sorted(found, key=lambda p: -p.similarity)
+    return pairs
+
+
+def same_text_groups(stories: Sequence[Story]) -> list[list[Story]]:
+    """Groups of two or more stories whose texts are equal but for case,
+    spacing and punctuation, each in the order given."""
+    stories = [s for s in stories if not s.is_note]
+    return [[stories[i] for i in group] for group in _same_text_indices(stories)]
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0 < threshold <= 1:
+        raise ValueError(f"The similarity threshold must be above 0 and at most 1; got {threshold}.")
+
+
+def _pair(a: Story, b: Story, similarity: float) -> DuplicatePair:
+    exact = _same_text(a, b)
+    return DuplicatePair(a, b, 1.0 if exact else round(min(similarity, 1.0), 3), exact)
+
+
+def _text_key(story: Story) -> str:
+    return " ".join(_WORD.findall(story.text.casefold()))
+
+
+def _same_text(a: Story, b: Story) -> bool:
+    return _text_key(a) == _text_key(b)
+
+
+def _same_text_indices(stories: Sequence[Story]) -> list[list[int]]:
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for i, story in enumerate(stories):
+        by_key[_text_key(story)].append(i)
+    return [group for group in by_key.values() if len(group) > 1]
+
+
+def _terms(text: str) -> list[str]:
+    return [stem(w) for w in _TERM.findall(text.lower()) if w not in STOPWORDS]
+
+
+def _term_weights(story: Story) -> dict[str, float]:
+    # A story the parser could not split (a CSV row marked as a story) is all goal.
+    weights = {term: BENEFIT_WEIGHT for term in _terms(story.benefit)}
+    weights.update((term, 1.0) for term in _terms(story.goal or story.text))
+    return weights
+
+
+def _vectors(stories: Sequence[Story]) -> np.ndarray:
+    """Unit-length IDF-weighted term vectors, one row per story."""
+    weights = [_term_weights(s) for s in stories]
+    df = Counter(term for w in weights for term in w)
+    idf = {term: math.log((len(stories) + 1) / (count + 0.5)) for term, count in df.items()}
+    # A term only one story has adds to that story's length but to no dot
+    # product, so it needs no column; that keeps the matrix small.
+    columns = {term: k for k, term in enumerate(t for t, count in df.items() if count > 1)}
+    matrix = np.zeros((len(stories), len(columns)), dtype=np.float32)
+    for row, w in enumerate(weights):
+        values = {term: x * idf[term] for term, x in w.items()}
+        length = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        for term, v in values.items():
+            if term in columns:
+                matrix[row, columns[term]] = v / length
+    return matrix

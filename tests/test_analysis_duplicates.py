@@ -1,0 +1,121 @@
+"""Duplicate and near-duplicate stories on the Dalpiaz backlogs and the hand labels."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from storychat.analysis.duplicates import DEFAULT_THRESHOLD, duplicates_of, find_duplicates, same_text_groups
+from storychat.stories.formats import read_file, read_text
+
+GOLD = Path(__file__).parent / "data" / "duplicates-gold.json"
+
+
+def _backlog(dalpiaz: Path, name: str):
+    return read_file(dalpiaz / name).stories
+
+
+def _ids(pairs) -> set[frozenset[str]]:
+    return {frozenset((p.a.id, p.b.id)) for p in pairs}
+
+
+def test_the_flexible_pick_up_time_stories_of_g04_are_a_near_duplicate_pair(dalpiaz):
+    pairs = find_duplicates(_backlog(dalpiaz, "g04-recycling.txt"))
+    pick_up = [p for p in pairs if {p.a.id, p.b.id} == {"g04-recycling-5", "g04-recycling-12"}]
+    assert len(pick_up) == 1
+    assert not pick_up[0].exact
+    assert DEFAULT_THRESHOLD <= pick_up[0].similarity < 1
+
+
+def test_stories_from_one_template_with_another_target_are_not_duplicates(dalpiaz):
+    """g08: "get a Data Package into R / Excel / SPSS ... in seconds" differ in
+    the one word that matters; the same sentence for two roles is a duplicate."""
+    found = _ids(find_duplicates(_backlog(dalpiaz, "g08-frictionless.txt")))
+    assert frozenset(("g08-frictionless-8", "g08-frictionless-9")) not in found
+    assert frozenset(("g08-frictionless-2", "g08-frictionless-19")) in found
+
+
+def test_copies_of_a_story_are_exact_pairs_whatever_the_threshold(dalpiaz):
+    stories = _backlog(dalpiaz, "g02-federalspending.txt")
+    pairs = find_duplicates(stories, threshold=1.0)
+    assert _ids(pairs) == {
+        frozenset(("g02-federalspending-5", "g02-federalspending-11")),
+        frozenset(("g02-federalspending-19", "g02-federalspending-62")),
+        frozenset(("g02-federalspending-20", "g02-federalspending-30")),
+    }
+    assert all(p.exact and p.similarity == 1.0 for p in pairs)
+
+
+def test_case_spacing_and_punctuation_do_not_make_a_copy_different(dalpiaz):
+    story = _backlog(dalpiaz, "g04-recycling.txt")[0]
+    shouted = replace(story, id="copy", text="AS A USER  I want to click on the address; so that it takes me to a new tab with Google Maps")
+    [pair] = find_duplicates([story, shouted])
+    assert pair.exact and pair.similarity == 1.0
+
+
+def test_a_pasted_story_is_checked_against_the_collection(dalpiaz):
+    existing = _backlog(dalpiaz, "g04-recycling.txt")
+    pasted = read_text("As a user, I want to choose a flexible pick up time, so that I can more conveniently use the website.")
+    pairs = duplicates_of(pasted.stories, existing)
+    assert [(p.a.id, p.b.id, p.exact) for p in pairs] == [
+        ("paste-1", "g04-recycling-12", True),
+        ("paste-1", "g04-recycling-5", False),
+    ]
+    assert pairs[1].similarity >= DEFAULT_THRESHOLD
+
+
+def test_a_story_already_in_the_collection_is_not_its_own_duplicate(dalpiaz):
+    existing = _backlog(dalpiaz, "g04-recycling.txt")
+    pairs = duplicates_of(existing, existing)
+    assert all(p.a != p.b for p in pairs)
+    assert {(p.a.id, p.b.id) for p in pairs} == {
+        ("g04-recycling-5", "g04-recycling-12"),
+        ("g04-recycling-12", "g04-recycling-5"),
+    }
+
+
+def test_notes_are_never_duplicates():
+    batch = read_text("## Export\nAs a user, I want to export CSV\n\n## Export\nAs an admin, I want to delete users")
+    assert [s.kind for s in batch.stories] == ["note", "story", "note", "story"]
+    assert find_duplicates(batch.stories, threshold=0.01) == []
+    assert same_text_groups(batch.stories) == []
+
+
+@pytest.mark.parametrize("threshold", [0, -0.5, 1.5])
+def test_a_threshold_outside_zero_to_one_is_refused(threshold):
+    with pytest.raises(ValueError, match="threshold"):
+        find_duplicates([], threshold)
+
+
+def test_the_default_threshold_raises_no_false_warning_on_the_tuning_backlogs(dalpiaz):
+    gold = json.loads(GOLD.read_text(encoding="utf-8"))["backlogs"]
+    found = labelled = 0
+    for name, labels in gold.items():
+        if labels["use"] != "tuning":
+            continue
+        true_pairs = {frozenset((p["a"], p["b"])) for p in labels["duplicates"]}
+        reported = _ids(find_duplicates(_backlog(dalpiaz, name)))
+        assert reported <= true_pairs, f"{name}: false duplicates {reported - true_pairs}"
+        found += len(reported)
+        labelled += len(true_pairs)
+    assert (found, labelled) == (3, 8)
+
+
+def test_two_thousand_stories_are_compared_in_well_under_two_seconds(dalpiaz):
+    """All 1,677 Dalpiaz stories plus 323 that recombine their roles and goals."""
+    stories = [s for path in sorted(dalpiaz.glob("*.txt")) for s in read_file(path).stories if not s.is_note]
+    rng = random.Random(7)
+    stories += [
+        replace(rng.choice(stories), id=f"mix-{n}", goal=rng.choice(stories).goal)
+        for n in range(2000 - len(stories))
+    ]
+    started = time.perf_counter()
+    pairs = find_duplicates(stories)
+    elapsed = time.perf_counter() - started
+    assert len(stories) == 2000
+    assert pairs and elapsed < 2.0, f"{elapsed:.2f}s"
