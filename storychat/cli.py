@@ -10,9 +10,13 @@ from typing import Sequence
 
 from storychat.answer.pipeline import Done, Progress, Token
 from storychat.config import OPTIONS, Settings, add_options
+from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
 
-COMMANDS = ("serve", "ask", "import", "stories", "flags")
+COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info")
+
+
+ANALYSES = ("duplicates", "lint", "roles")
 
 
 class CommandError(Exception):
@@ -63,6 +67,22 @@ def parser() -> argparse.ArgumentParser:
     stories.add_argument("--json", action="store_true")
     add_options(stories, "library")
     stories.set_defaults(run=run_stories)
+
+    info = sub.add_parser("info", help="load the model and print the runtime self-check")
+    add_options(info, "model", "library")
+    info.set_defaults(run=run_info)
+
+    analyze = sub.add_parser("analyze", help="find duplicate stories, lint their quality, index their roles")
+    analyze.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file to analyse (repeatable)")
+    analyze.add_argument("--collection", metavar="NAME", help="library collection to analyse")
+    analyze.add_argument("--duplicates", action="store_true", help="duplicate and near-duplicate stories only")
+    analyze.add_argument("--lint", action="store_true", help="quality findings (QUS rules) only")
+    analyze.add_argument("--roles", action="store_true", help="the role index only")
+    analyze.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="X", help=f"similarity from which two stories are duplicates (default {DEFAULT_THRESHOLD})")
+    analyze.add_argument("--csv", metavar="DIR", help="also write duplicates.csv, lint.csv and roles.csv to DIR")
+    analyze.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_options(analyze, "library")
+    analyze.set_defaults(run=run_analyze)
 
     flags = sub.add_parser("flags", help="print every flag and environment variable as a Markdown table")
     flags.set_defaults(run=run_flags)
@@ -168,6 +188,74 @@ def run_stories(args: argparse.Namespace) -> int:
         for s in stories:
             print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.text}")
     return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from storychat import runtime
+
+    for line in runtime.model_report(runtime.load_engine(Settings.from_namespace(args))):
+        print(line)
+    return 0
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from storychat.analysis import export
+    from storychat.analysis.duplicates import find_duplicates
+    from storychat.analysis.lint import lint, summarise
+    from storychat.analysis.roles import role_index
+
+    stories = load_stories(args, Settings.from_namespace(args))
+    chosen = [name for name in ANALYSES if getattr(args, name)] or list(ANALYSES)
+    csv_dir = Path(args.csv) if args.csv else None
+    if csv_dir:
+        csv_dir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, object] = {"stories": sum(not s.is_note for s in stories)}
+    if "duplicates" in chosen:
+        pairs = find_duplicates(stories, args.threshold)
+        result["duplicates"] = {"threshold": args.threshold, "pairs": [export.pair_record(p) for p in pairs]}
+        if csv_dir:
+            export.write_duplicates_csv(pairs, csv_dir / "duplicates.csv")
+    if "lint" in chosen:
+        findings = lint(stories)
+        texts = {s.id: s.text for s in stories}
+        result["lint"] = {
+            "summary": export.summary_record(summarise(stories, findings)),
+            "findings": [export.finding_record(f, texts[f.story_id]) for f in findings],
+        }
+        if csv_dir:
+            export.write_findings_csv(findings, stories, csv_dir / "lint.csv")
+    if "roles" in chosen:
+        groups = role_index(stories)
+        result["roles"] = [export.group_record(g) for g in groups]
+        if csv_dir:
+            export.write_groups_csv(groups, csv_dir / "roles.csv")
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print_analysis(result)
+    return 0
+
+
+def print_analysis(result: dict) -> None:
+    print(f"{result['stories']} stories")
+    if "duplicates" in result:
+        pairs = result["duplicates"]["pairs"]
+        print(f"\nduplicate pairs (similarity >= {result['duplicates']['threshold']}): {len(pairs)}")
+        for p in pairs:
+            kind = "same text" if p["exact"] else f"{p['similarity']:.2f}"
+            print(f"  {kind}  [{p['a']}] {p['a_text']}\n  {' ' * len(kind)}  [{p['b']}] {p['b_text']}")
+    if "lint" in result:
+        summary = result["lint"]["summary"]
+        rules = ", ".join(f"{rule} {n}" for rule, n in summary["by_rule"].items()) or "no findings"
+        print(f"\nlint: {summary['clean']} of {summary['stories']} stories clean ({summary['clean_share']:.0%}); {rules}")
+        for f in result["lint"]["findings"]:
+            words = f" [{f['words']}]" if f["words"] else ""
+            print(f"  [{f['story_id']}] {f['severity']} {f['rule']}: {f['message']}{words}")
+    if "roles" in result:
+        print(f"\nroles: {len(result['roles'])}")
+        for g in result["roles"]:
+            other = [s for s in g["spellings"] if s.casefold() != g["name"]]
+            print(f"  {g['count']:>4}  {g['name']}" + (f" (as {', '.join(other)})" if other else ""))
 
 
 def run_flags(args: argparse.Namespace) -> int:

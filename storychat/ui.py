@@ -180,6 +180,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     stop_btn = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
                 coverage_md = gr.Markdown(elem_id="coverage")
+                with gr.Accordion("Model", open=False):
+                    gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
             with gr.Column(scale=2):
                 collection = gr.Dropdown(
                     choices=views.names(DEFAULT_COLLECTION), value=DEFAULT_COLLECTION, allow_custom_value=True,

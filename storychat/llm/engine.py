@@ -22,14 +22,21 @@ class EngineInfo:
     n_layer: int
     flash_attn: bool
     kv_type: str
+    kv_bytes: int = 0  # memory the KV cache holds for the whole context
+    prefill_tps: float = 0.0  # from the startup probe, 0 when not measured
+    decode_tps: float = 0.0
 
     def startup_line(self) -> str:
         offload = "yes" if self.can_offload else "no"
-        return (
+        kv_size = f" ({self.kv_bytes / 2**20:,.0f} MiB)" if self.kv_bytes else ""
+        line = (
             f"model {self.model} | context {self.n_ctx} tokens (trained {self.n_ctx_train}) | "
             f"GPU offload supported: {offload} | layers on GPU: {self.gpu_layers}/{self.n_layer} | "
-            f"flash attention: {'on' if self.flash_attn else 'off'} | KV cache: {self.kv_type}"
+            f"flash attention: {'on' if self.flash_attn else 'off'} | KV cache: {self.kv_type}{kv_size}"
         )
+        if self.prefill_tps:
+            line += f" | prefill {self.prefill_tps:,.0f} tok/s, decode {self.decode_tps:,.1f} tok/s"
+        return line
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ rest of the prompt.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +21,7 @@ from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 from storychat.llm.engine import EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
 from storychat.llm.kvcache import KVCache, Snapshot, snapshot_key
+from storychat.llm.memory import free_memory, kv_bytes, largest_context
 
 KV_TYPES = {
     "f16": llama_cpp.GGML_TYPE_F16,
@@ -73,24 +75,21 @@ class LlamaEngine:
         shape = model_shape(read_metadata(model_path))
         can_offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = options.gpu_layers if options.gpu_layers is not None else (-1 if can_offload else 0)
-        n_ctx = context_size(shape.context_length, options.n_ctx)
-        kv = KV_TYPES[options.kv_type]
-        try:
-            self._llm = _CountingLlama(
-                model_path=str(model_path),
-                n_ctx=n_ctx,
-                n_gpu_layers=gpu_layers,
-                flash_attn=options.flash_attn,
-                type_k=kv,
-                type_v=kv,
-                n_threads=options.threads,
-                verbose=False,
-            )
-        except ValueError as exc:
+        self.notes: list[str] = []
+        n_ctx = self._fitting_context(shape.context_length, gpu_layers != 0 and can_offload)
+        for n_ctx, gpu_layers in _fallbacks(n_ctx, gpu_layers, shape.n_layer):
+            try:
+                self._llm = self._open(n_ctx, gpu_layers)
+                break
+            except ValueError as exc:
+                self.notes.append(f"could not allocate a {n_ctx}-token context with {_layers(gpu_layers)} on the GPU ({exc})")
+        else:
             raise EngineError(
-                f"llama.cpp could not load {model_path.name} with a {n_ctx}-token context: {exc}. "
-                "Try a smaller --n-ctx, fewer --gpu-layers, or --kv-type q8_0."
-            ) from exc
+                f"llama.cpp could not load {model_path.name}: " + "; ".join(self.notes)
+                + ". Try a smaller --n-ctx, fewer --gpu-layers, or --kv-type q8_0."
+            )
+        if self.notes:
+            self.notes.append(f"loaded with a {n_ctx}-token context and {_layers(gpu_layers)} on the GPU instead")
         on_gpu = 0 if not can_offload else (shape.n_layer if gpu_layers < 0 else min(gpu_layers, shape.n_layer))
         self._info = EngineInfo(
             model=model_path.name,
@@ -101,6 +100,7 @@ class LlamaEngine:
             n_layer=shape.n_layer,
             flash_attn=options.flash_attn,
             kv_type=options.kv_type,
+            kv_bytes=kv_bytes(shape, self._llm.n_ctx(), options.kv_type),
         )
         self._formatter = self._chat_formatter()
         self._prefix_memo: tuple[str, list[int]] = ("", [])
@@ -108,6 +108,51 @@ class LlamaEngine:
 
     def info(self) -> EngineInfo:
         return self._info
+
+    def probe(self, prompt_tokens: int = 128, decode_tokens: int = 16) -> EngineInfo:
+        """Measure prefill and decode speed on a short probe; the result is kept in ``info()``."""
+        tokens = (self.tokenize("As a user, I want to see every story I wrote, so that I can plan. ") * 64)[:prompt_tokens]
+        self._llm.reset()
+        self._llm.eval(tokens[:8])  # the first batch pays for page-ins and warm-up; do not time it
+        self._llm.reset()
+        started = time.perf_counter()
+        self._llm.eval(tokens)
+        prefilled = time.perf_counter()
+        for token in tokens[:decode_tokens]:
+            self._llm.eval([token])
+        decoded = time.perf_counter()
+        self._llm.reset()
+        self._info = replace(
+            self._info,
+            prefill_tps=round(len(tokens) / (prefilled - started), 1),
+            decode_tps=round(decode_tokens / (decoded - prefilled), 1),
+        )
+        return self._info
+
+    def _fitting_context(self, trained: int, on_gpu: bool) -> int:
+        """The trained length, capped by --n-ctx and by what the free memory holds."""
+        wanted = context_size(trained, self.options.n_ctx)
+        free = free_memory(on_gpu)
+        fits = largest_context(self.path, self.options.kv_type, free, trained)
+        if fits < wanted:
+            self.notes.append(
+                f"context capped at {max(256, fits)} tokens (asked for {wanted}) to fit the "
+                f"{free / 2**30:.1f} GB of free {'GPU' if on_gpu else 'host'} memory"
+            )
+        return max(256, min(wanted, fits))
+
+    def _open(self, n_ctx: int, gpu_layers: int) -> "_CountingLlama":
+        kv = KV_TYPES[self.options.kv_type]
+        return _CountingLlama(
+            model_path=str(self.path),
+            n_ctx=n_ctx,
+            n_gpu_layers=gpu_layers,
+            flash_attn=self.options.flash_attn,
+            type_k=kv,
+            type_v=kv,
+            n_threads=self.options.threads,
+            verbose=False,
+        )
 
     @property
     def context_length(self) -> int:
@@ -228,6 +273,22 @@ class LlamaEngine:
         self._llm.input_ids[:n] = snapshot.tokens
         self._llm.n_tokens = n
         self._llm._requires_eval = True  # logits are not part of the snapshot's use
+
+
+def _fallbacks(n_ctx: int, gpu_layers: int, n_layer: int) -> Iterator[tuple[int, int]]:
+    """What to try when allocation fails: halve the context down to 2048, then the GPU layers."""
+    yield n_ctx, gpu_layers
+    while n_ctx > 2048:
+        n_ctx = max(2048, n_ctx // 2 // 256 * 256)
+        yield n_ctx, gpu_layers
+    layers = n_layer if gpu_layers < 0 else gpu_layers
+    while layers > 0:
+        layers //= 2
+        yield n_ctx, layers
+
+
+def _layers(gpu_layers: int) -> str:
+    return "all layers" if gpu_layers < 0 else f"{gpu_layers} layers"
 
 
 def _common(a: list[int], b: list[int]) -> int:

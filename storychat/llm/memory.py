@@ -1,0 +1,86 @@
+"""How much memory a model needs at a given context, answered before loading it.
+
+KV cache bytes = layers x KV heads x (K + V head size) x tokens x bytes per
+element (f16 = 2, q8_0 = 34/32, q4_0 = 18/32: 32-value blocks with a 2-byte
+scale). Weights take about the GGUF file size. Compute buffers grow with the
+vocabulary and batch; the estimate adds a fixed allowance for them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from storychat.llm.gguf import ModelShape, model_shape, read_metadata
+
+BYTES_PER_ELEMENT = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+N_UBATCH = 512
+OVERHEAD = 256 * 2**20  # CUDA context, graph and scratch buffers, roughly
+GiB = 2**30
+
+
+@dataclass(frozen=True)
+class Estimate:
+    n_ctx: int
+    kv_type: str
+    weights: int
+    kv: int
+    compute: int
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.kv + self.compute
+
+    def sentence(self, model: str) -> str:
+        return (
+            f"{model} at {self.n_ctx:,} tokens with {self.kv_type} KV cache needs about "
+            f"{self.total / GiB:.1f} GB ({self.weights / GiB:.1f} weights + {self.kv / GiB:.2f} KV + "
+            f"{self.compute / GiB:.1f} compute)"
+        )
+
+
+def kv_bytes(shape: ModelShape, n_ctx: int, kv_type: str) -> int:
+    return int(shape.kv_elements_per_token * n_ctx * BYTES_PER_ELEMENT[kv_type])
+
+
+def estimate(path: Path, n_ctx: int, kv_type: str = "f16") -> Estimate:
+    meta = read_metadata(path)
+    shape = model_shape(meta)
+    vocab = int(meta.get(f"{shape.architecture}.vocab_size") or 32_000)  # type: ignore[arg-type]
+    return Estimate(
+        n_ctx=n_ctx,
+        kv_type=kv_type,
+        weights=path.stat().st_size,
+        kv=kv_bytes(shape, n_ctx, kv_type),
+        compute=vocab * N_UBATCH * 4 + OVERHEAD,
+    )
+
+
+def largest_context(path: Path, kv_type: str, free: int, trained: int) -> int:
+    """The longest context (a multiple of 256, at most ``trained``) whose estimate fits ``free`` bytes."""
+    fixed = estimate(path, 0, kv_type)
+    per_token = kv_bytes(model_shape(read_metadata(path)), 1, kv_type)
+    room = free - fixed.total
+    if room <= 0:
+        return 0
+    return min(trained, room // per_token) // 256 * 256
+
+
+def free_memory(gpu: bool) -> int:
+    """Free bytes on the first GPU (via nvidia-smi) when offloading, else available host RAM."""
+    if gpu and shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+                capture_output=True, text=True, timeout=10, check=True,
+            ).stdout.split()
+            return int(out[0]) * 2**20
+        except (subprocess.SubprocessError, ValueError, IndexError):
+            pass
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("cannot tell how much memory is free")

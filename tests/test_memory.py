@@ -1,0 +1,57 @@
+"""The memory estimate against what llama.cpp really allocates, and the fallback plan."""
+
+import llama_cpp
+import pytest
+
+from storychat.llm.gguf import model_shape, read_metadata
+from storychat.llm.llama import EngineOptions, LlamaEngine, _fallbacks
+from storychat.llm.memory import estimate, kv_bytes, largest_context
+from storychat.llm.models import bundled_model
+
+
+def state_bytes(engine: LlamaEngine, n_tokens: int) -> int:
+    engine._llm.reset()
+    engine._llm.eval(list(range(100, 100 + n_tokens)))
+    return llama_cpp.llama_state_get_size(engine._llm._ctx.ctx)
+
+
+@pytest.mark.parametrize("kv_type", ["f16", "q8_0"])
+def test_kv_bytes_per_token_match_what_llama_cpp_stores(kv_type):
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, kv_type=kv_type))
+    per_token = (state_bytes(engine, 512) - state_bytes(engine, 256)) / 256
+    shape = model_shape(read_metadata(bundled_model()))
+    assert per_token == pytest.approx(kv_bytes(shape, 1, kv_type), rel=0.01)
+
+
+def test_q8_0_kv_takes_about_0_53_of_f16():
+    path = bundled_model()
+    assert estimate(path, 8192, "q8_0").kv / estimate(path, 8192, "f16").kv == pytest.approx(0.53125)
+
+
+def test_the_largest_context_that_fits_is_a_multiple_of_256_within_the_trained_length():
+    path = bundled_model()
+    fixed = estimate(path, 0).total
+    assert largest_context(path, "f16", fixed + 100 * 2**20, 8192) == 4352
+    assert largest_context(path, "f16", 64 * 2**30, 8192) == 8192
+    assert largest_context(path, "f16", fixed // 2, 8192) == 0
+
+
+def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layers():
+    assert list(_fallbacks(8192, -1, 30)) == [
+        (8192, -1), (4096, -1), (2048, -1), (2048, 15), (2048, 7), (2048, 3), (2048, 1), (2048, 0),
+    ]
+    assert list(_fallbacks(2048, 0, 30)) == [(2048, 0)]
+
+
+def test_a_quantised_kv_cache_without_flash_attention_is_refused_with_the_fix():
+    from storychat.llm.llama import EngineError
+
+    with pytest.raises(EngineError, match="Drop --no-flash-attn"):
+        LlamaEngine(bundled_model(), EngineOptions(kv_type="q8_0", flash_attn=False))
+
+
+def test_the_startup_probe_measures_prefill_and_decode_speed():
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024))
+    info = engine.probe(prompt_tokens=64, decode_tokens=4)
+    assert info.prefill_tps > 0 and info.decode_tps > 0
+    assert "prefill" in info.startup_line() and "MiB" in info.startup_line()
