@@ -1,0 +1,34 @@
+"""Evaluations: needle in a haystack, cost compared with cloud models.
+
+Both measure against a haystack of stories; by default the 22 public
+backlogs of Dalpiaz's user-story data set, found beside the repository
+(``../shared/data/user-stories/dalpiaz-22``) or at ``$STORYCHAT_DALPIAZ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from storychat.stories import Story
+from storychat.stories.formats import read_file
+
+DALPIAZ_ENV = "STORYCHAT_DALPIAZ"
+
+
+def dalpiaz_dir() -> Path:
+    root = Path(__file__).resolve().parents[2]
+    default = root.parent / "shared" / "data" / "user-stories" / "dalpiaz-22"
+    return Path(os.environ.get(DALPIAZ_ENV) or default)
+
+
+def dalpiaz_stories() -> list[Story]:
+    """The 22 backlogs in file-name order, notes left out."""
+    folder = dalpiaz_dir()
+    files = sorted(folder.glob("*.txt"))
+    if not files:
+        raise FileNotFoundError(
+            f"the Dalpiaz backlogs are not in {folder}; set {DALPIAZ_ENV} to their folder, "
+            "or choose the stories with --collection NAME or --stories FILE"
+        )
+    return [s for f in files for s in read_file(f).stories if not s.is_note]
