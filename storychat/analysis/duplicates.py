@@ -49,18 +49,23 @@ def find_duplicates(stories: Sequence[Story], threshold: float = DEFAULT_THRESHO
     """Pairs of stories at least ``threshold`` similar, most similar first."""
     _check_threshold(threshold)
     stories = [s for s in stories if not s.is_note]
+    keys = [_text_key(s) for s in stories]
     vectors = _vectors(stories)
     similar: dict[tuple[int, int], float] = {}
     for start in range(0, len(stories), _BLOCK_ROWS):
         block = vectors[start:start + _BLOCK_ROWS] @ vectors.T
-        for i, j in zip(*np.nonzero(block >= threshold - _ROUNDING)):
-            if start + i < j:
-                similar[start + int(i), int(j)] = float(block[i, j])
-    for group in _same_text_indices(stories):
+        rows, cols = np.nonzero(block >= threshold - _ROUNDING)
+        later = cols > rows + start  # each pair once, and no story with itself
+        rows, cols = rows[later], cols[later]
+        similar.update(zip(zip((rows + start).tolist(), cols.tolist()), block[rows, cols].tolist()))
+    for group in _same_key_indices(keys):
         for k, i in enumerate(group):
             for j in group[k + 1:]:
                 similar[i, j] = 1.0
-    pairs = [_pair(stories[i], stories[j], similarity) for (i, j), similarity in sorted(similar.items())]
+    pairs = [
+        _pair(stories[i], stories[j], similarity, keys[i] == keys[j])
+        for (i, j), similarity in sorted(similar.items())
+    ]
     return sorted(pairs, key=lambda p: -p.similarity)
 
 
@@ -73,16 +78,21 @@ def duplicates_of(
     _check_threshold(threshold)
     new = [s for s in new if not s.is_note]
     existing = [s for s in existing if not s.is_note]
+    existing_keys = [_text_key(s) for s in existing]
     vectors = _vectors(new + existing)
     similarity = vectors[: len(new)] @ vectors[len(new):].T
-    existing_by_text: dict[str, list[int]] = defaultdict(list)
-    for j, story in enumerate(existing):
-        existing_by_text[_text_key(story)].append(j)
+    existing_by_key: dict[str, list[int]] = defaultdict(list)
+    for j, key in enumerate(existing_keys):
+        existing_by_key[key].append(j)
     pairs = []
     for i, story in enumerate(new):
-        similar = np.nonzero(similarity[i] >= threshold - _ROUNDING)[0].tolist()
-        matches = set(similar) | set(existing_by_text.get(_text_key(story), ()))
-        found = [_pair(story, existing[j], float(similarity[i, j])) for j in sorted(matches) if existing[j] != story]
+        key = _text_key(story)
+        matches = set(np.nonzero(similarity[i] >= threshold - _ROUNDING)[0].tolist()) | set(existing_by_key[key])
+        found = [
+            _pair(story, existing[j], float(similarity[i, j]), key == existing_keys[j])
+            for j in sorted(matches)
+            if existing[j] != story
+        ]
         pairs += sorted(found, key=lambda p: -p.similarity)
     return pairs
 
@@ -91,7 +101,7 @@ def same_text_groups(stories: Sequence[Story]) -> list[list[Story]]:
     """Groups of two or more stories whose texts are equal but for case,
     spacing and punctuation, each in the order given."""
     stories = [s for s in stories if not s.is_note]
-    return [[stories[i] for i in group] for group in _same_text_indices(stories)]
+    return [[stories[i] for i in group] for group in _same_key_indices([_text_key(s) for s in stories])]
 
 
 def _check_threshold(threshold: float) -> None:
@@ -99,8 +109,7 @@ def _check_threshold(threshold: float) -> None:
         raise ValueError(f"The similarity threshold must be above 0 and at most 1; got {threshold}.")
 
 
-def _pair(a: Story, b: Story, similarity: float) -> DuplicatePair:
-    exact = _same_text(a, b)
+def _pair(a: Story, b: Story, similarity: float, exact: bool) -> DuplicatePair:
     return DuplicatePair(a, b, 1.0 if exact else round(min(similarity, 1.0), 3), exact)
 
 
@@ -108,14 +117,10 @@ def _text_key(story: Story) -> str:
     return " ".join(_WORD.findall(story.text.casefold()))
 
 
-def _same_text(a: Story, b: Story) -> bool:
-    return _text_key(a) == _text_key(b)
-
-
-def _same_text_indices(stories: Sequence[Story]) -> list[list[int]]:
+def _same_key_indices(keys: Sequence[str]) -> list[list[int]]:
     by_key: dict[str, list[int]] = defaultdict(list)
-    for i, story in enumerate(stories):
-        by_key[_text_key(story)].append(i)
+    for i, key in enumerate(keys):
+        by_key[key].append(i)
     return [group for group in by_key.values() if len(group) > 1]
 
 
