@@ -1,1 +1,3 @@
-"""Know your backlog: duplicates, quality lint, roles and epics."""
+"""Know your backlog: ``duplicates`` (copies and near-copies), ``lint`` (QUS
+quality rules), ``roles`` (role and epic indexes, exact lists and counts) and
+``export`` (their results as JSON records and CSV files)."""
