@@ -56,13 +56,12 @@ class LintSummary:
 
 def lint(stories: Sequence[Story]) -> list[Finding]:
     """Every finding, in the order of the stories, then of the words."""
-    layouts = {story.id: _layout(story) for story in stories}
-    findings = [f for story in stories for f in _well_formed(story, layouts[story.id])]
-    for story in stories:
-        layout = layouts[story.id]
+    laid_out = [(story, _layout(story)) for story in stories]
+    findings = [f for story, layout in laid_out for f in _well_formed(story, layout)]
+    for story, layout in laid_out:
         if layout is not None:
             findings += _atomic(story, layout) + _minimal(story)
-    findings += _uniform(stories, layouts) + _unique(stories)
+    findings += _uniform(laid_out) + _unique(stories)
     order = {story.id: n for n, story in enumerate(stories)}
     return sorted(findings, key=lambda f: (order[f.story_id], f.span or (-1, -1), RULES.index(f.rule)))
 
@@ -111,7 +110,13 @@ class _Layout:
 
 _BENEFIT_FIRST = re.compile(r"\s*in\s+order\s+to\b", re.I)
 _SUBJECT = re.compile(r"\b(?:I|we)\b", re.I)
-_MEANS_VERB = re.compile(r"\b(?:want|wants|like|love|need|needs|require|able|can|could|must|wish)\b", re.I)
+# The word that names the means indicator, and how the message writes it.
+_MEANS_KINDS = {
+    "want": "I want", "wants": "I want", "like": "I would like", "love": "I would like",
+    "need": "I need", "needs": "I need", "require": "I need", "able": "I am able to",
+    "can": "I can", "could": "I can", "must": "I must", "wish": "I wish",
+}
+_MEANS_VERB = re.compile(r"\b(?:" + "|".join(_MEANS_KINDS) + r")\b", re.I)
 # The want-verb may come a few words after the subject: "I'd like", "I would
 # be able", "I don't want", "I only want".
 _NEAR_WORDS = re.compile(r"\s*(?:\S+\s+){0,3}\S+")
@@ -223,7 +228,6 @@ def _atomic(story: Story, layout: _Layout) -> list[Finding]:
     return findings
 
 
-# A bracket with no space inside that touches a word is part of it: "collection(s)", "(re-)use".
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"\u201c])")
 _ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|incl|cf|no|dr|mr|mrs|ms|st)|\b[A-Za-z])\.$", re.I)
@@ -245,17 +249,10 @@ def _minimal(story: Story) -> list[Finding]:
 
 
 def _touches_word(text: str, start: int, end: int) -> bool:
+    """A bracket with no space inside that touches a word is part of it: "collection(s)", "(re-)use"."""
     inside = text[start + 1:end - 1]
     touches = (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
     return touches and not any(ch.isspace() for ch in inside)
-
-
-# The word that names the means indicator, and how the message writes it.
-_MEANS_KINDS = {
-    "want": "I want", "wants": "I want", "like": "I would like", "love": "I would like",
-    "need": "I need", "needs": "I need", "require": "I need", "able": "I am able to",
-    "can": "I can", "could": "I can", "must": "I must", "wish": "I wish",
-}
 
 
 def _means_kind(marker: str) -> str:
@@ -267,7 +264,7 @@ def _ends_kind(marker: str) -> str:
     return " ".join(marker.lower().split())
 
 
-def _uniform(stories: Sequence[Story], layouts: dict[str, _Layout | None]) -> list[Finding]:
+def _uniform(laid_out: Sequence[tuple[Story, _Layout | None]]) -> list[Finding]:
     findings = []
     for name, marker_of, kind_of in (
         ("means", lambda layout: layout.means_marker, _means_kind),
@@ -275,8 +272,8 @@ def _uniform(stories: Sequence[Story], layouts: dict[str, _Layout | None]) -> li
     ):
         used = [
             (story, span, kind_of(story.text[span[0]:span[1]]))
-            for story in stories
-            if (layout := layouts[story.id]) is not None and (span := marker_of(layout)) is not None
+            for story, layout in laid_out
+            if layout is not None and (span := marker_of(layout)) is not None
         ]
         counts = Counter(kind for _, _, kind in used)
         if not counts:
