@@ -13,7 +13,7 @@ from storychat.config import OPTIONS, Settings, add_options
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
 
-COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info")
+COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info", "needle", "cost")
 
 
 ANALYSES = ("duplicates", "lint", "roles")
@@ -83,6 +83,26 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_options(analyze, "library")
     analyze.set_defaults(run=run_analyze)
+
+    needle = sub.add_parser("needle", help="needle-in-a-haystack test: CSV and heatmap of where the model finds a planted story")
+    needle.add_argument("--stories", action="append", default=[], metavar="FILE", help="haystack story file (repeatable; default: the 22 Dalpiaz backlogs)")
+    needle.add_argument("--collection", metavar="NAME", help="library collection to use as the haystack")
+    needle.add_argument("--quick", action="store_true", help="context lengths 1000,2000 x depths 0,50,100 (a few minutes on a CPU)")
+    needle.add_argument("--lengths", metavar="N,N", help="context lengths in model tokens (default: 1000, 2000, 4000, ... up to what the model holds)")
+    needle.add_argument("--depths", metavar="P,P", help="needle depths in percent of the haystack (default: 0,25,50,75,100)")
+    needle.add_argument("--out", default=".", metavar="DIR", help="folder for needle-NAME.csv and needle-NAME.png (default: here)")
+    needle.add_argument("--name", metavar="NAME", help="NAME in the file names (default: the model file's name)")
+    add_options(needle, "model", "answer", "library")
+    needle.set_defaults(run=run_needle)
+
+    cost = sub.add_parser("cost", help="what sending the whole backlog with every question would cost on cloud models")
+    cost.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file (repeatable; default: the 22 Dalpiaz backlogs)")
+    cost.add_argument("--collection", metavar="NAME", help="library collection to price")
+    cost.add_argument("--prices", metavar="FILE", help="JSON price table (default: storychat/evals/prices.json)")
+    cost.add_argument("--no-measure", action="store_true", help="do not load the local model to time one answer")
+    cost.add_argument("--json", action="store_true", help="print one JSON object instead of Markdown")
+    add_options(cost, "model", "answer", "library")
+    cost.set_defaults(run=run_cost)
 
     flags = sub.add_parser("flags", help="print every flag and environment variable as a Markdown table")
     flags.set_defaults(run=run_flags)
@@ -256,6 +276,52 @@ def print_analysis(result: dict) -> None:
         for g in result["roles"]:
             other = [s for s in g["spellings"] if s.casefold() != g["name"]]
             print(f"  {g['count']:>4}  {g['name']}" + (f" (as {', '.join(other)})" if other else ""))
+
+
+def run_needle(args: argparse.Namespace) -> int:
+    from storychat import runtime
+    from storychat.evals import dalpiaz_stories, needle
+
+    settings = Settings.from_namespace(args)
+    haystack = load_stories(args, settings) if args.stories or args.collection else dalpiaz_stories()
+    pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
+    if args.lengths:
+        lengths = needle.parse_numbers(args.lengths, "--lengths")
+    else:
+        lengths = needle.QUICK_LENGTHS if args.quick else needle.lengths_up_to(needle.longest(pipeline, haystack))
+    if args.depths:
+        depths = needle.parse_numbers(args.depths, "--depths")
+    else:
+        depths = needle.QUICK_DEPTHS if args.quick else needle.DEPTHS
+    cells = needle.run_grid(pipeline, haystack, lengths, depths, lambda done, step: runtime.log(f"[{done:4.0%}] {step}"))
+    model = pipeline.engine.info().model
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = args.name or Path(model).stem.lower()
+    table = needle.write_csv(cells, out / f"needle-{name}.csv")
+    picture = needle.heatmap(cells, out / f"needle-{name}.png", f"Needle in a haystack: {model}")
+    print(needle.verdict(cells))
+    print(f"wrote {table} and {picture}")
+    return 0
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from storychat import runtime
+    from storychat.evals import cost, dalpiaz_stories
+
+    settings = Settings.from_namespace(args)
+    stories = load_stories(args, settings) if args.stories or args.collection else dalpiaz_stories()
+    prices = cost.load_prices(Path(args.prices)) if args.prices else cost.load_prices()
+    local = None
+    if not args.no_measure:
+        pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
+        runtime.log("Timing one answer from the local model ...")
+        local = cost.time_answer(pipeline, stories)
+    report = cost.estimate(stories, prices, local)
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.markdown())
+    return 0
 
 
 def run_flags(args: argparse.Namespace) -> int:

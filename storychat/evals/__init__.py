@@ -22,9 +22,9 @@ def dalpiaz_dir() -> Path:
     return Path(os.environ.get(DALPIAZ_ENV) or default)
 
 
-def dalpiaz_stories() -> list[Story]:
+def dalpiaz_stories(folder: Path | None = None) -> list[Story]:
     """The 22 backlogs in file-name order, notes left out."""
-    folder = dalpiaz_dir()
+    folder = folder or dalpiaz_dir()
     files = sorted(folder.glob("*.txt"))
     if not files:
         raise FileNotFoundError(

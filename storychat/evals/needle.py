@@ -84,7 +84,7 @@ class Mode:
 _DEFAULTS = AnswerOptions()
 LONG_CONTEXT = Mode("long-context", "Long context only (no retrieval help)", 0, False, 0.0)
 DEFAULT = Mode(
-    "default", "Default options (focus block, cited opening, gate)", _DEFAULTS.focus, _DEFAULTS.constrained, _DEFAULTS.min_match
+    "default", "Default options (with retrieval help)", _DEFAULTS.focus, _DEFAULTS.constrained, _DEFAULTS.min_match
 )
 MODES = (LONG_CONTEXT, DEFAULT)
 
@@ -150,8 +150,9 @@ def mode_pipeline(pipeline: Pipeline, mode: Mode) -> Pipeline:
 
 def longest(pipeline: Pipeline, haystack: Sequence[Story]) -> int:
     """The longest context a grid can test: every story must fit (full mode), and the haystack must fill it."""
-    filled = pipeline.builder.corpus_tokens(haystack) + _overhead(pipeline, "")
-    return min(_model_limit(pipeline), filled)
+    builder = pipeline.builder
+    needle = min(_overhead(pipeline, n.question) + builder.corpus_tokens([needle_story(n, haystack)]) for n in NEEDLES)
+    return min(_model_limit(pipeline), builder.corpus_tokens(haystack) + needle)
 
 
 def _model_limit(pipeline: Pipeline) -> int:
@@ -318,33 +319,39 @@ def heatmap(cells: Sequence[Cell], path: Path, title: str = "") -> Path:
     lengths = sorted({c.length for c in cells})
     depths = sorted({c.depth for c in cells})
     colours = LinearSegmentedColormap.from_list("recall", ["#d73027", "#fee08b", "#1a9850"])
-    figure = Figure(figsize=(1.6 + 1.1 * len(lengths) * len(panels), 1.4 + 0.45 * len(depths)), layout="constrained")
+    width = max(3.6, 1.3 + 0.9 * len(lengths))
+    figure = Figure(figsize=(width * len(panels), 1.9 + 0.45 * len(depths)), layout="constrained")
     FigureCanvasAgg(figure)
     for axes, (mode, group) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
-        grid = [[_recall(group, length, depth) for length in lengths] for depth in depths]
-        axes.imshow(
-            [[float("nan") if r is None else r for r in row] for row in grid],
-            cmap=colours, vmin=0, vmax=1, aspect="auto",
-        )
-        for y, row in enumerate(grid):
-            for x, recall in enumerate(row):
-                label = "–" if recall is None else "found" if recall == 1 else "missed" if recall == 0 else f"{recall:.0%}"
-                axes.text(x, y, label, ha="center", va="center", fontsize=8)
-        axes.set_xticks(range(len(lengths)), [_k(n) for n in lengths])
-        axes.set_yticks(range(len(depths)), [f"{d}%" for d in depths])
+        at = [[[c for c in group if (c.length, c.depth) == (length, depth)] for length in lengths] for depth in depths]
+        recall = [[sum(c.hit for c in here) / len(here) if here else float("nan") for here in row] for row in at]
+        axes.pcolormesh(recall, cmap=colours, vmin=0, vmax=1, edgecolors="white", linewidth=2)
+        for y, row in enumerate(at):
+            for x, here in enumerate(row):
+                axes.text(x + 0.5, y + 0.5, _label(here), ha="center", va="center", fontsize=8)
+        axes.invert_yaxis()
+        axes.set_xticks([x + 0.5 for x in range(len(lengths))], [_k(n) for n in lengths])
+        axes.set_yticks([y + 0.5 for y in range(len(depths))], [f"{d}%" for d in depths])
         axes.set_xlabel("context length (model tokens)")
         axes.set_ylabel("needle depth")
-        found = sum(c.hit for c in group)
-        axes.set_title(f"{mode.label}\nfound {found} of {len(group)}", fontsize=9)
+        axes.set_title(f"{mode.label}\nfound {sum(c.hit for c in group)} of {len(group)}", fontsize=9)
     if title:
         figure.suptitle(title, fontsize=10)
+    if any(c.fact_stated and not c.hit for c in cells):
+        figure.supxlabel("* stated the fact, but failed the citation check", fontsize=8)
     figure.savefig(path, dpi=110)
     return path
 
 
-def _recall(cells: Sequence[Cell], length: int, depth: int) -> float | None:
-    hits = [c.hit for c in cells if c.length == length and c.depth == depth]
-    return sum(hits) / len(hits) if hits else None
+def _label(cells: Sequence[Cell]) -> str:
+    if not cells:
+        return ""
+    hits = sum(c.hit for c in cells)
+    if hits == len(cells):
+        return "found"
+    if hits:
+        return f"{hits / len(cells):.0%}"
+    return "missed*" if any(c.fact_stated for c in cells) else "missed"
 
 
 def verdict(cells: Sequence[Cell]) -> str:
