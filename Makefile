@@ -28,6 +28,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/bench_import.py
+	$(PY) bench/bench_speed.py --out docs/benchmarks.md
 
 install: $(VENV)/.installed
 

@@ -77,6 +77,7 @@ OPTIONS: tuple[Option, ...] = (
     # library
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
     Option(("--max-upload-mb",), "max_upload_mb", "largest file or paste accepted, in MB", "library", float, 10.0, "MB"),
+    Option(("--max-stories",), "max_stories", "most stories one file or paste may hold", "library", int, 20_000, "N"),
     # server
     Option(("--host",), "host", "address to serve on; anything but loopback needs --auth or --no-auth", "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
     Option(("--port",), "port", "port to serve on", "server", int, 7860, env_aliases=("GRADIO_SERVER_PORT",)),
@@ -84,6 +85,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--auth",), "auth", "user:password allowed to log in; repeat for more users (env: comma-separated)", "server", metavar="USER:PASS", repeat=True, default=()),
     Option(("--auth-file",), "auth_file", "file with one user:password per line", "server", metavar="FILE"),
     Option(("--no-auth",), "no_auth", "allow serving on a non-loopback address without a login", "server", default=False),
+    Option(("--mcp",), "mcp", "also serve the ask_stories and search_stories tools over MCP at /gradio_api/mcp", "server", default=False),
 )
 
 
@@ -111,12 +113,14 @@ class Settings:
     max_question_chars: int = 4000
     data_dir: str | None = None
     max_upload_mb: float = 10.0
+    max_stories: int = 20_000
     host: str = "127.0.0.1"
     port: int = 7860
     concurrency: int = 1
     auth: tuple[str, ...] = field(default_factory=tuple)
     auth_file: str | None = None
     no_auth: bool = False
+    mcp: bool = False
 
     @classmethod
     def from_namespace(cls, ns: argparse.Namespace) -> "Settings":

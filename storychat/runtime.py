@@ -84,7 +84,7 @@ def open_library(settings: Settings) -> Library:
 
 
 def limits(settings: Settings) -> Limits:
-    return Limits(max_bytes=int(settings.max_upload_mb * 1024 * 1024))
+    return Limits(max_bytes=int(settings.max_upload_mb * 1024 * 1024), max_stories=settings.max_stories)
 
 
 def model_report(engine: Engine) -> list[str]:

@@ -43,6 +43,7 @@ def serve(settings: Settings, engine: Engine) -> None:
         auth=credentials(settings) or None,
         show_error=True,
         max_file_size=runtime.limits(settings).max_bytes,
+        mcp_server=settings.mcp,
     )
 
 
@@ -183,8 +184,10 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 with gr.Accordion("Model", open=False):
                     gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
             with gr.Column(scale=2):
+                # Only the default name here: Gradio publishes the choices in the API schema of the
+                # login page, before anyone logs in. demo.load fills in the library's collections.
                 collection = gr.Dropdown(
-                    choices=views.names(DEFAULT_COLLECTION), value=DEFAULT_COLLECTION, allow_custom_value=True,
+                    choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
                     label="Collection (type a new name to start one)", elem_id="collection",
                 )
                 summary_md = gr.Markdown(views.summary(DEFAULT_COLLECTION), elem_id="summary")
@@ -212,21 +215,66 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             fn=respond, inputs=[question, chatbot, history, collection],
             outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
         )
-        asked = ask_btn.click(**ask_args, api_name="ask")
+        asked = ask_btn.click(**ask_args, api_name="ask", api_visibility="undocumented")
         submitted = question.submit(**ask_args, api_visibility="private")
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
         stop_btn.click(None, cancels=[asked, submitted])
         collection.change(choose, collection, [chatbot, history, stories_table, status_md, summary_md, coverage_md], api_visibility="private")
-        add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories")
-        upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories")
-        delete_btn.click(delete_story, [delete_id, collection], library_targets, api_name="delete_story")
+        add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories", api_visibility="undocumented")
+        upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories", api_visibility="undocumented")
+        delete_btn.click(delete_story, [delete_id, collection], library_targets, api_name="delete_story", api_visibility="undocumented")
         clear_btn.click(ask_clear, collection, confirm_btn, api_visibility="private")
-        confirm_btn.click(clear, collection, [*library_targets, confirm_btn], api_name="clear_collection")
+        confirm_btn.click(clear, collection, [*library_targets, confirm_btn], api_name="clear_collection", api_visibility="undocumented")
         csv_btn.click(lambda c: export(c, "csv"), collection, export_file, api_visibility="private")
         jsonl_btn.click(lambda c: export(c, "jsonl"), collection, export_file, api_visibility="private")
         demo.load(lambda c: library_outputs(c)[1:], collection, library_targets[1:], api_visibility="private")
+
+        # The documented API (and MCP tools with --mcp): plain functions for tools and scripts.
+        # The UI's own endpoints above stay callable but undocumented, so destructive ones
+        # (clear_collection) are never offered to a coding assistant as tools.
+        def ask_stories(question: str, collection: str) -> dict:
+            """Answer a question about the user stories of one collection, with checked citations.
+
+            Args:
+                question: what to ask about the backlog, e.g. "Which stories touch invoicing?"
+                collection: the name of the story collection to answer from
+            Returns:
+                The answer with its citations (each marked valid or not), the closest stories when it
+                refuses, what was in the model's context, and timings.
+            """
+            stories = views.stories(collection)
+            if not stories:
+                raise gr.Error(f"No collection named {collection!r} with stories; known: {', '.join(views.names(collection))}")
+            try:
+                events = list(pipeline.ask(question, stories, collection=collection))
+            except QuestionError as exc:
+                raise gr.Error(str(exc)) from exc
+            return events[-1].answer.to_json()
+
+        def search_stories(query: str, collection: str) -> list[dict]:
+            """Find the user stories in a collection that best match a query (BM25), best first.
+
+            Args:
+                query: words to look for, e.g. "export PDF"
+                collection: the name of the story collection to search
+            Returns:
+                Up to 10 stories with id, text, role, goal, benefit, epic, source, line and score.
+            """
+            stories = [s for s in views.stories(collection) if not s.is_note]
+            hits = pipeline.builder.index(stories).search(query, 10)
+            return [{**story_record(h.story), "score": round(h.score, 3)} for h in hits]
+
+        gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")
+        gr.api(search_stories, api_name="search_stories")
     return demo
+
+
+def story_record(story: Story) -> dict:
+    return {
+        "id": story.id, "text": story.text, "role": story.role, "goal": story.goal, "benefit": story.benefit,
+        "epic": story.epic, "source": story.source, "line": story.line,
+    }
 
 
 def answer_messages(answer: Answer) -> list[dict]:

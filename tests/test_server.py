@@ -58,4 +58,4 @@ def test_with_auth_the_api_rejects_anonymous_clients(tmp_path):
         with pytest.raises(Exception):
             Client(url, verbose=False)
         client = Client(url, auth=("alice", "s3cret"), verbose=False)
-        assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert "/ask_stories" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]

@@ -197,7 +197,8 @@ class _BatchBuilder:
         if len(self.stories) >= self.limits.max_stories:
             raise StoryImportError(
                 f"{self.source} holds more than {self.limits.max_stories:,} stories, the "
-                "most one import takes. Split it into smaller files."
+                "most one import takes. Split it into smaller files, or raise the limit with "
+                "--max-stories or the STORYCHAT_MAX_STORIES environment variable."
             )
         parts = parse_parts(text)
         story = Story(
@@ -467,6 +468,8 @@ def _read_json(text: str, source: str, limits: Limits) -> ImportBatch:
             f"{source} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}). "
             "Fix the file, or save the stories as .txt with one story per line."
         ) from None
+    except RecursionError:
+        raise _too_deep(source) from None
     if isinstance(data, dict) and isinstance(data.get("stories"), list):
         data = data["stories"]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -476,6 +479,14 @@ def _read_json(text: str, source: str, limits: Limits) -> ImportBatch:
             'optionally wrapped as {"stories": [...]}.'
         )
     return _read_objects(list(enumerate(data, start=1)), source, limits, "record")
+
+
+def _too_deep(where: str) -> StoryImportError:
+    # json.loads recurses once per nesting level; a hostile file can exhaust the stack.
+    return StoryImportError(
+        f"{where} nests JSON arrays or objects too deeply to hold stories. "
+        f"Expected a list of objects such as [{_EXPECTED_JSON}]."
+    )
 
 
 def _read_jsonl(text: str, source: str, limits: Limits) -> ImportBatch:
@@ -502,6 +513,8 @@ def _jsonl_records(text: str, source: str) -> Iterable[tuple[int, dict[str, obje
                 f"Line {number} of {source} is not valid JSON ({error.msg}). "
                 f"Each line must be one object such as {_EXPECTED_JSON}."
             ) from None
+        except RecursionError:
+            raise _too_deep(f"Line {number} of {source}") from None
         if not isinstance(record, dict):
             raise StoryImportError(
                 f"Line {number} of {source} is not a JSON object. "

@@ -1,0 +1,185 @@
+"""Speed benchmark: ratios measured side by side in one run, on the Dalpiaz backlogs.
+
+    python bench/bench_speed.py [--n-ctx 4096] [--out docs/benchmarks.md]
+
+Prints and writes a Markdown table:
+- follow-up vs cold time to first token, corpus filling >= 75% of the context
+- first answer restored from a disk snapshot (a restart) vs a cold prefill
+- StoryChat end to end vs raw llama-cpp-python on the identical prompt
+- flash attention on vs off and f16 vs q8_0 KV, prefill and decode speed
+- KV memory per token, q8_0 vs f16, as llama.cpp stores it
+Absolute times depend on the machine; the ratios are the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import llama_cpp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E402
+from storychat.answer.prompt import Template, citation_grammar, render_question  # noqa: E402
+from storychat.llm.engine import Message  # noqa: E402
+from storychat.llm.kvcache import KVCache  # noqa: E402
+from storychat.llm.llama import EngineOptions, LlamaEngine  # noqa: E402
+from storychat.llm.models import bundled_model  # noqa: E402
+from storychat.stories.formats import read_file  # noqa: E402
+
+DATA = Path(os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories")) / "dalpiaz-22"
+# Both must pass the relevance gate on the corpus (the first backlogs in file order).
+QUESTIONS = ["Which stories are about FABS submissions?", "What does the UI designer want?"]
+MAX_TOKENS = 16
+
+
+def engine(n_ctx: int, cache: KVCache | None = None, **options) -> LlamaEngine:
+    return LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx, cache=cache, **options))
+
+
+def corpus(n_ctx: int) -> list:
+    """Dalpiaz stories, in file order, filling the story budget of an n_ctx context."""
+    probe = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS))
+    budget, stories = probe.builder.story_budget, []
+    for path in sorted(DATA.glob("g*.txt")):
+        for story in read_file(path).stories:
+            if not story.is_note and probe.builder.corpus_tokens([*stories, story]) <= budget:
+                stories.append(story)
+    return stories
+
+
+def ask(pipeline: Pipeline, question: str, stories, collection: str = "bench"):
+    answer = [e for e in pipeline.ask(question, stories, collection=collection) if isinstance(e, Done)][0].answer
+    assert not answer.gated, f"{question!r} was refused by the relevance gate; it would time nothing"
+    return answer
+
+
+def follow_up_vs_cold(n_ctx: int, stories) -> dict:
+    pipeline = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS))
+    cold = ask(pipeline, QUESTIONS[0], stories)
+    follow = ask(pipeline, QUESTIONS[1], stories)
+    corpus_tokens = cold.timings.prompt_tokens
+    return {
+        "corpus share of context": cold.context.tokens_in_context / n_ctx,
+        "cold ttft s": cold.timings.ttft_s,
+        "follow-up ttft s": follow.timings.ttft_s,
+        "ratio": follow.timings.ttft_s / cold.timings.ttft_s,
+        "limit (evaluated / prompt tokens)": follow.timings.prompt_evaluated / corpus_tokens,
+    }
+
+
+def restore_vs_cold(n_ctx: int, stories) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = lambda: KVCache(Path(tmp), 8 << 30, 8 << 30)  # noqa: E731 - a fresh cache object per "process"
+        cold = ask(Pipeline(engine(n_ctx, cache()), options=AnswerOptions(max_tokens=MAX_TOKENS)), QUESTIONS[0], stories)
+        restarted = Pipeline(engine(n_ctx, cache()), options=AnswerOptions(max_tokens=MAX_TOKENS))
+        restored = ask(restarted, QUESTIONS[0], stories)
+        assert restored.timings.prefix_source == "disk", restored.timings
+        return {
+            "cold ttft s": cold.timings.ttft_s,
+            "restored ttft s": restored.timings.ttft_s,
+            "ratio": restored.timings.ttft_s / cold.timings.ttft_s,
+            "snapshot MiB": sum(p.stat().st_size for p in Path(tmp).glob("*.kv")) / 2**20,
+        }
+
+
+def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
+    """Total time for the same question, same prompt tokens, same grammar; cold contexts each time."""
+    options = AnswerOptions(max_tokens=MAX_TOKENS)
+    question = QUESTIONS[0]
+    ours, raw = [], []
+    for _ in range(runs):
+        pipeline = Pipeline(engine(n_ctx), options=options)
+        answer = ask(pipeline, question, stories)
+        ours.append(answer.timings.total_s)
+        # Rebuild exactly what the pipeline sent.
+        context = pipeline.builder.build(stories, question)
+        focus = [h.story for h in pipeline.builder.index(context.stories).search(question)[: options.focus]]
+        messages = [
+            {"role": "system", "content": context.system},
+            {"role": "user", "content": render_question(question, focus)},
+        ]
+        llm = llama_cpp.Llama(model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=True, verbose=False)
+        started = time.perf_counter()
+        llm.create_chat_completion(
+            messages=messages, max_tokens=MAX_TOKENS, temperature=0.0, seed=0,
+            grammar=llama_cpp.LlamaGrammar.from_string(citation_grammar([s.id for s in focus]), verbose=False),
+        )
+        raw.append(time.perf_counter() - started)
+    return {
+        "storychat total s (median)": statistics.median(ours),
+        "raw create_chat_completion s (median)": statistics.median(raw),
+        "ratio": statistics.median(ours) / statistics.median(raw),
+    }
+
+
+def speeds(n_ctx: int) -> list[dict]:
+    rows = []
+    for flash_attn, kv_type in [(True, "f16"), (False, "f16"), (True, "q8_0")]:
+        e = engine(n_ctx, flash_attn=flash_attn, kv_type=kv_type)
+        info = e.probe(prompt_tokens=min(1024, n_ctx // 2), decode_tokens=32)
+        rows.append({"flash attention": "on" if flash_attn else "off", "KV": kv_type,
+                     "prefill tok/s": info.prefill_tps, "decode tok/s": info.decode_tps})
+    return rows
+
+
+def kv_per_token(kv_type: str) -> float:
+    e = engine(1024, kv_type=kv_type)
+    ctx = e._llm._ctx.ctx
+
+    def size(n: int) -> int:
+        e._llm.reset()
+        e._llm.eval(list(range(100, 100 + n)))
+        return llama_cpp.llama_state_get_size(ctx)
+
+    return (size(512) - size(256)) / 256
+
+
+def machine() -> str:
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 2**20
+    gpu = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only, no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}; llama-cpp-python {llama_cpp.__version__}; model {bundled_model().name}"
+
+
+def table(title: str, rows: list[dict]) -> str:
+    head = list(rows[0])
+    lines = [f"### {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n-ctx", type=int, default=4096)
+    parser.add_argument("--out", type=Path, help="write the tables as Markdown here")
+    args = parser.parse_args()
+    stories = corpus(args.n_ctx)
+    print(f"corpus: {len(stories)} stories; context {args.n_ctx}", flush=True)
+    sections = [
+        ("Follow-up vs cold time to first token (target <= 0.02)", [follow_up_vs_cold(args.n_ctx, stories)]),
+        ("First answer after a restart, KV restored from disk, vs cold prefill (target <= 0.10)", [restore_vs_cold(args.n_ctx, stories)]),
+        ("StoryChat end to end vs raw llama-cpp-python, identical prompt (target <= 1.05)", [storychat_vs_raw(args.n_ctx, stories)]),
+        ("Prefill and decode speed by flash attention and KV type", speeds(args.n_ctx)),
+    ]
+    f16, q8 = kv_per_token("f16"), kv_per_token("q8_0")
+    sections.append(("KV memory per token as llama.cpp stores it (physical ratio 0.53)",
+                     [{"f16 bytes": f16, "q8_0 bytes": q8, "ratio": q8 / f16}]))
+    text = f"Machine: {machine()}\n\nContext {args.n_ctx} tokens, {len(stories)} stories, answers of {MAX_TOKENS} tokens.\n\n"
+    text += "\n".join(table(title, rows) for title, rows in sections)
+    print(text)
+    if args.out:
+        args.out.write_text("# Benchmarks\n\nProduced by `make bench` (`python bench/bench_speed.py --out docs/benchmarks.md`).\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()

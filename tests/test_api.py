@@ -1,0 +1,69 @@
+"""The documented API and the MCP tools, on a real app process."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+from gradio_client import Client
+
+from tests.serving import ROOT, running_app
+from tests.test_pipeline import assert_contract
+from storychat.stories.formats import read_file
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, dalpiaz):
+    data = tmp_path_factory.mktemp("data")
+    backlog = dalpiaz / "g13-planningpoker.txt"
+    subprocess.run(
+        [sys.executable, "-m", "storychat", "import", str(backlog), "--collection", "poker", "--data-dir", str(data)],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    with running_app(data, "-n", "24", "--mcp") as url:
+        yield url, read_file(backlog).stories
+
+
+def test_the_documented_api_is_exactly_the_two_tools(app):
+    url, _ = app
+    endpoints = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(endpoints) == {"/ask_stories", "/search_stories"}
+
+
+def test_search_stories_returns_the_best_matching_stories(app):
+    url, _ = app
+    hits = Client(url, verbose=False).predict("export transcript", "poker", api_name="/search_stories")
+    assert hits[0]["id"] in {"g13-planningpoker-18", "g13-planningpoker-19"}
+    assert {"id", "text", "role", "goal", "source", "line", "score"} <= set(hits[0])
+
+
+def test_ask_stories_returns_the_json_contract(app):
+    url, stories = app
+    payload = Client(url, verbose=False).predict("Can the moderator export a game transcript?", "poker", api_name="/ask_stories")
+    assert_contract(payload, stories)
+
+
+def test_ask_stories_on_an_unknown_collection_says_which_exist(app):
+    url, _ = app
+    with pytest.raises(Exception, match="poker"):
+        Client(url, verbose=False).predict("Anything?", "nope", api_name="/ask_stories")
+
+
+def test_mcp_lists_and_calls_the_tools(app):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    url, _ = app
+
+    async def session():
+        async with streamable_http_client(url + "gradio_api/mcp/") as (read, write, _):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                tools = {t.name for t in (await s.list_tools()).tools}
+                result = await s.call_tool("search_stories", {"query": "timer", "collection": "poker"})
+                return tools, result
+
+    tools, result = asyncio.run(asyncio.wait_for(session(), timeout=120))
+    assert tools == {"ask_stories", "search_stories"}
+    text = "".join(getattr(c, "text", "") for c in result.content)
+    assert "g13-planningpoker-38" in text
