@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import httpx
+import tiktoken
 
 from storychat.answer.context import MESSAGE_OVERHEAD
 from storychat.llm.engine import EngineInfo, Message, Usage
@@ -133,7 +134,10 @@ class Http:
                 if "error" in chunk or chunk.get("object") == "error":
                     raise EngineError(f"{self.root} failed while answering: {error_text(data)}")
                 yield chunk
-        raise EngineError(f"{self.root} closed the answer stream before it finished; see the server's log.")
+        raise EngineError(
+            f"{self.root} closed the answer stream before it finished; see the server's log. A prompt longer "
+            "than the server's context does this: check --n-ctx against the server's context."
+        )
 
     def checked(self, response: httpx.Response) -> httpx.Response:
         if response.is_success:
@@ -191,8 +195,6 @@ class EstimateTokenizer:
     description = f"estimate (tiktoken cl100k_base x {ESTIMATE_MARGIN}); the server has no tokenize route"
 
     def __init__(self):
-        import tiktoken
-
         self.encoding = tiktoken.get_encoding(ESTIMATE_ENCODING)
 
     def tokenize(self, text: str) -> list[int]:
