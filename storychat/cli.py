@@ -13,7 +13,7 @@ from storychat.config import OPTIONS, Settings, add_options
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
 
-COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info", "needle", "cost")
+COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info", "needle", "cost", "eval")
 
 
 ANALYSES = ("duplicates", "lint", "roles")
@@ -81,7 +81,10 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="X", help=f"similarity from which two stories are duplicates (default {DEFAULT_THRESHOLD})")
     analyze.add_argument("--csv", metavar="DIR", help="also write duplicates.csv, lint.csv and roles.csv to DIR")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    add_options(analyze, "library")
+    analyze.add_argument("--role", metavar="NAME", help="list every story of this role (admin and administrator are one role)")
+    analyze.add_argument("--epic", metavar="NAME", help="list every story of this epic")
+    analyze.add_argument("--summarise", action="store_true", help="have the model summarise each computed set, citing ids (the full list is still printed)")
+    add_options(analyze, "model", "answer", "library")
     analyze.set_defaults(run=run_analyze)
 
     needle = sub.add_parser("needle", help="needle-in-a-haystack test: CSV and heatmap of where the model finds a planted story")
@@ -103,6 +106,17 @@ def parser() -> argparse.ArgumentParser:
     cost.add_argument("--json", action="store_true", help="print one JSON object instead of Markdown")
     add_options(cost, "model", "answer", "library")
     cost.set_defaults(run=run_cost)
+
+    evaluate = sub.add_parser("eval", help="answer a question set through the pipeline and score refusals and citations")
+    evaluate.add_argument("--qa", required=True, metavar="FILE", help="question set, JSONL (e.g. storychat/evals/qa-dalpiaz.jsonl)")
+    evaluate.add_argument("--data-root", metavar="DIR", help="folder the questions' story file names are in (default: the Dalpiaz backlogs)")
+    evaluate.add_argument("--focus", type=int, metavar="N", help="stories repeated before the question, 0 for none (default: the pipeline's)")
+    evaluate.add_argument("--constrained", choices=["on", "off"], help="grammar that makes answers open with a cited id (default: the pipeline's)")
+    evaluate.add_argument("--min-match", type=float, metavar="X", help="relevance gate threshold (default: the pipeline's)")
+    evaluate.add_argument("--sweep-gate", action="store_true", help="run with the gate off and report thresholds 0.00 to 0.80")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object, every answer included")
+    add_options(evaluate, "model", "answer", "library")
+    evaluate.set_defaults(run=run_eval)
 
     flags = sub.add_parser("flags", help="print every flag and environment variable as a Markdown table")
     flags.set_defaults(run=run_flags)
@@ -249,6 +263,18 @@ def run_analyze(args: argparse.Namespace) -> int:
         result["roles"] = [export.group_record(g) for g in groups]
         if csv_dir:
             export.write_groups_csv(groups, csv_dir / "roles.csv")
+    actions = chosen_actions(args, stories, chosen)
+    for action in actions:
+        result.setdefault("sets", []).append({"title": action.title, "ids": [s.id for s in action.stories], "evidence": action.evidence})
+    if args.summarise:
+        from storychat import runtime
+
+        settings = Settings.from_namespace(args)
+        pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
+        for action, record in zip(actions, result.get("sets", [])):
+            if not action.empty:
+                done = [e for e in pipeline.summarise(action.instruction, action.stories) if isinstance(e, Done)]
+                record["summary"] = done[0].answer.to_json()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -256,8 +282,32 @@ def run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str]) -> list:
+    """The quick-action sets: exact lists computed by code, for --role, --epic and --summarise."""
+    from storychat.analysis import actions
+
+    found = []
+    if args.summarise and "duplicates" in chosen:
+        found.append(actions.find_duplicates_action(stories, args.threshold))
+    if args.summarise and "lint" in chosen:
+        found.append(actions.quality_action(stories))
+    if args.role:
+        found.append(actions.role_action(stories, args.role))
+    if args.epic:
+        found.append(actions.epic_action(stories, args.epic))
+    return found
+
+
 def print_analysis(result: dict) -> None:
     print(f"{result['stories']} stories")
+    for record in result.get("sets", []):
+        print(f"\n{record['title']}")
+        for line in record["evidence"]:
+            print(f"  {line}")
+        if "summary" in record:
+            summary = record["summary"]
+            valid = [c["id"] for c in summary["citations"] if c["valid"]]
+            print(f"  summary (model, cites {', '.join(valid) or 'nothing valid'}): {summary['answer']}")
     if "duplicates" in result:
         pairs = result["duplicates"]["pairs"]
         print(f"\nduplicate pairs (similarity >= {result['duplicates']['threshold']}): {len(pairs)}")
@@ -321,6 +371,33 @@ def run_cost(args: argparse.Namespace) -> int:
         local = cost.time_answer(pipeline, stories)
     report = cost.estimate(stories, prices, local)
     print(json.dumps(asdict(report), ensure_ascii=False, indent=2) if args.json else report.markdown())
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from storychat import runtime
+    from storychat.evals import dalpiaz_dir, qa
+
+    if args.sweep_gate and args.min_match is not None:
+        raise CommandError("--sweep-gate runs with the gate off; drop --min-match")
+    settings = Settings.from_namespace(args)
+    path = Path(args.qa)
+    questions = qa.load_questions(path)
+    data_root = Path(args.data_root) if args.data_root else dalpiaz_dir()
+    backlogs = qa.load_backlogs(questions, data_root, lambda: runtime.open_library(settings), runtime.limits(settings))
+    constrained = None if args.constrained is None else args.constrained == "on"
+    changes = {"focus": args.focus, "constrained": constrained, "min_match": args.min_match}
+    pipeline = qa.with_options(
+        runtime.make_pipeline(settings, runtime.load_engine(settings)),
+        **{name: value for name, value in changes.items() if value is not None},
+    )
+
+    def progress(done: int, total: int, r: qa.Result) -> None:
+        verdict = "gated" if r.gated else "refused" if r.refused else "cited " + ",".join(r.valid_ids + r.invalid_ids)
+        runtime.log(f"[{done}/{total}] {r.seconds:5.1f}s match {r.best_match:.2f} {verdict}: {r.question.question}")
+
+    evaluation = qa.evaluate(pipeline, questions, backlogs, args.sweep_gate, path.name, progress)
+    print(json.dumps(evaluation.to_json(), ensure_ascii=False, indent=2) if args.json else evaluation.text())
     return 0
 
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import html
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import gradio as gr
 
 from storychat import runtime
+from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
+from storychat.analysis.duplicates import DuplicatePair, duplicates_of
+from storychat.analysis.roles import epic_index, role_index
 from storychat.answer.citations import Citation
 from storychat.answer.context import QuestionError
 from storychat.answer.pipeline import Answer, Done, Pipeline, Progress, Token
@@ -30,6 +34,12 @@ from storychat.stories.tokens import count_tokens
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
 FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
+ACTIONS = {
+    "duplicates": lambda stories, _: find_duplicates_action(stories),
+    "quality": lambda stories, _: quality_action(stories),
+    "role": role_action,
+    "epic": epic_action,
+}
 
 
 def serve(settings: Settings, engine: Engine) -> None:
@@ -97,10 +107,36 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
     views = Views(pipeline, library)
 
     def library_outputs(collection: str, message: str = "") -> tuple:
+        stories = [s for s in views.stories(collection) if not s.is_note]
         return (
             message, views.table(collection), gr.update(choices=views.names(collection), value=collection),
             views.status(collection), views.summary(collection),
+            gr.update(choices=[g.name for g in role_index(stories)]),
+            gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
         )
+
+    def quick_action(kind: str, argument: str, chat: list, collection: str):
+        stories = [s for s in views.stories(collection) if not s.is_note]
+        if not stories:
+            raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+        if kind in ("role", "epic") and not (argument or "").strip():
+            raise gr.Error(f"Pick a{'n' if kind == 'epic' else ''} {kind} first.")
+        action = ACTIONS[kind](stories, argument)
+        listed = {
+            "role": "assistant", "content": "\n".join(f"- {e(line)}" for line in action.evidence) or "Nothing found.",
+            "metadata": {"title": f"Evidence: the complete list, computed by code ({len(action.evidence)})"},
+        }
+        chat = chat + [{"role": "user", "content": e(action.title)}]
+        if action.empty:
+            yield chat + [{"role": "assistant", "content": "Nothing found."}], ""
+            return
+        chat = chat + [{"role": "assistant", "content": ""}]
+        for event in pipeline.summarise(action.instruction, action.stories):
+            if isinstance(event, Token):
+                chat[-1]["content"] += e(event.text)
+                yield chat, gr.update()
+            elif isinstance(event, Done):
+                yield chat[:-1] + answer_messages(event.answer) + [listed], coverage_line(event.answer)
 
     def respond(question: str, chat: list, history: list[Message], collection: str):
         stories = views.stories(collection)
@@ -124,14 +160,15 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
 
     def choose(collection: str):
         collection = (collection or DEFAULT_COLLECTION).strip()
-        return [], [], views.table(collection), views.status(collection), views.summary(collection), ""
+        return [], [], *library_outputs(collection)[1:], ""
 
     def import_with(read, collection: str) -> tuple:
         try:
             report = library.add(collection, read())
         except (StoryImportError, ValueError) as exc:
             return library_outputs(collection, f"⚠ {e(str(exc))}")
-        return library_outputs(collection, report_text(report))
+        pairs = duplicates_of(report.added, views.stories(collection)) if report.added else []
+        return library_outputs(collection, report_text(report, pairs))
 
     def import_paste(text: str, collection: str):
         outputs = import_with(lambda: read_text(text, limits=limits), collection)
@@ -180,6 +217,13 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                     question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
                     ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     stop_btn = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
+                with gr.Row(equal_height=True):
+                    duplicates_btn = gr.Button("Find duplicates", size="sm")
+                    quality_btn = gr.Button("Quality report", size="sm")
+                    role_pick = gr.Dropdown(label="Role", choices=[], allow_custom_value=True, scale=2)
+                    role_btn = gr.Button("Stories by role", size="sm")
+                    epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
+                    epic_btn = gr.Button("Summarise an epic", size="sm")
                 coverage_md = gr.Markdown(elem_id="coverage")
                 with gr.Accordion("Model", open=False):
                     gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
@@ -210,7 +254,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                         jsonl_btn = gr.Button("Export JSONL")
                     export_file = gr.File(label="Export", interactive=False)
 
-        library_targets = [report_md, stories_table, collection, status_md, summary_md]
+        library_targets = [report_md, stories_table, collection, status_md, summary_md, role_pick, epic_pick]
         ask_args = dict(
             fn=respond, inputs=[question, chatbot, history, collection],
             outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
@@ -220,7 +264,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
         stop_btn.click(None, cancels=[asked, submitted])
-        collection.change(choose, collection, [chatbot, history, stories_table, status_md, summary_md, coverage_md], api_visibility="private")
+        collection.change(choose, collection, [chatbot, history, *library_targets[1:], coverage_md], api_visibility="private")
         add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories", api_visibility="undocumented")
         upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories", api_visibility="undocumented")
         delete_btn.click(delete_story, [delete_id, collection], library_targets, api_name="delete_story", api_visibility="undocumented")
@@ -229,6 +273,15 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         csv_btn.click(lambda c: export(c, "csv"), collection, export_file, api_visibility="private")
         jsonl_btn.click(lambda c: export(c, "jsonl"), collection, export_file, api_visibility="private")
         demo.load(lambda c: library_outputs(c)[1:], collection, library_targets[1:], api_visibility="private")
+        no_argument = gr.State("")
+        for button, kind, argument in [
+            (duplicates_btn, "duplicates", no_argument), (quality_btn, "quality", no_argument),
+            (role_btn, "role", role_pick), (epic_btn, "epic", epic_pick),
+        ]:
+            button.click(
+                partial(quick_action, kind), [argument, chatbot, collection], [chatbot, coverage_md],
+                concurrency_limit=concurrency, concurrency_id="engine", api_visibility="private",
+            )
 
         # The documented API (and MCP tools with --mcp): plain functions for tools and scripts.
         # The UI's own endpoints above stay callable but undocumented, so destructive ones
@@ -318,9 +371,12 @@ def coverage_line(answer: Answer) -> str:
     )
 
 
-def report_text(report: ImportReport) -> str:
+def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
     text = (
         f"Added {len(report.added)} stories to **{e(report.collection)}**; "
         f"{len(report.duplicates)} skipped as duplicates; {len(report.notes)} kept as notes."
     )
-    return text + "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
+    text += "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
+    return text + "".join(
+        f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} (similarity {p.similarity:.2f})" for p in near
+    )

@@ -44,7 +44,7 @@ def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layer
 
 
 def test_a_quantised_kv_cache_without_flash_attention_is_refused_with_the_fix():
-    from storychat.llm.llama import EngineError
+    from storychat.llm.engine import EngineError
 
     with pytest.raises(EngineError, match="Drop --no-flash-attn"):
         LlamaEngine(bundled_model(), EngineOptions(kv_type="q8_0", flash_attn=False))

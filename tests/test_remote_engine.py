@@ -21,7 +21,7 @@ from gradio_client.utils import Status
 
 from storychat.config import BackendError, Settings, add_options, check_backend
 from storychat.llm.engine import Message, Usage
-from storychat.llm.llama import EngineError
+from storychat.llm.engine import EngineError
 from storychat.llm.models import bundled_model
 from storychat.llm.remote import (
     ESTIMATE_MARGIN, EstimateTokenizer, RemoteEngine, RemoteOptions, api_root, reported_usage,

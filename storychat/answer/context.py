@@ -55,8 +55,9 @@ class ContextBuilder:
         self.template = template
         self.max_answer_tokens = max_answer_tokens
         self._story_tokens: dict[str, int] = {}
-        self._index_key: tuple[str, ...] = ()
-        self._index: StoryIndex | None = None
+        # One (key, index) pair, swapped as a whole: answers on other threads
+        # (--concurrency > 1) never see one collection's key with another's index.
+        self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
 
     @property
     def turn_reserve(self) -> int:
@@ -93,9 +94,11 @@ class ContextBuilder:
     def index(self, stories: Sequence[Story]) -> StoryIndex:
         """The BM25 index of these stories, rebuilt only when they change."""
         key = tuple(f"{s.id}\0{s.text}" for s in stories)
-        if self._index is None or key != self._index_key:
-            self._index, self._index_key = StoryIndex(stories), key
-        return self._index
+        cached_key, index = self._indexed
+        if index is None or cached_key != key:
+            index = StoryIndex(stories)
+            self._indexed = (key, index)
+        return index
 
     def _choose(self, stories: list[Story], question: str) -> tuple[list[Story], str]:
         budget = self.story_budget

@@ -106,14 +106,31 @@ class Pipeline:
         question = self._validate(question)
         started = time.perf_counter()
         context = self.builder.build(stories, question, history)
-        cov = context.coverage
         hits = self.builder.index(context.stories).search(self._gate_query(question, history))
         best = hits[0].match if hits else 0.0
         if best < self.options.min_match:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
             yield Done(self._gated(context, [h.story for h in hits], best, started))
             return
-        focus = [h.story for h in hits[: self.options.focus]]
+        yield from self._generate(question, stories, context, [h.story for h in hits], collection, started, hits)
+
+    def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
+        """Have the model summarise a set that code computed (a quick action).
+
+        No relevance gate: the set is the evidence. Its first stories are the
+        focus, and the answer must open with one of their ids. The set is not
+        a collection, so its KV snapshot carries no collection label.
+        """
+        started = time.perf_counter()
+        context = self.builder.build(stories, instruction)
+        yield from self._generate(instruction, stories, context, list(context.stories), "", started, [])
+
+    def _generate(
+        self, question: str, stories: Sequence[Story], context: Context, ranked: list[Story],
+        collection: str, started: float, hits: list[Hit],
+    ) -> Iterator[Event]:
+        cov = context.coverage
+        focus = ranked[: self.options.focus]
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
@@ -203,5 +220,5 @@ class Pipeline:
             unsupported=unsupported,
             closest=closest,
             dropped_turns=context.dropped_turns,
-            best_match=hits[0].match,
+            best_match=hits[0].match if hits else 0.0,
         )

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Iterator, Protocol
 
 
+class EngineError(RuntimeError):
+    """The engine cannot do what was asked; the message says what to do instead."""
+
+
 @dataclass(frozen=True)
 class Message:
     role: str  # "system", "user" or "assistant"

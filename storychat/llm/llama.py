@@ -18,7 +18,7 @@ from typing import Iterator
 import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from storychat.llm.engine import EngineInfo, Message, Usage
+from storychat.llm.engine import EngineError, EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
 from storychat.llm.kvcache import KVCache, Snapshot, snapshot_key
 from storychat.llm.memory import free_memory, kv_bytes, largest_context
@@ -35,10 +35,6 @@ CHATML = (
 )
 # Shorter prefixes are cheaper to recompute than to snapshot.
 MIN_SNAPSHOT_TOKENS = 256
-
-
-class EngineError(RuntimeError):
-    pass
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import tiktoken
 
 from storychat.answer.context import MESSAGE_OVERHEAD
 from storychat.llm.engine import EngineInfo, Message, Usage
-from storychat.llm.llama import EngineError
+from storychat.llm.engine import EngineError
 
 # cl100k_base counts are scaled up by this much when the server cannot count.
 # Measured on the 22 Dalpiaz backlogs: the bundled SmolLM2 tokenizer (49k vocab)

@@ -158,10 +158,14 @@ def safe_name(filename: str) -> str:
 def _check_size(size: int, name: str, limits: Limits) -> None:
     if size > limits.max_bytes:
         raise StoryImportError(
-            f"{name} is {size / 1024 / 1024:.1f} MB, over the upload limit of "
-            f"{limits.max_bytes / 1024 / 1024:g} MB. Split the file, or raise the limit "
-            "with --max-upload-mb or the STORYCHAT_MAX_UPLOAD_MB environment variable."
+            f"{name} is {_size(size)}, over the upload limit of {_size(limits.max_bytes)}. "
+            "Split the file, or raise the limit with --max-upload-mb or the "
+            "STORYCHAT_MAX_UPLOAD_MB environment variable."
         )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n / 1024:,.0f} KB"
 
 
 # --- building a batch ------------------------------------------------------------

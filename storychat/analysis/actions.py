@@ -1,0 +1,77 @@
+"""Chat quick actions: code computes the exact set, the model only summarises it.
+
+Each action returns the stories it found, the full list as evidence lines
+(always shown, whatever the model writes) and the instruction the model gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates
+from storychat.analysis.lint import by_story, lint, summarise
+from storychat.analysis.roles import normalise_epic, normalise_role, stories_for_role, stories_in_epic
+from storychat.stories import Story
+
+
+@dataclass(frozen=True)
+class Action:
+    title: str
+    instruction: str
+    stories: list[Story]
+    evidence: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.stories
+
+
+def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD) -> Action:
+    pairs = find_duplicates(stories, threshold)
+    involved = {s.id: s for p in pairs for s in (p.a, p.b)}
+    return Action(
+        title=f"Find duplicates: {len(pairs)} pair{'' if len(pairs) == 1 else 's'} at similarity >= {threshold}",
+        instruction="These stories were found to duplicate each other in pairs. Summarise which needs they repeat, citing the ids.",
+        stories=list(involved.values()),
+        evidence=[
+            f"[{p.a.id}] ~ [{p.b.id}] " + ("same text" if p.exact else f"similarity {p.similarity:.2f}")
+            for p in pairs
+        ],
+    )
+
+
+def quality_action(stories: Sequence[Story]) -> Action:
+    findings = lint(stories)
+    summary = summarise(stories, findings)
+    grouped = by_story(findings)
+    flagged = [s for s in stories if s.id in grouped]
+    return Action(
+        title=(
+            f"Quality report: {summary.clean} of {summary.stories} stories clean; "
+            + (", ".join(f"{rule} {n}" for rule, n in summary.by_rule.items()) or "no findings")
+        ),
+        instruction="These stories break user-story quality rules (QUS). Summarise the most common problems, citing the ids.",
+        stories=flagged,
+        evidence=[f"[{f.story_id}] {f.severity} {f.rule}: {f.message}" for f in findings],
+    )
+
+
+def role_action(stories: Sequence[Story], role: str) -> Action:
+    found = stories_for_role(stories, role)
+    return Action(
+        title=f"Stories by role: {len(found)} stories for {normalise_role(role)!r}",
+        instruction=f"These are all the stories of the role {role!r}. Summarise what this role wants, citing the ids.",
+        stories=found,
+        evidence=[f"[{s.id}] {s.text}" for s in found],
+    )
+
+
+def epic_action(stories: Sequence[Story], epic: str) -> Action:
+    found = stories_in_epic(stories, epic)
+    return Action(
+        title=f"Summarise an epic: {len(found)} stories in {normalise_epic(epic)!r}",
+        instruction=f"These are all the stories of the epic {epic!r}. Summarise what the epic delivers, citing the ids.",
+        stories=found,
+        evidence=[f"[{s.id}] {s.text}" for s in found],
+    )
