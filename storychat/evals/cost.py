@@ -57,7 +57,7 @@ class PriceTable:
 
 
 _TABLE_FIELDS = {"models", "as_of", "written", "basis"}
-_PRICE_FIELDS = {f for f in Price.__dataclass_fields__}
+_PRICE_FIELDS = set(Price.__dataclass_fields__)
 _EXAMPLE = (
     '{"as_of": "2025-06", "models": [{"model": "gpt-4o", "provider": "OpenAI", '
     '"input_per_mtok": 2.5, "output_per_mtok": 10, "context_window": 128000}]}'

@@ -263,7 +263,7 @@ def ask_cell(pipeline: Pipeline, planted: Planted, mode: Mode) -> Cell:
     )
 
 
-Progress = Callable[[float, str], None]
+ProgressCallback = Callable[[float, str], None]
 
 
 def run_grid(
@@ -271,7 +271,7 @@ def run_grid(
     haystack: Sequence[Story],
     lengths: Iterable[int],
     depths: Iterable[int],
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Cell]:
     """Every (length, depth) cell in every mode; ``progress(fraction, message)`` before each answer.
 
