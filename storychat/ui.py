@@ -21,6 +21,9 @@ from storychat import runtime
 from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
 from storychat.analysis.duplicates import DuplicatePair, duplicates_of
 from storychat.analysis.roles import epic_index, role_index
+from storychat.evals import needle
+from storychat.evals.cost import LocalRun, estimate, load_prices
+from storychat.evals.needle import QUICK_DEPTHS, QUICK_LENGTHS
 from storychat.answer.citations import Citation
 from storychat.answer.context import QuestionError
 from storychat.answer.pipeline import Answer, Done, Pipeline, Progress, Token
@@ -69,6 +72,8 @@ class Views:
         self.pipeline = pipeline
         self.library = library
         self.info = pipeline.engine.info()
+        self.prices = load_prices()
+        self.local_run: LocalRun | None = None
 
     def stories(self, collection: str) -> list[Story]:
         names = {c.name for c in self.library.collections()}
@@ -99,6 +104,18 @@ class Views:
             + (f" ({needed:,} of {budget:,} tokens)" if needed <= budget else "")
         )
 
+    def cost(self, collection: str) -> str:
+        stories = [s for s in self.stories(collection) if not s.is_note]
+        if not stories:
+            return "Add stories to see what asking about them would cost on a cloud API."
+        return estimate(stories, self.prices, self.local_run).markdown()
+
+    def record(self, answer: Answer) -> None:
+        """Keep the latest cold answer's time as the local side of the cost comparison."""
+        if answer.timings.prefix_source in ("cold", "prompt"):
+            c = answer.context
+            self.local_run = LocalRun(self.info.model, c.n_ctx, answer.timings.total_s, c.stories_in_context, c.stories_total, c.mode)
+
     def table(self, collection: str) -> list[list]:
         return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in self.stories(collection) if not s.is_note]
 
@@ -113,6 +130,24 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             views.status(collection), views.summary(collection),
             gr.update(choices=[g.name for g in role_index(stories)]),
             gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
+            views.cost(collection),
+        )
+
+    def self_test(collection: str, progress=gr.Progress()):
+        stories = [s for s in views.stories(collection) if not s.is_note]
+        if not stories:
+            raise gr.Error(f"Collection {collection!r} has no stories to hide a needle in. Paste or upload some first.")
+        out = Path(tempfile.mkdtemp(prefix="storychat-selftest-"))
+        lengths = [n for n in QUICK_LENGTHS if n <= needle.longest(pipeline, stories)] or [needle.longest(pipeline, stories)]
+        try:
+            cells = needle.run_grid(pipeline, stories, lengths, QUICK_DEPTHS, lambda done, what: progress(done, desc=what))
+        except needle.NeedleError as exc:
+            raise gr.Error(str(exc)) from exc
+        title = f"{pipeline.engine.info().model} on {collection}"
+        return (
+            f"**Verdict:** {e(needle.verdict(cells))}",
+            str(needle.heatmap(cells, out / "needle.png", title)),
+            str(needle.write_csv(cells, out / "needle.csv")),
         )
 
     def quick_action(kind: str, argument: str, chat: list, collection: str):
@@ -152,6 +187,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                     yield chat, history, gr.update(), gr.update()
                 elif isinstance(event, Done):
                     answer = event.answer
+                    views.record(answer)
                     chat = chat[:-1] + answer_messages(answer)
                     history = history + [Message("user", question), Message("assistant", answer.raw or answer.answer)]
                     yield chat, history, coverage_line(answer), views.status(collection, answer)
@@ -210,51 +246,67 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             "and refuse when the stories do not say."
         )
         status_md = gr.Markdown(views.status(DEFAULT_COLLECTION), elem_id="status")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+        with gr.Tabs():
+            with gr.Tab("Chat"):
                 with gr.Row():
-                    question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
-                    ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    stop_btn = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
-                with gr.Row(equal_height=True):
-                    duplicates_btn = gr.Button("Find duplicates", size="sm")
-                    quality_btn = gr.Button("Quality report", size="sm")
-                    role_pick = gr.Dropdown(label="Role", choices=[], allow_custom_value=True, scale=2)
-                    role_btn = gr.Button("Stories by role", size="sm")
-                    epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
-                    epic_btn = gr.Button("Summarise an epic", size="sm")
-                coverage_md = gr.Markdown(elem_id="coverage")
-                with gr.Accordion("Model", open=False):
-                    gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
-            with gr.Column(scale=2):
-                # Only the default name here: Gradio publishes the choices in the API schema of the
-                # login page, before anyone logs in. demo.load fills in the library's collections.
-                collection = gr.Dropdown(
-                    choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
-                    label="Collection (type a new name to start one)", elem_id="collection",
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
+                        with gr.Row():
+                            question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                            stop_btn = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
+                        with gr.Row(equal_height=True):
+                            duplicates_btn = gr.Button("Find duplicates", size="sm")
+                            quality_btn = gr.Button("Quality report", size="sm")
+                            role_pick = gr.Dropdown(label="Role", choices=[], allow_custom_value=True, scale=2)
+                            role_btn = gr.Button("Stories by role", size="sm")
+                            epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
+                            epic_btn = gr.Button("Summarise an epic", size="sm")
+                        coverage_md = gr.Markdown(elem_id="coverage")
+                        with gr.Accordion("Model", open=False):
+                            gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
+                    with gr.Column(scale=2):
+                        # Only the default name here: Gradio publishes the choices in the API schema of the
+                        # login page, before anyone logs in. demo.load fills in the library's collections.
+                        collection = gr.Dropdown(
+                            choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
+                            label="Collection (type a new name to start one)", elem_id="collection",
+                        )
+                        summary_md = gr.Markdown(views.summary(DEFAULT_COLLECTION), elem_id="summary")
+                        paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
+                        add_btn = gr.Button("Add pasted stories", elem_id="add")
+                        upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
+                        report_md = gr.Markdown(elem_id="report")
+                        stories_table = gr.Dataframe(
+                            headers=TABLE_HEADERS, value=views.table(DEFAULT_COLLECTION), interactive=False,
+                            wrap=True, label="Stories", elem_id="stories",
+                        )
+                        with gr.Accordion("Manage collection", open=False):
+                            with gr.Row():
+                                delete_id = gr.Textbox(label="Story id", scale=3)
+                                delete_btn = gr.Button("Delete story", scale=1)
+                            clear_btn = gr.Button("Delete whole collection…", variant="stop")
+                            confirm_btn = gr.Button(visible=False, variant="stop")
+                            with gr.Row():
+                                csv_btn = gr.Button("Export CSV")
+                                jsonl_btn = gr.Button("Export JSONL")
+                            export_file = gr.File(label="Export", interactive=False)
+                        with gr.Accordion("Cloud cost comparison", open=False):
+                            cost_md = gr.Markdown(views.cost(DEFAULT_COLLECTION), elem_id="cost")
+            with gr.Tab("Self-test"):
+                gr.Markdown(
+                    "Does the loaded model find a story buried in this collection? The self-test plants a "
+                    "synthetic story with a unique fact at several depths and context lengths, asks about it "
+                    "through the normal pipeline (once with all stories in context, once with the default "
+                    "retrieval help), and checks the answer states the fact and cites the planted story. "
+                    f"Quick grid: {len(QUICK_LENGTHS) * len(QUICK_DEPTHS)} cells, a few minutes on a CPU."
                 )
-                summary_md = gr.Markdown(views.summary(DEFAULT_COLLECTION), elem_id="summary")
-                paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
-                add_btn = gr.Button("Add pasted stories", elem_id="add")
-                upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
-                report_md = gr.Markdown(elem_id="report")
-                stories_table = gr.Dataframe(
-                    headers=TABLE_HEADERS, value=views.table(DEFAULT_COLLECTION), interactive=False,
-                    wrap=True, label="Stories", elem_id="stories",
-                )
-                with gr.Accordion("Manage collection", open=False):
-                    with gr.Row():
-                        delete_id = gr.Textbox(label="Story id", scale=3)
-                        delete_btn = gr.Button("Delete story", scale=1)
-                    clear_btn = gr.Button("Delete whole collection…", variant="stop")
-                    confirm_btn = gr.Button(visible=False, variant="stop")
-                    with gr.Row():
-                        csv_btn = gr.Button("Export CSV")
-                        jsonl_btn = gr.Button("Export JSONL")
-                    export_file = gr.File(label="Export", interactive=False)
+                selftest_btn = gr.Button("Run the quick self-test on this collection", variant="primary", elem_id="selftest")
+                verdict_md = gr.Markdown(elem_id="verdict")
+                heatmap_img = gr.Image(label="Recall by context length and needle depth", type="filepath", interactive=False)
+                cells_file = gr.File(label="Every cell (CSV)", interactive=False)
 
-        library_targets = [report_md, stories_table, collection, status_md, summary_md, role_pick, epic_pick]
+        library_targets = [report_md, stories_table, collection, status_md, summary_md, role_pick, epic_pick, cost_md]
         ask_args = dict(
             fn=respond, inputs=[question, chatbot, history, collection],
             outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
@@ -273,6 +325,10 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         csv_btn.click(lambda c: export(c, "csv"), collection, export_file, api_visibility="private")
         jsonl_btn.click(lambda c: export(c, "jsonl"), collection, export_file, api_visibility="private")
         demo.load(lambda c: library_outputs(c)[1:], collection, library_targets[1:], api_visibility="private")
+        selftest_btn.click(
+            self_test, collection, [verdict_md, heatmap_img, cells_file],
+            concurrency_limit=concurrency, concurrency_id="engine", api_name="self_test", api_visibility="undocumented",
+        )
         no_argument = gr.State("")
         for button, kind, argument in [
             (duplicates_btn, "duplicates", no_argument), (quality_btn, "quality", no_argument),
@@ -346,17 +402,24 @@ def answer_messages(answer: Answer) -> list[dict]:
             "content": "\n".join(f"- **[{e(s.id)}]** {e(s.text)} _({e(s.source)}:{s.line})_" for s in answer.closest),
             "metadata": {"title": title},
         })
-    if answer.unsupported and answer.raw:
+    if answer.unsupported and answer.answer != answer.raw:
         messages.append({
             "role": "assistant", "content": e(answer.raw),
             "metadata": {"title": "⚠ Model's raw answer (withheld: it cites no story it was shown)"},
+        })
+    elif answer.unsupported:
+        messages.append({
+            "role": "assistant",
+            "content": "This answer cites no story the model was shown (--no-strict). Check it against the stories.",
+            "metadata": {"title": "⚠ Unsupported answer"},
         })
     return messages
 
 
 def citation_line(c: Citation) -> str:
     if c.valid:
-        return f"- ✓ **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_"
+        parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
+        return f"- ✓ **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
     if c.text:
         return f"- ✗ **[{e(c.id)}]** exists but was not in the model's context"
     return f"- ✗ **[{e(c.id)}]** is not a story id"

@@ -20,6 +20,9 @@ class Citation:
     line: int
     text: str
     valid: bool
+    role: str = ""
+    goal: str = ""
+    benefit: str = ""
 
 
 def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
@@ -52,6 +55,9 @@ def check_citations(
                 line=story.line if story else 0,
                 text=story.text if story else "",
                 valid=story is not None and story_id in in_context,
+                role=story.role if story else "",
+                goal=story.goal if story else "",
+                benefit=story.benefit if story else "",
             )
         )
     return citations
