@@ -26,7 +26,9 @@ from storychat.evals.cost import LocalRun, estimate, load_prices
 from storychat.evals.needle import QUICK_DEPTHS, QUICK_LENGTHS
 from storychat.answer.citations import Citation
 from storychat.answer.context import QuestionError
+from storychat.answer import transcript
 from storychat.answer.pipeline import Answer, Done, Pipeline, Progress, Token
+from storychat.answer.transcript import Turn
 from storychat.config import Settings, credentials
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
@@ -113,8 +115,7 @@ class Views:
     def record(self, answer: Answer) -> None:
         """Keep the latest cold answer's time as the local side of the cost comparison."""
         if answer.timings.prefix_source in ("cold", "prompt"):
-            c = answer.context
-            self.local_run = LocalRun(self.info.model, c.n_ctx, answer.timings.total_s, c.stories_in_context, c.stories_total, c.mode)
+            self.local_run = LocalRun.from_answer(self.info.model, answer)
 
     def table(self, collection: str) -> list[list]:
         return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in self.stories(collection) if not s.is_note]
@@ -132,6 +133,13 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
             views.cost(collection),
         )
+
+    def export_chat(kind: str, turns: list[Turn], collection: str) -> str:
+        if not turns:
+            raise gr.Error("Nothing to export yet: ask a question first.")
+        path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
+        path.write_text((transcript.to_markdown if kind == "md" else transcript.to_json)(turns, collection), encoding="utf-8")
+        return str(path)
 
     def self_test(collection: str, progress=gr.Progress()):
         stories = [s for s in views.stories(collection) if not s.is_note]
@@ -173,7 +181,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             elif isinstance(event, Done):
                 yield chat[:-1] + answer_messages(event.answer) + [listed], coverage_line(event.answer)
 
-    def respond(question: str, chat: list, history: list[Message], collection: str):
+    def respond(question: str, chat: list, history: list[Message], turns: list[Turn], collection: str):
         stories = views.stories(collection)
         if not [s for s in stories if not s.is_note]:
             raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
@@ -181,22 +189,23 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         try:
             for event in pipeline.ask(question, stories, history, collection):
                 if isinstance(event, Progress):
-                    yield chat, history, f"… {e(event.message)}", gr.update()
+                    yield chat, history, turns, f"… {e(event.message)}", gr.update()
                 elif isinstance(event, Token):
                     chat[-1]["content"] += e(event.text)
-                    yield chat, history, gr.update(), gr.update()
+                    yield chat, history, turns, gr.update(), gr.update()
                 elif isinstance(event, Done):
                     answer = event.answer
                     views.record(answer)
                     chat = chat[:-1] + answer_messages(answer)
                     history = history + [Message("user", question), Message("assistant", answer.raw or answer.answer)]
-                    yield chat, history, coverage_line(answer), views.status(collection, answer)
+                    turns = turns + [Turn(question, answer)]
+                    yield chat, history, turns, coverage_line(answer), views.status(collection, answer)
         except QuestionError as exc:
             raise gr.Error(str(exc)) from exc
 
     def choose(collection: str):
         collection = (collection or DEFAULT_COLLECTION).strip()
-        return [], [], *library_outputs(collection)[1:], ""
+        return [], [], [], *library_outputs(collection)[1:], ""
 
     def import_with(read, collection: str) -> tuple:
         try:
@@ -241,6 +250,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
 
     with gr.Blocks(title="StoryChat") as demo:
         history = gr.State([])
+        turns = gr.State([])
         gr.Markdown(
             "## StoryChat\nAsk about your user stories. Answers come from the local model, cite story ids, "
             "and refuse when the stories do not say."
@@ -263,6 +273,11 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                             epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
                             epic_btn = gr.Button("Summarise an epic", size="sm")
                         coverage_md = gr.Markdown(elem_id="coverage")
+                        with gr.Accordion("Export this chat", open=False):
+                            with gr.Row():
+                                chat_md_btn = gr.Button("Markdown", size="sm")
+                                chat_json_btn = gr.Button("JSON", size="sm")
+                            chat_file = gr.File(label="Transcript with checked citations", interactive=False)
                         with gr.Accordion("Model", open=False):
                             gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
                     with gr.Column(scale=2):
@@ -308,15 +323,15 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
 
         library_targets = [report_md, stories_table, collection, status_md, summary_md, role_pick, epic_pick, cost_md]
         ask_args = dict(
-            fn=respond, inputs=[question, chatbot, history, collection],
-            outputs=[chatbot, history, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
+            fn=respond, inputs=[question, chatbot, history, turns, collection],
+            outputs=[chatbot, history, turns, coverage_md, status_md], concurrency_limit=concurrency, concurrency_id="engine",
         )
         asked = ask_btn.click(**ask_args, api_name="ask", api_visibility="undocumented")
         submitted = question.submit(**ask_args, api_visibility="private")
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
         stop_btn.click(None, cancels=[asked, submitted])
-        collection.change(choose, collection, [chatbot, history, *library_targets[1:], coverage_md], api_visibility="private")
+        collection.change(choose, collection, [chatbot, history, turns, *library_targets[1:], coverage_md], api_visibility="private")
         add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories", api_visibility="undocumented")
         upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories", api_visibility="undocumented")
         delete_btn.click(delete_story, [delete_id, collection], library_targets, api_name="delete_story", api_visibility="undocumented")
@@ -329,6 +344,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             self_test, collection, [verdict_md, heatmap_img, cells_file],
             concurrency_limit=concurrency, concurrency_id="engine", api_name="self_test", api_visibility="undocumented",
         )
+        chat_md_btn.click(partial(export_chat, "md"), [turns, collection], chat_file, api_visibility="private")
+        chat_json_btn.click(partial(export_chat, "json"), [turns, collection], chat_file, api_visibility="private")
         no_argument = gr.State("")
         for button, kind, argument in [
             (duplicates_btn, "duplicates", no_argument), (quality_btn, "quality", no_argument),

@@ -29,6 +29,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
 
     job = client.submit("Can the moderator export the game?", [], "poker", api_name="/ask")
     partials = list(job)
+    assert job.status().success, job.exception()  # an error mid-stream does not raise in the client
     assert len(partials) > 2  # streamed, not delivered at once
     chat, coverage, status = job.outputs()[-1]
     answer = chat[1]["content"][0]["text"]

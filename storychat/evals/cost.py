@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from storychat.answer.pipeline import Done, Pipeline
+from storychat.answer.pipeline import Answer, Done, Pipeline
 from storychat.answer.prompt import Template
 from storychat.stories import Story
 from storychat.stories.tokens import ENCODING, count_tokens
@@ -136,9 +136,25 @@ class LocalRun:
     model: str
     n_ctx: int
     seconds: float  # one answer, the first question (no cached prefix)
+    prompt_tokens: int
+    answer_tokens: int
     stories_in_context: int
     stories_total: int
     mode: str  # "full" or "retrieval"
+
+    @classmethod
+    def from_answer(cls, model: str, answer: Answer) -> "LocalRun":
+        cov, timings = answer.context, answer.timings
+        return cls(
+            model=model,
+            n_ctx=cov.n_ctx,
+            seconds=timings.total_s,
+            prompt_tokens=timings.prompt_tokens,
+            answer_tokens=timings.completion_tokens,
+            stories_in_context=cov.stories_in_context,
+            stories_total=cov.stories_total,
+            mode=cov.mode,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,8 +191,8 @@ class CostReport:
         run = self.local
         return (
             f"| Local {run.model} | {run.n_ctx:,} | free | free | stays on this machine; {run.seconds:.1f} s for "
-            f"one answer (first question, cold); read {run.stories_in_context:,} of {run.stories_total:,} "
-            f"stories ({run.mode}) |"
+            f"one answer (first question, cold: {run.prompt_tokens:,} prompt and {run.answer_tokens:,} answer "
+            f"tokens); read {run.stories_in_context:,} of {run.stories_total:,} stories ({run.mode}) |"
         )
 
 
@@ -222,7 +238,4 @@ def time_answer(pipeline: Pipeline, stories: Sequence[Story], question: str = SA
     for event in measuring.ask(question, stories):
         if isinstance(event, Done):
             answer = event.answer
-    cov = answer.context
-    return LocalRun(
-        pipeline.engine.info().model, cov.n_ctx, answer.timings.total_s, cov.stories_in_context, cov.stories_total, cov.mode
-    )
+    return LocalRun.from_answer(pipeline.engine.info().model, answer)

@@ -1,0 +1,46 @@
+"""A conversation with its checked citations, exported as Markdown or JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+from storychat.answer.pipeline import Answer
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: Answer
+
+
+def to_json(turns: Sequence[Turn], collection: str) -> str:
+    return json.dumps(
+        {"collection": collection, "turns": [{"question": t.question, **t.answer.to_json()} for t in turns]},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def to_markdown(turns: Sequence[Turn], collection: str) -> str:
+    lines = [f"# StoryChat transcript: {collection}", ""]
+    for turn in turns:
+        a, c = turn.answer, turn.answer.context
+        lines += [f"## {turn.question}", "", a.answer, ""]
+        if a.citations:
+            lines.append("Citations, checked against the stories the model was shown:")
+            for cite in a.citations:
+                if cite.valid:
+                    lines.append(f"- valid [{cite.id}] {cite.text} ({cite.source}:{cite.line})")
+                else:
+                    lines.append(f"- INVALID [{cite.id}]: " + ("not in the model's context" if cite.text else "no such story"))
+            lines.append("")
+        if a.unsupported:
+            lines += [f"Withheld model answer (cited no story it was shown): {a.raw}", ""]
+        lines += [
+            f"_Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context} of "
+            f"{c.n_ctx} tokens ({c.mode})._",
+            "",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,38 @@
+import json
+
+from storychat.answer.citations import Citation
+from storychat.answer.context import Coverage
+from storychat.answer.pipeline import Answer, Timings
+from storychat.answer.transcript import Turn, to_json, to_markdown
+
+
+def turn() -> Turn:
+    answer = Answer(
+        answer="[US-1] The moderator can export a game.",
+        refused=False,
+        citations=[
+            Citation("US-1", "poker.txt", 19, "As a moderator, I want to export a game.", True),
+            Citation("US-99", "", 0, "", False),
+        ],
+        context=Coverage(53, 53, 2641, 8192, "full"),
+        timings=Timings(1.0, 2.0, 2641, 12, 30),
+        raw="[US-1] The moderator can export a game.",
+    )
+    return Turn("Can the moderator export?", answer)
+
+
+def test_markdown_transcript_marks_each_citation_valid_or_invalid():
+    text = to_markdown([turn()], "poker")
+    assert "## Can the moderator export?" in text
+    assert "- valid [US-1] As a moderator, I want to export a game. (poker.txt:19)" in text
+    assert "- INVALID [US-99]: no such story" in text
+    assert "53 of 53 stories" in text
+
+
+def test_json_transcript_keeps_the_ask_contract_per_turn():
+    data = json.loads(to_json([turn(), turn()], "poker"))
+    assert data["collection"] == "poker" and len(data["turns"]) == 2
+    first = data["turns"][0]
+    assert first["question"] == "Can the moderator export?"
+    assert [c["valid"] for c in first["citations"]] == [True, False]
+    assert first["context"]["mode"] == "full"
