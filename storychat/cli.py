@@ -83,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     analyze.add_argument("--role", metavar="NAME", help="list every story of this role (admin and administrator are one role)")
     analyze.add_argument("--epic", metavar="NAME", help="list every story of this epic")
+    analyze.add_argument("--mentioning", metavar="WORD", help="list (and count) every story that mentions this word (export also finds exports, exporting)")
     analyze.add_argument("--summarise", action="store_true", help="have the model summarise each computed set, citing ids (the full list is still printed)")
     add_options(analyze, "model", "answer", "library")
     analyze.set_defaults(run=run_analyze)
@@ -295,6 +296,8 @@ def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[
         found.append(actions.role_action(stories, args.role))
     if args.epic:
         found.append(actions.epic_action(stories, args.epic))
+    if args.mentioning:
+        found.append(actions.mention_action(stories, args.mentioning))
     return found
 
 

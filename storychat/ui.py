@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio as gr
 
 from storychat import runtime
-from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
+from storychat.analysis.actions import epic_action, find_duplicates_action, mention_action, quality_action, role_action
 from storychat.analysis.duplicates import DuplicatePair, duplicates_of
 from storychat.analysis.roles import epic_index, role_index
 from storychat.evals import needle
@@ -44,6 +44,7 @@ ACTIONS = {
     "quality": lambda stories, _: quality_action(stories),
     "role": role_action,
     "epic": epic_action,
+    "mention": mention_action,
 }
 
 
@@ -162,11 +163,15 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         stories = [s for s in views.stories(collection) if not s.is_note]
         if not stories:
             raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
-        if kind in ("role", "epic") and not (argument or "").strip():
-            raise gr.Error(f"Pick a{'n' if kind == 'epic' else ''} {kind} first.")
-        action = ACTIONS[kind](stories, argument)
+        if kind in ("role", "epic", "mention") and not (argument or "").strip():
+            raise gr.Error({"role": "Pick a role first.", "epic": "Pick an epic first.", "mention": "Type a word first."}[kind])
+        try:
+            action = ACTIONS[kind](stories, argument.strip() if argument else argument)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from exc
         listed = {
-            "role": "assistant", "content": "\n".join(f"- {e(line)}" for line in action.evidence) or "Nothing found.",
+            "role": "assistant",
+            "content": "\n".join(f"- {line}" for line in action.evidence_markdown or map(e, action.evidence)) or "Nothing found.",
             "metadata": {"title": f"Evidence: the complete list, computed by code ({len(action.evidence)})"},
         }
         chat = chat + [{"role": "user", "content": e(action.title)}]
@@ -272,6 +277,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                             role_btn = gr.Button("Stories by role", size="sm")
                             epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
                             epic_btn = gr.Button("Summarise an epic", size="sm")
+                            word_box = gr.Textbox(label="Word", placeholder="export", scale=2)
+                            mention_btn = gr.Button("Stories mentioning", size="sm")
                         coverage_md = gr.Markdown(elem_id="coverage")
                         with gr.Accordion("Export this chat", open=False):
                             with gr.Row():
@@ -349,7 +356,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         no_argument = gr.State("")
         for button, kind, argument in [
             (duplicates_btn, "duplicates", no_argument), (quality_btn, "quality", no_argument),
-            (role_btn, "role", role_pick), (epic_btn, "epic", epic_pick),
+            (role_btn, "role", role_pick), (epic_btn, "epic", epic_pick), (mention_btn, "mention", word_box),
         ]:
             button.click(
                 partial(quick_action, kind), [argument, chatbot, collection], [chatbot, coverage_md],

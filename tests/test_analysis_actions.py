@@ -61,3 +61,18 @@ def test_cli_analyze_lists_a_role_exactly(dalpiaz):
     assert result.returncode == 0, result.stderr
     sets = json.loads(result.stdout)["sets"]
     assert len(sets) == 1 and len(sets[0]["ids"]) == 11 and "g04-recycling-16" in sets[0]["ids"]
+
+
+def test_how_many_stories_mention_a_word_is_counted_exactly(dalpiaz):
+    from storychat.analysis.actions import mention_action
+
+    poker = read_file(dalpiaz / "g13-planningpoker.txt").stories
+    action = mention_action(poker, "export")
+    assert [s.id for s in action.stories] == ["g13-planningpoker-18", "g13-planningpoker-19"]
+    assert action.title == "Stories mentioning 'export': 2"
+
+
+def test_the_quality_report_highlights_the_offending_words(recycling):
+    action = quality_action(recycling)
+    line = next(m for m in action.evidence_markdown if "g04-recycling-3" in m)
+    assert "**and**" in line and "atomic" in line

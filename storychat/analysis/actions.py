@@ -6,12 +6,14 @@ Each action returns the stories it found, the full list as evidence lines
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates
-from storychat.analysis.lint import by_story, lint, summarise
-from storychat.analysis.roles import normalise_epic, normalise_role, stories_for_role, stories_in_epic
+from storychat.analysis.lint import by_story, highlight_markdown, lint, summarise
+from storychat.analysis.roles import (
+    normalise_epic, normalise_role, stories_for_role, stories_in_epic, stories_mentioning,
+)
 from storychat.stories import Story
 
 
@@ -21,6 +23,7 @@ class Action:
     instruction: str
     stories: list[Story]
     evidence: list[str]
+    evidence_markdown: list[str] = field(default_factory=list)  # richer view for the UI, already escaped
 
     @property
     def empty(self) -> bool:
@@ -54,6 +57,11 @@ def quality_action(stories: Sequence[Story]) -> Action:
         instruction="These stories break user-story quality rules (QUS). Summarise the most common problems, citing the ids.",
         stories=flagged,
         evidence=[f"[{f.story_id}] {f.severity} {f.rule}: {f.message}" for f in findings],
+        evidence_markdown=[
+            f"**\\[{story.id}\\]** {highlight_markdown(story.text, grouped[story.id])}<br>"
+            + "; ".join(f"{f.severity} {f.rule}: {_plain(f.message)}" for f in grouped[story.id])
+            for story in flagged
+        ],
     )
 
 
@@ -75,3 +83,17 @@ def epic_action(stories: Sequence[Story], epic: str) -> Action:
         stories=found,
         evidence=[f"[{s.id}] {s.text}" for s in found],
     )
+
+
+def mention_action(stories: Sequence[Story], term: str) -> Action:
+    found = stories_mentioning(stories, term)
+    return Action(
+        title=f"Stories mentioning {term!r}: {len(found)}",
+        instruction=f"These are all the stories that mention {term!r}. Summarise what they ask for, citing the ids.",
+        stories=found,
+        evidence=[f"[{s.id}] {s.text}" for s in found],
+    )
+
+
+def _plain(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
