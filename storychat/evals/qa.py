@@ -1,0 +1,412 @@
+"""QA evaluation: answer a hand-written question set through the pipeline and score it.
+
+A question set is JSONL, one question a line, answered from a story file
+(resolved against a data root) or a library collection:
+
+    {"stories": "g13-planningpoker.txt", "question": "...", "expect_ids": ["g13-planningpoker-19"]}
+    {"collection": "backlog", "question": "...", "unanswerable": true}
+
+``expect_ids`` lists every story that answers the question. The scores:
+
+- refused on unanswerable: the share of unanswerable questions the user sees refused;
+- wrong refusals: the share of answerable questions refused (by the gate, the
+  model, or the strict check);
+- evidence recall: the share of answerable questions answered (not refused)
+  with an expected story among the valid citations;
+- invalid citations: invalid citations over all citations;
+- shown as valid but not a story of the backlog: checked here, apart from the
+  pipeline's own check, and must be 0;
+- retrieved: the share of answerable questions with an expected story among the
+  top 3 BM25 hits, the stories the focus block and the citation grammar offer
+  the model by default; a constrained answer must open with one of them.
+
+The gate sweep runs once with the relevance gate off and replays, for each
+threshold, what the gate would have done: a question whose best match is below
+the threshold is refused without the model, every other keeps its real answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.answer.prompt import REFUSAL
+from storychat.stories import Story
+from storychat.stories.formats import Limits, read_file
+from storychat.stories.library import Library
+
+DALPIAZ_SET = Path(__file__).with_name("qa-dalpiaz.jsonl")
+THRESHOLDS = tuple(round(i * 0.05, 2) for i in range(17))  # 0.00 .. 0.80
+# min_match=0 sends questions that share no term with any story to the model, and
+# Pipeline._check then fails on the empty hit list; the smallest positive gate
+# refuses those questions only, which every threshold of the sweep above 0 does too.
+GATE_OFF = 1e-9
+RETRIEVAL_K = 3
+
+TARGET_REFUSED = 0.90
+TARGET_WRONG_REFUSALS = 0.20
+TARGET_RECALL = 0.70
+
+_KEYS = {"stories", "collection", "question", "expect_ids", "unanswerable"}
+
+
+class QuestionSetError(ValueError):
+    """A question set that cannot be used; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Question:
+    question: str
+    expect_ids: tuple[str, ...] = ()
+    stories: str = ""  # a story file name, resolved against the data root
+    collection: str = ""
+    line: int = 0
+
+    @property
+    def unanswerable(self) -> bool:
+        return not self.expect_ids
+
+    @property
+    def backlog(self) -> str:
+        return f"collection {self.collection}" if self.collection else self.stories
+
+
+@dataclass(frozen=True)
+class Backlog:
+    stories: list[Story]
+    cache_label: str  # what the pipeline files the KV snapshot of these stories under
+
+
+def load_questions(path: Path) -> list[Question]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionSetError(f"cannot read question set {path}: {exc}") from exc
+    questions = [parse_line(line, number, path.name) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if not questions:
+        raise QuestionSetError(f"{path.name}: no questions")
+    return questions
+
+
+def parse_line(text: str, number: int, name: str) -> Question:
+    where = f"{name} line {number}"
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise QuestionSetError(f"{where}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise QuestionSetError(f"{where}: expected a JSON object")
+    unknown = sorted(set(record) - _KEYS)
+    if unknown:
+        raise QuestionSetError(f"{where}: unknown key(s) {', '.join(unknown)}; use {', '.join(sorted(_KEYS))}")
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionSetError(f'{where}: "question" must be a non-empty string')
+    stories, collection = record.get("stories"), record.get("collection")
+    if (stories is None) == (collection is None):
+        raise QuestionSetError(f'{where}: give either "stories" (a story file name) or "collection" (a library collection)')
+    if not isinstance(stories or collection, str) or not (stories or collection).strip():
+        raise QuestionSetError(f'{where}: "stories" or "collection" must be a non-empty string')
+    return Question(
+        question=question.strip(),
+        expect_ids=_expected(record, where),
+        stories=stories or "",
+        collection=collection or "",
+        line=number,
+    )
+
+
+def _expected(record: dict, where: str) -> tuple[str, ...]:
+    unanswerable = record.get("unanswerable", False)
+    expect = record.get("expect_ids")
+    if unanswerable is not True and unanswerable is not False:
+        raise QuestionSetError(f'{where}: "unanswerable" must be true or false')
+    if unanswerable:
+        if expect:
+            raise QuestionSetError(f'{where}: an unanswerable question has no "expect_ids"')
+        return ()
+    if not isinstance(expect, list) or not expect or not all(isinstance(i, str) and i for i in expect):
+        raise QuestionSetError(f'{where}: give "expect_ids" (a non-empty list of story ids) or "unanswerable": true')
+    return tuple(expect)
+
+
+def load_backlogs(
+    questions: Sequence[Question], data_root: Path, open_library: Callable[[], Library], limits: Limits = Limits()
+) -> dict[str, Backlog]:
+    """The stories of every backlog the questions name, and a check that their expected ids exist."""
+    backlogs: dict[str, Backlog] = {}
+    library = None
+    for q in questions:
+        if q.backlog in backlogs:
+            continue
+        if q.collection:
+            library = library or open_library()
+            if q.collection not in {c.name for c in library.collections()}:
+                raise QuestionSetError(f"question on line {q.line}: no collection named {q.collection!r}")
+            backlogs[q.backlog] = Backlog(library.stories(q.collection), q.collection)
+        else:
+            path = data_root / q.stories
+            if not path.is_file():
+                raise QuestionSetError(f"question on line {q.line}: no story file {path} (see --data-root)")
+            backlogs[q.backlog] = Backlog(read_file(path, limits).stories, f"files:{path.resolve()}")
+    for q in questions:
+        ids = {s.id for s in backlogs[q.backlog].stories if not s.is_note}
+        missing = [i for i in q.expect_ids if i not in ids]
+        if missing:
+            raise QuestionSetError(f"question on line {q.line}: {', '.join(missing)} is not a story of {q.backlog}")
+    return backlogs
+
+
+@dataclass(frozen=True)
+class Result:
+    question: Question
+    answer: str
+    refused: bool
+    gated: bool
+    best_match: float
+    valid_ids: tuple[str, ...] = ()
+    invalid_ids: tuple[str, ...] = ()
+    false_valid: tuple[str, ...] = ()  # marked valid, yet not a story of the backlog
+    seconds: float = 0.0
+    retrieved: bool = False  # an expected story among the top RETRIEVAL_K BM25 hits
+
+    @property
+    def found_evidence(self) -> bool:
+        return not self.refused and bool(set(self.valid_ids) & set(self.question.expect_ids))
+
+
+def run(
+    pipeline: Pipeline,
+    questions: Sequence[Question],
+    backlogs: dict[str, Backlog],
+    progress: Callable[[int, int, Result], None] = lambda done, total, result: None,
+) -> list[Result]:
+    # One backlog after another, so consecutive questions reuse the cached story prefix.
+    order = list(dict.fromkeys(q.backlog for q in questions))
+    ordered = sorted(questions, key=lambda q: order.index(q.backlog))
+    results = []
+    for done, q in enumerate(ordered, 1):
+        results.append(ask(pipeline, q, backlogs[q.backlog]))
+        progress(done, len(ordered), results[-1])
+    return results
+
+
+def ask(pipeline: Pipeline, question: Question, backlog: Backlog) -> Result:
+    started = time.perf_counter()
+    answer = next(e.answer for e in pipeline.ask(question.question, backlog.stories, collection=backlog.cache_label) if isinstance(e, Done))
+    seconds = time.perf_counter() - started
+    stories = [s for s in backlog.stories if not s.is_note]
+    ids = {s.id for s in stories}
+    top = pipeline.builder.index(stories).search(question.question)[:RETRIEVAL_K]
+    return Result(
+        question=question,
+        answer=answer.answer,
+        refused=answer.refused,
+        gated=answer.gated,
+        best_match=answer.best_match,
+        valid_ids=tuple(c.id for c in answer.citations if c.valid),
+        invalid_ids=tuple(c.id for c in answer.citations if not c.valid),
+        false_valid=tuple(c.id for c in answer.citations if c.valid and c.id not in ids),
+        seconds=round(seconds, 3),
+        retrieved=any(h.story.id in question.expect_ids for h in top),
+    )
+
+
+@dataclass(frozen=True)
+class Metrics:
+    questions: int
+    answerable: int
+    unanswerable: int
+    refused_unanswerable: int
+    wrong_refusals: int
+    evidence_found: int
+    citations: int
+    invalid_citations: int
+    false_valid: int
+    gated: int
+    seconds: float
+    retrieved: int
+
+    @property
+    def refused_rate(self) -> float:
+        return _share(self.refused_unanswerable, self.unanswerable)
+
+    @property
+    def wrong_refusal_rate(self) -> float:
+        return _share(self.wrong_refusals, self.answerable)
+
+    @property
+    def recall(self) -> float:
+        return _share(self.evidence_found, self.answerable)
+
+    @property
+    def invalid_share(self) -> float:
+        return _share(self.invalid_citations, self.citations)
+
+    @property
+    def separation(self) -> float:
+        """Unanswerable questions refused minus answerable ones refused (Youden's J)."""
+        return round(self.refused_rate - self.wrong_refusal_rate, 6)
+
+    def to_json(self) -> dict:
+        rates = ("refused_rate", "wrong_refusal_rate", "recall", "invalid_share", "separation")
+        return {**asdict(self), **{name: round(getattr(self, name), 4) for name in rates}}
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def score(results: Iterable[Result]) -> Metrics:
+    results = list(results)
+    answerable = [r for r in results if not r.question.unanswerable]
+    unanswerable = [r for r in results if r.question.unanswerable]
+    return Metrics(
+        questions=len(results),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        refused_unanswerable=sum(r.refused for r in unanswerable),
+        wrong_refusals=sum(r.refused for r in answerable),
+        evidence_found=sum(r.found_evidence for r in answerable),
+        citations=sum(len(r.valid_ids) + len(r.invalid_ids) for r in results),
+        invalid_citations=sum(len(r.invalid_ids) for r in results),
+        false_valid=sum(len(r.false_valid) for r in results),
+        gated=sum(r.gated for r in results),
+        seconds=round(sum(r.seconds for r in results), 3),
+        retrieved=sum(r.retrieved for r in answerable),
+    )
+
+
+def gate(results: Iterable[Result], threshold: float) -> list[Result]:
+    """The results as a gate at ``threshold`` would have left them."""
+    return [
+        r if r.best_match >= threshold else Result(r.question, REFUSAL, True, True, r.best_match, retrieved=r.retrieved)
+        for r in results
+    ]
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    threshold: float
+    metrics: Metrics
+
+
+def sweep(results: Sequence[Result], thresholds: Iterable[float] = THRESHOLDS) -> list[SweepRow]:
+    return [SweepRow(t, score(gate(results, t))) for t in thresholds]
+
+
+def choose_threshold(rows: Sequence[SweepRow]) -> SweepRow:
+    """The threshold that best separates the two kinds of question (highest J); the lowest of equals."""
+    return max(rows, key=lambda row: (row.metrics.separation, -row.threshold))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    source: str
+    options: AnswerOptions
+    results: list[Result]
+    sweep: list[SweepRow] = field(default_factory=list)  # empty unless the gate was swept
+
+    @property
+    def metrics(self) -> Metrics:
+        return score(self.results)
+
+    def to_json(self) -> dict:
+        report = {
+            "source": self.source,
+            "options": asdict(self.options),
+            "metrics": self.metrics.to_json(),
+            "results": [_result_json(r) for r in self.results],
+        }
+        if self.sweep:
+            report["sweep"] = [{"threshold": row.threshold, **row.metrics.to_json()} for row in self.sweep]
+            report["chosen_threshold"] = choose_threshold(self.sweep).threshold
+        return report
+
+    def text(self) -> str:
+        m, o = self.metrics, self.options
+        gate_line = "off (swept below)" if self.sweep else f"{o.min_match}"
+        lines = [
+            f"{self.source}: {m.questions} questions ({m.answerable} answerable, {m.unanswerable} unanswerable)",
+            f"options: focus {o.focus}, constrained {'on' if o.constrained else 'off'}, gate {gate_line}, "
+            f"max_tokens {o.max_tokens}, strict {'on' if o.strict else 'off'}",
+            f"refused on unanswerable:   {_count(m.refused_unanswerable, m.unanswerable)}  (target >= {TARGET_REFUSED:.0%})",
+            f"wrong refusals:            {_count(m.wrong_refusals, m.answerable)}  (target <= {TARGET_WRONG_REFUSALS:.0%})",
+            f"evidence recall:           {_count(m.evidence_found, m.answerable)}  (target >= {TARGET_RECALL:.0%})",
+            f"invalid citations:         {_count(m.invalid_citations, m.citations)} of all citations",
+            f"shown valid, not a story:  {m.false_valid}  (target 0)",
+            f"refused by the gate:       {m.gated}",
+            f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (what the focus block and grammar offer)",
+            f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
+        ]
+        if self.sweep:
+            lines += ["", *sweep_table(self.sweep)]
+        return "\n".join(lines)
+
+
+def sweep_table(rows: Sequence[SweepRow]) -> list[str]:
+    chosen = choose_threshold(rows)
+    lines = [
+        "gate sweep (one run with the gate off; below the threshold counts as refused without the model):",
+        "threshold  refused-unanswerable  wrong-refusals  evidence-recall  invalid-citations     J",
+    ]
+    for row in rows:
+        m = row.metrics
+        lines.append(
+            f"{row.threshold:9.2f}  {_count(m.refused_unanswerable, m.unanswerable):>20}  "
+            f"{_count(m.wrong_refusals, m.answerable):>14}  {_count(m.evidence_found, m.answerable):>15}  "
+            f"{_count(m.invalid_citations, m.citations):>17}  {m.separation:5.2f}"
+        )
+    m = chosen.metrics
+    lines.append(
+        f"chosen threshold: {chosen.threshold:.2f} (highest J = refused-unanswerable minus wrong-refusals: "
+        f"{m.refused_rate:.0%} - {m.wrong_refusal_rate:.0%} = {m.separation:.2f}; the lowest threshold of equals)"
+    )
+    return lines
+
+
+def _count(part: int, whole: int) -> str:
+    return f"{part}/{whole} {_share(part, whole):6.1%}"
+
+
+def _result_json(r: Result) -> dict:
+    return {
+        "line": r.question.line,
+        "backlog": r.question.backlog,
+        "question": r.question.question,
+        "expect_ids": list(r.question.expect_ids),
+        "answer": r.answer,
+        "refused": r.refused,
+        "gated": r.gated,
+        "best_match": r.best_match,
+        "valid_ids": list(r.valid_ids),
+        "invalid_ids": list(r.invalid_ids),
+        "false_valid": list(r.false_valid),
+        "found_evidence": r.found_evidence,
+        "retrieved": r.retrieved,
+        "seconds": r.seconds,
+    }
+
+
+def evaluate(
+    pipeline: Pipeline,
+    questions: Sequence[Question],
+    backlogs: dict[str, Backlog],
+    sweep_gate: bool = False,
+    source: str = "",
+    progress: Callable[[int, int, Result], None] = lambda done, total, result: None,
+) -> Evaluation:
+    """Answer every question; with ``sweep_gate``, once with the gate off, then replay each threshold."""
+    if sweep_gate:
+        pipeline = with_options(pipeline, min_match=GATE_OFF)
+    results = run(pipeline, questions, backlogs, progress)
+    return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [])
+
+
+def with_options(pipeline: Pipeline, **changes) -> Pipeline:
+    """The same engine and template, other answer options."""
+    return Pipeline(pipeline.engine, pipeline.builder.template, replace(pipeline.options, **changes))
