@@ -29,13 +29,17 @@ from storychat.stories.formats import read_file
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _result(expect=(), refused=False, valid=(), invalid=(), match=0.5, false_valid=(), seconds=1.0, retrieved=False) -> Result:
+def _result(expect=(), refused=False, valid=(), invalid=(), match=0.5, false_valid=(), **more) -> Result:
     question = Question("Is it there?", tuple(expect), stories="b.txt", line=1)
-    return Result(question, "answer", refused, False, match, tuple(valid), tuple(invalid), tuple(false_valid), seconds, retrieved)
+    return Result(
+        question, "answer", refused, gated=False, best_match=match, valid_ids=tuple(valid),
+        invalid_ids=tuple(invalid), false_valid=tuple(false_valid), **{"seconds": 1.0, **more},
+    )
 
 
 def _metrics(refused_unanswerable: int, unanswerable: int, wrong_refusals: int, answerable: int) -> Metrics:
-    return Metrics(answerable + unanswerable, answerable, unanswerable, refused_unanswerable, wrong_refusals, 0, 0, 0, 0, 0, 0.0, 0)
+    zero = dict(evidence_found=0, citations=0, invalid_citations=0, false_valid=0, gated=0, unsupported=0, seconds=0.0, retrieved=0)
+    return Metrics(answerable + unanswerable, answerable, unanswerable, refused_unanswerable, wrong_refusals, **zero)
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -49,7 +53,7 @@ def test_scores_count_refusals_recall_and_invalid_citations():
         _result(expect=["b-5"], valid=["b-5"]),  # evidence found
         _result(refused=True),  # unanswerable, refused
         _result(valid=["b-2"]),  # unanswerable, answered
-        _result(refused=True, invalid=["b-99"], retrieved=True),  # retrieval counts on answerable questions only
+        _result(refused=True, invalid=["b-99"], retrieved=True, unsupported=True),  # retrieval: answerable only
     ]
     m = score(results)
     assert (m.questions, m.answerable, m.unanswerable) == (7, 4, 3)
@@ -59,6 +63,7 @@ def test_scores_count_refusals_recall_and_invalid_citations():
     assert (m.citations, m.invalid_citations, m.invalid_share) == (7, 2, 2 / 7)
     assert m.seconds == 7.0
     assert m.retrieved == 2
+    assert m.unsupported == 1
     assert m.separation == round(2 / 3 - 0.25, 6)
 
 

@@ -173,6 +173,8 @@ class Result:
     false_valid: tuple[str, ...] = ()  # marked valid, yet not a story of the backlog
     seconds: float = 0.0
     retrieved: bool = False  # an expected story among the top RETRIEVAL_K BM25 hits
+    unsupported: bool = False  # the model cited no valid story (withheld when strict)
+    raw: str = ""  # what the model wrote
 
     @property
     def found_evidence(self) -> bool:
@@ -213,6 +215,8 @@ def ask(pipeline: Pipeline, question: Question, backlog: Backlog) -> Result:
         false_valid=tuple(c.id for c in answer.citations if c.valid and c.id not in ids),
         seconds=round(seconds, 3),
         retrieved=any(h.story.id in question.expect_ids for h in top),
+        unsupported=answer.unsupported,
+        raw=answer.raw,
     )
 
 
@@ -228,6 +232,7 @@ class Metrics:
     invalid_citations: int
     false_valid: int
     gated: int
+    unsupported: int
     seconds: float
     retrieved: int
 
@@ -276,6 +281,7 @@ def score(results: Iterable[Result]) -> Metrics:
         invalid_citations=sum(len(r.invalid_ids) for r in results),
         false_valid=sum(len(r.false_valid) for r in results),
         gated=sum(r.gated for r in results),
+        unsupported=sum(r.unsupported for r in results),
         seconds=round(sum(r.seconds for r in results), 3),
         retrieved=sum(r.retrieved for r in answerable),
     )
@@ -340,6 +346,7 @@ class Evaluation:
             f"invalid citations:         {_count(m.invalid_citations, m.citations)} of all citations",
             f"shown valid, not a story:  {m.false_valid}  (target 0)",
             f"refused by the gate:       {m.gated}",
+            f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
             f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (what the focus block and grammar offer)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]
@@ -380,8 +387,10 @@ def _result_json(r: Result) -> dict:
         "question": r.question.question,
         "expect_ids": list(r.question.expect_ids),
         "answer": r.answer,
+        "raw": r.raw,
         "refused": r.refused,
         "gated": r.gated,
+        "unsupported": r.unsupported,
         "best_match": r.best_match,
         "valid_ids": list(r.valid_ids),
         "invalid_ids": list(r.invalid_ids),
