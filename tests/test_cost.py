@@ -79,10 +79,11 @@ def test_the_estimate_prices_every_model_of_the_table(tmp_path):
 
 
 def test_the_markdown_shows_each_model_the_local_run_and_where_the_prices_come_from(tmp_path):
-    local = LocalRun("small.gguf", 8192, 12.34, 40, 200, "retrieval")
+    local = LocalRun("small.gguf", 8192, 12.34, 7000, 120, 40, 200, "retrieval")
     text = estimate(STORIES, load_prices(write(tmp_path, TABLE)), local).markdown()
     assert "| Cloud big | 100,000 |" in text
     assert "| Local small.gguf | 8,192 | free | free | stays on this machine; 12.3 s for one answer" in text
+    assert "7,000 prompt and 120 answer tokens" in text
     assert "read 40 of 200 stories (retrieval)" in text
     assert f"list prices as of 2025-06, from {tmp_path / 'prices.json'}" in text
 
@@ -123,6 +124,7 @@ def test_the_local_answer_is_timed_through_the_real_pipeline(pipeline, dalpiaz):
     stories = read_file(dalpiaz / "g13-planningpoker.txt").stories[:15]
     run = time_answer(pipeline, stories, "Which stories mention moderators?")
     assert run.seconds > 0 and run.mode == "full" and run.stories_in_context == run.stories_total == 15
+    assert run.prompt_tokens > 300 and 0 < run.answer_tokens <= pipeline.options.max_tokens
     assert run.model.endswith(".gguf") and run.n_ctx == pipeline.engine.context_length
 
 
