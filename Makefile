@@ -18,13 +18,23 @@ LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)' $(
 # Built wheels are kept per build flavour, so a fresh clone or venv reinstalls in seconds.
 WHEEL_DIR := $(HOME)/.cache/storychat/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: run test bench install clean-venv
+.PHONY: run test bench loadtest chromium install clean-venv
 
 run: $(VENV)/.installed
 	$(PY) app.py $(ARGS)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium: Playwright's own browser download needs the internet.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || { apt-get update -q && apt-get install -y -q chromium; }
+	@test -x $(CHROMIUM) || echo "WARNING: no $(CHROMIUM); the browser tests will fail. Install it: sudo apt-get install -y chromium" >&2
+
+# N concurrent sessions against a fresh app on loopback: make loadtest ARGS="--clients 8"
+loadtest: $(VENV)/.installed-dev
+	$(PY) bench/loadtest.py $(ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/bench_import.py
