@@ -111,7 +111,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_api(secured):
     assert request(url + "login", "POST", form).status == 400
     opener = logged_in(url, "alice", "s3cret")
     info = json.loads(request(url + "gradio_api/info", opener=opener).body)
-    assert "/ask" in info["named_endpoints"]
+    assert "/ask_stories" in info["named_endpoints"]
 
 
 def test_even_logged_in_the_library_file_cannot_be_downloaded(secured):
