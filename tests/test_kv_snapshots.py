@@ -70,3 +70,30 @@ def test_disk_use_stays_within_its_budget(tmp_path, backlogs):
     answer(engine, "Which recycling facilities are near my zip code?", recycling, "b")
     assert engine.options.cache.disk_usage() <= int(one * 1.5)
     assert len(list(tmp_path.glob("*.kv"))) == 1
+
+
+def test_a_second_cli_ask_on_the_same_stories_restores_them_from_disk(tmp_path, dalpiaz):
+    import json
+    import subprocess
+    import sys
+
+    from tests.serving import ROOT
+
+    stories = tmp_path / "poker.txt"
+    lines = (dalpiaz / "g13-planningpoker.txt").read_text(encoding="cp1252").splitlines()[:25]
+    stories.write_text("\n".join(lines), encoding="utf-8")
+
+    def ask(question: str) -> dict:
+        result = subprocess.run(
+            [sys.executable, "-m", "storychat", "ask", "--json", "-c", "2048", "-n", "8", "--data-dir", str(tmp_path),
+             "--stories", str(stories), question],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["timings"]
+
+    first = ask("What can the moderator do?")
+    second = ask("What can estimators see?")
+    assert first["prefix_source"] == "cold"
+    assert second["prefix_source"] == "disk"
+    assert second["prompt_evaluated"] < 0.4 * second["prompt_tokens"]
