@@ -25,7 +25,8 @@ class AnswerOptions:
     strict: bool = True
     max_question_chars: int = 4000
     focus: int = 3  # stories repeated just before the question; 0 turns the focus block off
-    constrained: bool = True  # the answer must open with the id of a focus story
+    constrained: bool = True  # the answer must open with the id of one of the best-matching stories
+    cite_from: int = 3  # how many of the best-matching stories that opening id may name
     min_match: float = 0.25  # relevance gate: refuse without the model below this match
     closest: int = 3
 
@@ -118,7 +119,7 @@ class Pipeline:
         """Have the model summarise a set that code computed (a quick action).
 
         No relevance gate: the set is the evidence. Its first stories are the
-        focus, and the answer must open with one of their ids. The set is not
+        focus, and the answer must open with the id of one of them. The set is not
         a collection, so its KV snapshot carries no collection label.
         """
         started = time.perf_counter()
@@ -140,7 +141,8 @@ class Pipeline:
             *context.history,
             Message("user", render_question(question, focus)),
         ]
-        grammar = citation_grammar([s.id for s in focus]) if self.options.constrained and focus else None
+        openers = ranked[: self.options.cite_from]
+        grammar = citation_grammar([s.id for s in openers]) if self.options.constrained and openers else None
         pieces: list[str] = []
         first_token_at = None
         for piece in self.engine.stream_chat(
