@@ -337,7 +337,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         submitted = question.submit(**ask_args, api_visibility="private")
         for event in (asked, submitted):
             event.then(lambda: "", outputs=question, api_visibility="private")
-        stop_btn.click(None, cancels=[asked, submitted])
+        stop_btn.click(lambda: "Stopped: the model is free for the next question.", outputs=coverage_md, cancels=[asked, submitted], api_visibility="private")
         collection.change(choose, collection, [chatbot, history, turns, *library_targets[1:], coverage_md], api_visibility="private")
         add_btn.click(import_paste, [paste, collection], [*library_targets, paste], api_name="add_stories", api_visibility="undocumented")
         upload.upload(import_files, [upload, collection], library_targets, api_name="upload_stories", api_visibility="undocumented")
