@@ -113,6 +113,7 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-root", metavar="DIR", help="folder the questions' story file names are in (default: the Dalpiaz backlogs)")
     evaluate.add_argument("--focus", type=int, metavar="N", help="stories repeated before the question, 0 for none (default: the pipeline's)")
     evaluate.add_argument("--constrained", choices=["on", "off"], help="grammar that makes answers open with a cited id (default: the pipeline's)")
+    evaluate.add_argument("--cite-from", type=int, metavar="N", help="how many best-matching stories that opening id may name (default: the pipeline's)")
     evaluate.add_argument("--min-match", type=float, metavar="X", help="relevance gate threshold (default: the pipeline's)")
     evaluate.add_argument("--sweep-gate", action="store_true", help="run with the gate off and report thresholds 0.00 to 0.80")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object, every answer included")
@@ -389,7 +390,7 @@ def run_eval(args: argparse.Namespace) -> int:
     data_root = Path(args.data_root) if args.data_root else dalpiaz_dir()
     backlogs = qa.load_backlogs(questions, data_root, lambda: runtime.open_library(settings), runtime.limits(settings))
     constrained = None if args.constrained is None else args.constrained == "on"
-    changes = {"focus": args.focus, "constrained": constrained, "min_match": args.min_match}
+    changes = {"focus": args.focus, "constrained": constrained, "cite_from": args.cite_from, "min_match": args.min_match}
     pipeline = qa.with_options(
         runtime.make_pipeline(settings, runtime.load_engine(settings)),
         **{name: value for name, value in changes.items() if value is not None},

@@ -226,5 +226,6 @@ def test_eval_command_answers_a_question_set_and_sweeps_the_gate(tmp_path):
     assert report["chosen_threshold"] in THRESHOLDS
     assert report["results"][0]["retrieved"]
     off_topic = report["results"][2]
-    assert off_topic["refused"] and off_topic["best_match"] == 0.0
+    assert off_topic["best_match"] == 0.0 and not off_topic["gated"]  # the sweep asks the model with the gate off
+    assert report["sweep"][1]["threshold"] == 0.05 and report["sweep"][1]["refused_unanswerable"] == 1
     assert "[3/3]" in result.stderr

@@ -41,10 +41,6 @@ from storychat.stories.library import Library
 
 DALPIAZ_SET = Path(__file__).with_name("qa-dalpiaz.jsonl")
 THRESHOLDS = tuple(round(i * 0.05, 2) for i in range(17))  # 0.00 .. 0.80
-# min_match=0 sends questions that share no term with any story to the model, and
-# Pipeline._check then fails on the empty hit list; the smallest positive gate
-# refuses those questions only, which every threshold of the sweep above 0 does too.
-GATE_OFF = 1e-9
 RETRIEVAL_K = 3
 
 TARGET_REFUSED = 0.90
@@ -338,7 +334,7 @@ class Evaluation:
         gate_line = "off (swept below)" if self.sweep else f"{o.min_match}"
         lines = [
             f"{self.source}: {m.questions} questions ({m.answerable} answerable, {m.unanswerable} unanswerable)",
-            f"options: focus {o.focus}, constrained {'on' if o.constrained else 'off'}, gate {gate_line}, "
+            f"options: focus {o.focus}, constrained {f'on (top {o.cite_from})' if o.constrained else 'off'}, gate {gate_line}, "
             f"max_tokens {o.max_tokens}, strict {'on' if o.strict else 'off'}",
             f"refused on unanswerable:   {_count(m.refused_unanswerable, m.unanswerable)}  (target >= {TARGET_REFUSED:.0%})",
             f"wrong refusals:            {_count(m.wrong_refusals, m.answerable)}  (target <= {TARGET_WRONG_REFUSALS:.0%})",
@@ -411,7 +407,7 @@ def evaluate(
 ) -> Evaluation:
     """Answer every question; with ``sweep_gate``, once with the gate off, then replay each threshold."""
     if sweep_gate:
-        pipeline = with_options(pipeline, min_match=GATE_OFF)
+        pipeline = with_options(pipeline, min_match=0.0)
     results = run(pipeline, questions, backlogs, progress)
     return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [])
 
