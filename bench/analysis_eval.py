@@ -1,4 +1,4 @@
-"""Figures for docs/evaluation-analysis.md: duplicates against hand labels,
+"""Figures for docs/evaluation.md: duplicates against hand labels,
 the lint spot-check sample, the role index against roles-gold, and timings.
 
     python bench/analysis_eval.py [--data DIR]

@@ -158,6 +158,24 @@ def table(title: str, rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+READING = """
+## Reading these numbers
+
+- Every ratio compares two runs made one after the other in the same process, so machine load
+  affects both sides; absolute seconds are only indicative on a shared machine.
+- A follow-up evaluates only its own turn: the question plus the focus block (the few
+  best-matching stories repeated before the question). The `limit` column is that share of the
+  prompt; the time ratio sits above it because small batches run slower per token than a long
+  prefill, and the first answer token is decoded either way.
+- The restored answer still evaluates its own turn after loading the snapshot, so its ratio has
+  the same floor.
+- On this CPU, flash attention speeds up prefill but slows decode (users report the same for
+  llama.cpp on CPUs; see TECH-NOTES). On a GPU it is the default for long contexts.
+- GPU: these tables come from a CPU-only build. Run `make bench` after `make clean-venv && make
+  run CUDA=1` on a GPU machine to record offload, flash attention and KV types there.
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n-ctx", type=int, default=4096)
@@ -178,7 +196,10 @@ def main() -> None:
     text += "\n".join(table(title, rows) for title, rows in sections)
     print(text)
     if args.out:
-        args.out.write_text("# Benchmarks\n\nProduced by `make bench` (`python bench/bench_speed.py --out docs/benchmarks.md`).\n\n" + text)
+        args.out.write_text(
+            "# Benchmarks\n\nProduced by `make bench` (`python bench/bench_speed.py --out docs/benchmarks.md`).\n\n"
+            + text + READING
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ left out: the same request made by two roles is still one request.
 
 Character-level scores (rapidfuzz ratios) rate "get a Data Package into R" and
 "... into Excel" as near-identical; IDF weighting sees that the one word that
-differs is the one that matters. docs/evaluation-analysis.md has the figures
+differs is the one that matters. docs/evaluation.md has the figures
 and how the default threshold was chosen.
 """
 
