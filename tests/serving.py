@@ -19,6 +19,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_ready(proc: subprocess.Popen, request, log: Path, timeout: float) -> None:
+    """Poll ``request`` (a URL or urllib Request) until the process answers; fail with its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[1:3]} exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(request, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers, if only with 401 while auth is on
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.args[1:3]} did not answer within {timeout}s:\n{log.read_text()}")
+            time.sleep(0.3)
+
+
 @contextmanager
 def running_app(data_dir: Path, *flags: str, timeout: float = 120):
     """Yield the URL of ``python app.py`` serving on a free loopback port."""
@@ -30,19 +47,7 @@ def running_app(data_dir: Path, *flags: str, timeout: float = 120):
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited with {proc.returncode}:\n{(data_dir / 'server.log').read_text()}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # it answers (401 when auth is on)
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"app did not start within {timeout}s")
-                time.sleep(0.5)
+        wait_until_ready(proc, url, data_dir / "server.log", timeout)
         yield url
     finally:
         proc.terminate()

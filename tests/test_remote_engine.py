@@ -27,7 +27,7 @@ from storychat.llm.remote import (
     ESTIMATE_MARGIN, EstimateTokenizer, RemoteEngine, RemoteOptions, api_root, reported_usage,
 )
 from storychat.stories.formats import read_file
-from tests.serving import ROOT, free_port, running_app
+from tests.serving import ROOT, free_port, running_app, wait_until_ready
 from tests.test_pipeline import assert_contract
 
 API_KEY = "test-key"
@@ -65,17 +65,7 @@ def llama_cpp_server(log_dir: Path, timeout: float = 120):
     server = ServerProcess(f"http://127.0.0.1:{port}", proc)
     ready = urllib.request.Request(f"{server.url}/v1/models", headers={"Authorization": f"Bearer {API_KEY}"})
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with {proc.returncode}:\n{(log_dir / 'llama_cpp_server.log').read_text()}")
-            try:
-                urllib.request.urlopen(ready, timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"llama_cpp.server did not answer within {timeout}s")
-                time.sleep(0.3)
+        wait_until_ready(proc, ready, log_dir / "llama_cpp_server.log", timeout)
         yield server
     finally:
         server.stop()

@@ -7,7 +7,7 @@ Each action returns the stories it found, the full list as evidence lines
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates
 from storychat.analysis.lint import by_story, highlight_markdown, lint, summarise
@@ -66,30 +66,34 @@ def quality_action(stories: Sequence[Story]) -> Action:
 
 
 def role_action(stories: Sequence[Story], role: str) -> Action:
-    found = stories_for_role(stories, role)
-    return Action(
-        title=f"Stories by role: {len(found)} stories for {normalise_role(role)!r}",
-        instruction=f"These are all the stories of the role {role!r}. Summarise what this role wants, citing the ids.",
-        stories=found,
-        evidence=[f"[{s.id}] {s.text}" for s in found],
+    return _listing(
+        lambda n: f"Stories by role: {n} stories for {normalise_role(role)!r}",
+        f"These are all the stories of the role {role!r}. Summarise what this role wants, citing the ids.",
+        stories_for_role(stories, role),
     )
 
 
 def epic_action(stories: Sequence[Story], epic: str) -> Action:
-    found = stories_in_epic(stories, epic)
-    return Action(
-        title=f"Summarise an epic: {len(found)} stories in {normalise_epic(epic)!r}",
-        instruction=f"These are all the stories of the epic {epic!r}. Summarise what the epic delivers, citing the ids.",
-        stories=found,
-        evidence=[f"[{s.id}] {s.text}" for s in found],
+    return _listing(
+        lambda n: f"Summarise an epic: {n} stories in {normalise_epic(epic)!r}",
+        f"These are all the stories of the epic {epic!r}. Summarise what the epic delivers, citing the ids.",
+        stories_in_epic(stories, epic),
     )
 
 
 def mention_action(stories: Sequence[Story], term: str) -> Action:
-    found = stories_mentioning(stories, term)
+    return _listing(
+        lambda n: f"Stories mentioning {term!r}: {n}",
+        f"These are all the stories that mention {term!r}. Summarise what they ask for, citing the ids.",
+        stories_mentioning(stories, term),
+    )
+
+
+def _listing(title: Callable[[int], str], instruction: str, found: list[Story]) -> Action:
+    """An action whose evidence is simply every story found; the title is given the count."""
     return Action(
-        title=f"Stories mentioning {term!r}: {len(found)}",
-        instruction=f"These are all the stories that mention {term!r}. Summarise what they ask for, citing the ids.",
+        title=title(len(found)),
+        instruction=instruction,
         stories=found,
         evidence=[f"[{s.id}] {s.text}" for s in found],
     )
