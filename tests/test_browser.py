@@ -113,7 +113,9 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
         return False
 
     wait_until(finished)
-    assert len(partials) >= 3 and all(a in b for a, b in zip(partials, partials[1:])), partials  # it grew
+    # Two different texts seen before the answer finished: it grew in place (a short answer may
+    # finish between polls, so more is not guaranteed; the API test counts the partials).
+    assert len(partials) >= 2 and all(a in b for a, b in zip(partials, partials[1:])), partials
     assert partials[-1].startswith("[paste-"), partials
     assert "8 of 8 stories" in coverage(page)
     assert page.locator("#chat").get_by_text(re.compile(r"Evidence: \d+ cited stor(y|ies) checked")).count() == 1
