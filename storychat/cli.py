@@ -49,8 +49,7 @@ def parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="answer one question on the command line")
     ask.add_argument("question")
-    ask.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file to answer from (repeatable)")
-    ask.add_argument("--collection", metavar="NAME", help="library collection to answer from")
+    add_story_source(ask, "story file to answer from (repeatable)", "library collection to answer from")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_options(ask, "model", "answer", "library")
     ask.set_defaults(run=run_ask)
@@ -73,8 +72,7 @@ def parser() -> argparse.ArgumentParser:
     info.set_defaults(run=run_info)
 
     analyze = sub.add_parser("analyze", help="find duplicate stories, lint their quality, index their roles")
-    analyze.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file to analyse (repeatable)")
-    analyze.add_argument("--collection", metavar="NAME", help="library collection to analyse")
+    add_story_source(analyze, "story file to analyse (repeatable)", "library collection to analyse")
     analyze.add_argument("--duplicates", action="store_true", help="duplicate and near-duplicate stories only")
     analyze.add_argument("--lint", action="store_true", help="quality findings (QUS rules) only")
     analyze.add_argument("--roles", action="store_true", help="the role index only")
@@ -89,8 +87,7 @@ def parser() -> argparse.ArgumentParser:
     analyze.set_defaults(run=run_analyze)
 
     needle = sub.add_parser("needle", help="needle-in-a-haystack test: CSV and heatmap of where the model finds a planted story")
-    needle.add_argument("--stories", action="append", default=[], metavar="FILE", help="haystack story file (repeatable; default: the 22 Dalpiaz backlogs)")
-    needle.add_argument("--collection", metavar="NAME", help="library collection to use as the haystack")
+    add_story_source(needle, "haystack story file (repeatable; default: the 22 Dalpiaz backlogs)", "library collection to use as the haystack")
     needle.add_argument("--quick", action="store_true", help="context lengths 1000,2000 x depths 0,50,100 (a few minutes on a CPU)")
     needle.add_argument("--lengths", metavar="N,N", help="context lengths in model tokens (default: 1000, 2000, 4000, ... up to what the model holds)")
     needle.add_argument("--depths", metavar="P,P", help="needle depths in percent of the haystack (default: 0,25,50,75,100)")
@@ -100,8 +97,7 @@ def parser() -> argparse.ArgumentParser:
     needle.set_defaults(run=run_needle)
 
     cost = sub.add_parser("cost", help="what sending the whole backlog with every question would cost on cloud models")
-    cost.add_argument("--stories", action="append", default=[], metavar="FILE", help="story file (repeatable; default: the 22 Dalpiaz backlogs)")
-    cost.add_argument("--collection", metavar="NAME", help="library collection to price")
+    add_story_source(cost, "story file (repeatable; default: the 22 Dalpiaz backlogs)", "library collection to price")
     cost.add_argument("--prices", metavar="FILE", help="JSON price table (default: storychat/evals/prices.json)")
     cost.add_argument("--no-measure", action="store_true", help="do not load the local model to time one answer")
     cost.add_argument("--json", action="store_true", help="print one JSON object instead of Markdown")
@@ -123,6 +119,12 @@ def parser() -> argparse.ArgumentParser:
     flags = sub.add_parser("flags", help="print every flag and environment variable as a Markdown table")
     flags.set_defaults(run=run_flags)
     return top
+
+
+def add_story_source(parser: argparse.ArgumentParser, stories_help: str, collection_help: str) -> None:
+    """--stories FILE (repeatable) and --collection NAME: where a command reads its stories."""
+    parser.add_argument("--stories", action="append", default=[], metavar="FILE", help=stories_help)
+    parser.add_argument("--collection", metavar="NAME", help=collection_help)
 
 
 def run_serve(args: argparse.Namespace) -> int:
