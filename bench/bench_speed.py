@@ -31,7 +31,7 @@ from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E40
 from storychat.answer.prompt import Template, citation_grammar, render_question  # noqa: E402
 from storychat.llm.engine import Message  # noqa: E402
 from storychat.llm.kvcache import KVCache  # noqa: E402
-from storychat.llm.llama import EngineOptions, LlamaEngine  # noqa: E402
+from storychat.llm.llama import EngineOptions, LlamaEngine, physical_cores  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 
@@ -107,7 +107,10 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
             {"role": "system", "content": context.system},
             {"role": "user", "content": render_question(question, focus)},
         ]
-        llm = llama_cpp.Llama(model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=True, verbose=False)
+        llm = llama_cpp.Llama(
+            model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=pipeline.engine.info().flash_attn,
+            n_threads=physical_cores(), verbose=False,
+        )
         started = time.perf_counter()
         llm.create_chat_completion(
             messages=messages, max_tokens=MAX_TOKENS, temperature=0.0, seed=0,
@@ -122,13 +125,29 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
 
 
 def speeds(n_ctx: int) -> list[dict]:
-    rows = []
-    for flash_attn, kv_type in [(True, "f16"), (False, "f16"), (True, "q8_0")]:
+    """Prefill and decode from an empty cache, then a 40-token turn and decode deep in the context."""
+    rows, depth = [], n_ctx * 3 // 4
+    for flash_attn, kv_type in [("on", "f16"), ("off", "f16"), ("on", "q8_0")]:
         e = engine(n_ctx, flash_attn=flash_attn, kv_type=kv_type)
         info = e.probe(prompt_tokens=min(1024, n_ctx // 2), decode_tokens=32)
-        rows.append({"flash attention": "on" if flash_attn else "off", "KV": kv_type,
-                     "prefill tok/s": info.prefill_tps, "decode tok/s": info.decode_tps})
+        turn_s, deep_decode = deep_turn(e, depth)
+        rows.append({"flash attention": flash_attn, "KV": kv_type,
+                     "prefill tok/s": info.prefill_tps, "decode tok/s": info.decode_tps,
+                     f"40-token turn after {depth} tokens s": turn_s, f"decode tok/s after {depth} tokens": deep_decode})
     return rows
+
+
+def deep_turn(e: LlamaEngine, depth: int, turn: int = 40, decode: int = 16) -> tuple[float, float]:
+    """What a follow-up costs: its own tokens evaluated after ``depth`` tokens of corpus."""
+    tokens = (e.tokenize("As a planner, I want to see every story we wrote, so that I can plan. ") * depth)[: depth + turn]
+    e._llm.reset()
+    e._llm.eval(tokens[:depth])
+    started = time.perf_counter()
+    e._llm.eval(tokens[depth:])
+    evaluated = time.perf_counter()
+    for token in tokens[:decode]:
+        e._llm.eval([token])
+    return evaluated - started, decode / (time.perf_counter() - evaluated)
 
 
 def kv_per_token(kv_type: str) -> float:
@@ -147,7 +166,7 @@ def machine() -> str:
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 2**20
     gpu = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only, no GPU"
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}; llama-cpp-python {llama_cpp.__version__}; model {bundled_model().name}"
+    return f"{cpu}, {os.cpu_count()} cores ({physical_cores()} threads used), {mem:.0f} GiB RAM, {gpu}; llama-cpp-python {llama_cpp.__version__}; model {bundled_model().name}"
 
 
 def table(title: str, rows: list[dict]) -> str:
@@ -169,8 +188,12 @@ READING = """
   prefill, and the first answer token is decoded either way.
 - The restored answer still evaluates its own turn after loading the snapshot, so its ratio has
   the same floor.
-- On this CPU, flash attention speeds up prefill but slows decode (users report the same for
-  llama.cpp on CPUs; see TECH-NOTES). On a GPU it is the default for long contexts.
+- Flash attention is `auto` by default: on when layers run on a GPU or the KV cache is
+  quantised, off on a CPU. The last table shows why: on this CPU its kernel walks the whole KV
+  cache for every query row, so a short turn deep in the context (what every follow-up is) and
+  decode there run several times slower with it, while it barely speeds up a long prefill
+  (users report the same for llama.cpp on CPUs; see TECH-NOTES). The first three tables use the
+  default, and the raw llama-cpp-python run uses the same flash attention and threads.
 - GPU: these tables come from a CPU-only build. Run `make bench` after `make clean-venv && make
   run CUDA=1` on a GPU machine to record offload, flash attention and KV types there.
 """

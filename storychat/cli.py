@@ -411,8 +411,8 @@ def run_flags(args: argparse.Namespace) -> int:
     print("| Flag | Environment variable | Default | What it does |")
     print("|---|---|---|---|")
     for opt in OPTIONS:
-        env = ", ".join(f"`{e}`" for e in (opt.env, *opt.env_aliases))
-        hidden = opt.negates or opt.default is None or opt.default is False or opt.default == ()
+        env = "" if opt.const else ", ".join(f"`{e}`" for e in (opt.env, *opt.env_aliases))
+        hidden = opt.const or opt.negates or opt.default is None or opt.default is False or opt.default == ()
         default = "" if hidden else f"`{opt.default}`"
         flags = ", ".join(f"`{f}`" for f in opt.flags)
         print(f"| {flags} | {env} | {default} | {opt.help} |")

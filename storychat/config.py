@@ -33,6 +33,7 @@ class Option:
     env_aliases: tuple[str, ...] = ()
     negates: bool = False  # a --no-x flag that turns the boolean `dest` off
     repeat: bool = False
+    const: str | None = None  # a shorthand flag that sets `dest` to this value (no env variable of its own)
 
     @property
     def env(self) -> str:
@@ -58,9 +59,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(("-hff", "--hf-file"), "hf_file", "file in --hf-repo to download into models/", "model", metavar="FILE"),
     Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx", "cap on the context size in tokens (default: the model's trained context; with --backend openai: what the server reports)", "model", int, metavar="N"),
     Option(("-ngl", "--gpu-layers", "--n-gpu-layers"), "gpu_layers", "layers to offload to the GPU (default: all when the build can offload, else 0)", "model", int, metavar="N"),
-    Option(("--no-flash-attn",), "flash_attn", "turn flash attention off (on by default)", "model", default=True, negates=True),
+    Option(("-fa", "--flash-attn"), "flash_attn", "flash attention: on, off or auto (auto: on when layers run on a GPU or the KV cache is quantised, off on a CPU, where it slows follow-up questions)", "model", default="auto", metavar="on|off|auto"),
+    Option(("--no-flash-attn",), "flash_attn", "same as --flash-attn off", "model", const="off"),
     Option(("--kv-type",), "kv_type", "KV cache type for K and V: f16, q8_0 or q4_0 (quantised needs flash attention)", "model", default="f16", metavar="TYPE"),
-    Option(("-t", "--threads"), "threads", "CPU threads for generation (default: llama.cpp's choice)", "model", int, metavar="N"),
+    Option(("-t", "--threads"), "threads", "CPU threads for generation (default: the physical cores, as llama.cpp)", "model", int, metavar="N"),
     Option(("--cache-ram",), "cache_ram", "RAM for recently used story-prefix KV snapshots, in MiB", "model", int, 2048, "MiB"),
     Option(("--cache-disk",), "cache_disk", "disk for story-prefix KV snapshots that survive restarts, in MiB (0: none)", "model", int, 8192, "MiB"),
     Option(("--cache-dir",), "cache_dir", "where KV snapshots are kept (default: kv-cache/ in the data directory)", "model", metavar="DIR"),
@@ -96,7 +98,7 @@ class Settings:
     hf_file: str | None = None
     n_ctx: int | None = None
     gpu_layers: int | None = None
-    flash_attn: bool = True
+    flash_attn: str = "auto"
     kv_type: str = "f16"
     threads: int | None = None
     cache_ram: int = 2048
@@ -134,6 +136,9 @@ def add_options(parser: argparse.ArgumentParser, *groups: str) -> None:
     for group in groups:
         section = parser.add_argument_group(group)
         for opt in (o for o in OPTIONS if o.group == group):
+            if opt.const is not None:
+                section.add_argument(*opt.flags, dest=opt.dest, action="store_const", const=opt.const, default=argparse.SUPPRESS, help=opt.help)
+                continue
             default = opt.env_default()
             if opt.negates:
                 section.add_argument(*opt.flags, dest=opt.dest, action="store_false", default=default, help=opt.help)

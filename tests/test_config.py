@@ -53,6 +53,14 @@ def test_flags_beat_environment_which_beats_defaults(monkeypatch):
 
 
 def test_boolean_switches_read_from_the_environment(monkeypatch):
-    assert settings([]).flash_attn is True
-    assert settings(["--no-flash-attn"]).flash_attn is False
-    assert settings([], monkeypatch, STORYCHAT_FLASH_ATTN="off").flash_attn is False
+    assert settings([]).strict is True
+    assert settings(["--no-strict"]).strict is False
+    assert settings([], monkeypatch, STORYCHAT_STRICT="off").strict is False
+
+
+def test_flash_attention_is_auto_unless_a_flag_or_the_environment_says_on_or_off(monkeypatch):
+    assert settings([]).flash_attn == "auto"
+    assert settings(["-fa", "on"]).flash_attn == "on"
+    assert settings(["--no-flash-attn"]).flash_attn == "off"
+    assert settings([], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "on"
+    assert settings(["--no-flash-attn"], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "off"

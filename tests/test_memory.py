@@ -4,7 +4,7 @@ import llama_cpp
 import pytest
 
 from storychat.llm.gguf import model_shape, read_metadata
-from storychat.llm.llama import EngineOptions, LlamaEngine, _fallbacks
+from storychat.llm.llama import EngineOptions, LlamaEngine, _fallbacks, use_flash_attn
 from storychat.llm.memory import estimate, kv_bytes, largest_context
 from storychat.llm.models import bundled_model
 
@@ -46,8 +46,29 @@ def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layer
 def test_a_quantised_kv_cache_without_flash_attention_is_refused_with_the_fix():
     from storychat.llm.engine import EngineError
 
-    with pytest.raises(EngineError, match="Drop --no-flash-attn"):
-        LlamaEngine(bundled_model(), EngineOptions(kv_type="q8_0", flash_attn=False))
+    with pytest.raises(EngineError, match="Drop --flash-attn off"):
+        LlamaEngine(bundled_model(), EngineOptions(kv_type="q8_0", flash_attn="off"))
+
+
+def test_auto_flash_attention_is_on_for_a_gpu_or_a_quantised_cache_and_off_on_a_cpu():
+    assert use_flash_attn("auto", "f16", on_gpu=True) is True
+    assert use_flash_attn("auto", "q8_0", on_gpu=False) is True
+    assert use_flash_attn("auto", "f16", on_gpu=False) is False
+    assert use_flash_attn("on", "f16", on_gpu=False) is True
+    assert use_flash_attn("off", "f16", on_gpu=True) is False
+
+
+def test_an_unknown_flash_attention_mode_is_refused_with_the_choices():
+    from storychat.llm.engine import EngineError
+
+    with pytest.raises(EngineError, match="choose one of on, off, auto"):
+        use_flash_attn("yes", "f16", on_gpu=False)
+
+
+def test_the_engine_reports_the_flash_attention_it_resolved():
+    on_gpu = bool(llama_cpp.llama_supports_gpu_offload())
+    assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256)).info().flash_attn is on_gpu
+    assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256, kv_type="q8_0")).info().flash_attn is True
 
 
 def test_the_startup_probe_measures_prefill_and_decode_speed():

@@ -10,6 +10,7 @@ rest of the prompt.
 from __future__ import annotations
 
 import ctypes
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,6 +29,7 @@ KV_TYPES = {
     "q8_0": llama_cpp.GGML_TYPE_Q8_0,
     "q4_0": llama_cpp.GGML_TYPE_Q4_0,
 }
+FLASH_ATTN_MODES = ("on", "off", "auto")
 # Templates for GGUFs that carry none: plain ChatML.
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
@@ -41,9 +43,9 @@ MIN_SNAPSHOT_TOKENS = 256
 class EngineOptions:
     n_ctx: int | None = None  # cap; the model's trained context when None
     gpu_layers: int | None = None  # None: all layers when the build can offload, else 0
-    flash_attn: bool = True
+    flash_attn: str = "auto"  # "on", "off", or "auto": see use_flash_attn
     kv_type: str = "f16"
-    threads: int | None = None
+    threads: int | None = None  # None: the physical cores, as llama.cpp counts them
     cache: KVCache | None = None
 
 
@@ -57,22 +59,49 @@ def context_size(trained: int, cap: int | None) -> int:
     return max(256, wanted // 256 * 256)
 
 
+def use_flash_attn(mode: str, kv_type: str, on_gpu: bool) -> bool:
+    """Resolve --flash-attn on|off|auto.
+
+    auto turns it on when layers run on a GPU or the V cache is quantised
+    (which needs it), and off on a CPU: there, llama.cpp's flash-attention
+    kernel walks the whole KV cache per query row, so a follow-up question
+    over a warm 3.6k-token corpus took 6x longer with it (docs/benchmarks.md).
+    """
+    if mode not in FLASH_ATTN_MODES:
+        raise EngineError(f"--flash-attn {mode}: choose one of {', '.join(FLASH_ATTN_MODES)}")
+    if kv_type != "f16" and mode == "off":
+        raise EngineError(
+            f"--kv-type {kv_type} quantises the V cache, which llama.cpp only supports "
+            "with flash attention. Drop --flash-attn off, or use --kv-type f16."
+        )
+    return mode == "on" or (mode == "auto" and (on_gpu or kv_type != "f16"))
+
+
+def physical_cores() -> int:
+    """CPU cores this process may use, hyperthread siblings counted once (llama.cpp's -t default)."""
+    cpus = os.sched_getaffinity(0)
+    siblings = set()
+    for cpu in cpus:
+        try:
+            siblings.add(Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read_text().strip())
+        except OSError:
+            return len(cpus)
+    return max(1, len(siblings))
+
+
 class LlamaEngine:
     def __init__(self, model_path: Path, options: EngineOptions = EngineOptions()):
         if options.kv_type not in KV_TYPES:
             raise EngineError(f"--kv-type {options.kv_type}: choose one of {', '.join(KV_TYPES)}")
-        if options.kv_type != "f16" and not options.flash_attn:
-            raise EngineError(
-                f"--kv-type {options.kv_type} quantises the V cache, which llama.cpp only supports "
-                "with flash attention. Drop --no-flash-attn, or use --kv-type f16."
-            )
         self.path = model_path
         self.options = options
         shape = model_shape(read_metadata(model_path))
         can_offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = options.gpu_layers if options.gpu_layers is not None else (-1 if can_offload else 0)
         self.notes: list[str] = []
-        n_ctx = self._fitting_context(shape.context_length, gpu_layers != 0 and can_offload)
+        on_gpu = gpu_layers != 0 and can_offload
+        self._flash_attn = use_flash_attn(options.flash_attn, options.kv_type, on_gpu)
+        n_ctx = self._fitting_context(shape.context_length, on_gpu)
         for n_ctx, gpu_layers in _fallbacks(n_ctx, gpu_layers, shape.n_layer):
             try:
                 self._llm = self._open(n_ctx, gpu_layers)
@@ -86,15 +115,15 @@ class LlamaEngine:
             )
         if self.notes:
             self.notes.append(f"loaded with a {n_ctx}-token context and {_layers(gpu_layers)} on the GPU instead")
-        on_gpu = 0 if not can_offload else (shape.n_layer if gpu_layers < 0 else min(gpu_layers, shape.n_layer))
+        layers_on_gpu = 0 if not can_offload else (shape.n_layer if gpu_layers < 0 else min(gpu_layers, shape.n_layer))
         self._info = EngineInfo(
             model=model_path.name,
             n_ctx=self._llm.n_ctx(),
             n_ctx_train=shape.context_length,
             can_offload=can_offload,
-            gpu_layers=on_gpu,
+            gpu_layers=layers_on_gpu,
             n_layer=shape.n_layer,
-            flash_attn=options.flash_attn,
+            flash_attn=self._flash_attn,
             kv_type=options.kv_type,
             kv_bytes=kv_bytes(shape, self._llm.n_ctx(), options.kv_type),
         )
@@ -143,10 +172,10 @@ class LlamaEngine:
             model_path=str(self.path),
             n_ctx=n_ctx,
             n_gpu_layers=gpu_layers,
-            flash_attn=self.options.flash_attn,
+            flash_attn=self._flash_attn,
             type_k=kv,
             type_v=kv,
-            n_threads=self.options.threads,
+            n_threads=self.options.threads or physical_cores(),
             verbose=False,
         )
 
