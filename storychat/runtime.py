@@ -105,10 +105,10 @@ def model_report(engine: Engine) -> list[str]:
 
         on_gpu = info.gpu_layers > 0
         free = free_memory(on_gpu)
-        lines.append(estimate(engine.path, info.n_ctx, info.kv_type).sentence(info.model))
+        lines.append(estimate(engine.path, info.n_ctx, info.kv_type, info.flash_attn).sentence(info.model))
         lines.append(
             f"Largest context that fits the {free / 2**30:.1f} GB of free {'GPU' if on_gpu else 'host'} memory: "
-            f"{largest_context(engine.path, info.kv_type, free, info.n_ctx_train):,} tokens"
+            f"{largest_context(engine.path, info.kv_type, free, info.n_ctx_train, info.flash_attn):,} tokens"
         )
         lines += [f"Note: {note}" for note in engine.notes]
         lines.append(f"llama-cpp-python {llama_cpp.__version__}: {llama_cpp.llama_print_system_info().decode().strip()}")

@@ -1,4 +1,4 @@
-"""The memory estimate against what llama.cpp really allocates, and the fallback plan."""
+"""The memory estimate against what llama.cpp really allocates, the fallback plan, and flash attention."""
 
 import llama_cpp
 import pytest
@@ -34,6 +34,14 @@ def test_the_largest_context_that_fits_is_a_multiple_of_256_within_the_trained_l
     assert largest_context(path, "f16", fixed + 100 * 2**20, 8192) == 4352
     assert largest_context(path, "f16", 64 * 2**30, 8192) == 8192
     assert largest_context(path, "f16", fixed // 2, 8192) == 0
+
+
+def test_without_flash_attention_the_attention_scores_count_against_the_context():
+    path = bundled_model()
+    with_fa, without = estimate(path, 8192, flash_attn=True), estimate(path, 8192, flash_attn=False)
+    assert without.compute - with_fa.compute == 512 * 9 * 4 * 8192  # batch x heads x context floats
+    room = estimate(path, 0).total + 100 * 2**20
+    assert largest_context(path, "f16", room, 8192, flash_attn=False) < largest_context(path, "f16", room, 8192)
 
 
 def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layers():

@@ -158,7 +158,7 @@ class LlamaEngine:
         """The trained length, capped by --n-ctx and by what the free memory holds."""
         wanted = context_size(trained, self.options.n_ctx)
         free = free_memory(on_gpu)
-        fits = largest_context(self.path, self.options.kv_type, free, trained)
+        fits = largest_context(self.path, self.options.kv_type, free, trained, self._flash_attn)
         if fits < wanted:
             self.notes.append(
                 f"context capped at {max(256, fits)} tokens (asked for {wanted}) to fit the "

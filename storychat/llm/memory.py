@@ -3,7 +3,10 @@
 KV cache bytes = layers x KV heads x (K + V head size) x tokens x bytes per
 element (f16 = 2, q8_0 = 34/32, q4_0 = 18/32: 32-value blocks with a 2-byte
 scale). Weights take about the GGUF file size. Compute buffers grow with the
-vocabulary and batch; the estimate adds a fixed allowance for them.
+vocabulary and batch; the estimate adds a fixed allowance for them. Without
+flash attention llama.cpp also materialises the attention scores of a whole
+batch (batch x heads x context floats): at 8192 tokens that added 68 MiB for
+the bundled model, and it reaches gigabytes for 128k-token models.
 """
 
 from __future__ import annotations
@@ -45,7 +48,12 @@ def kv_bytes(shape: ModelShape, n_ctx: int, kv_type: str) -> int:
     return int(shape.kv_elements_per_token * n_ctx * BYTES_PER_ELEMENT[kv_type])
 
 
-def estimate(path: Path, n_ctx: int, kv_type: str = "f16") -> Estimate:
+def score_bytes(shape: ModelShape, n_ctx: int, flash_attn: bool) -> int:
+    """The attention scores of one batch, an upper bound; flash attention never stores them."""
+    return 0 if flash_attn else N_UBATCH * shape.n_head * 4 * n_ctx
+
+
+def estimate(path: Path, n_ctx: int, kv_type: str = "f16", flash_attn: bool = True) -> Estimate:
     meta = read_metadata(path)
     shape = model_shape(meta)
     vocab = int(meta.get(f"{shape.architecture}.vocab_size") or 32_000)  # type: ignore[arg-type]
@@ -54,14 +62,15 @@ def estimate(path: Path, n_ctx: int, kv_type: str = "f16") -> Estimate:
         kv_type=kv_type,
         weights=path.stat().st_size,
         kv=kv_bytes(shape, n_ctx, kv_type),
-        compute=vocab * N_UBATCH * 4 + OVERHEAD,
+        compute=vocab * N_UBATCH * 4 + OVERHEAD + score_bytes(shape, n_ctx, flash_attn),
     )
 
 
-def largest_context(path: Path, kv_type: str, free: int, trained: int) -> int:
+def largest_context(path: Path, kv_type: str, free: int, trained: int, flash_attn: bool = True) -> int:
     """The longest context (a multiple of 256, at most ``trained``) whose estimate fits ``free`` bytes."""
-    fixed = estimate(path, 0, kv_type)
-    per_token = kv_bytes(model_shape(read_metadata(path)), 1, kv_type)
+    fixed = estimate(path, 0, kv_type, flash_attn)
+    shape = model_shape(read_metadata(path))
+    per_token = kv_bytes(shape, 1, kv_type) + score_bytes(shape, 1, flash_attn)
     room = free - fixed.total
     if room <= 0:
         return 0
