@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real test data lives."""
+"""Shared fixtures: where the real test data lives, a private data folder, the bundled model."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ STORIES_DATA = Path(
 )
 DALPIAZ = STORIES_DATA / "dalpiaz-22"
 ROLES_GOLD = STORIES_DATA / "roles-gold"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_data_dir(tmp_path_factory) -> Path:
+    """Commands the tests start keep their library and KV snapshots out of the user's data folder."""
+    path = tmp_path_factory.mktemp("storychat-data")
+    os.environ["STORYCHAT_DATA_DIR"] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from storychat.llm.models import bundled_model
 from storychat.stories.formats import read_file
 
 
-def new_engine(cache_dir) -> LlamaEngine:
+def new_engine(cache_dir, flash_attn: str = "auto") -> LlamaEngine:
     cache = KVCache(cache_dir, ram_bytes=1 << 30, disk_bytes=1 << 30)
-    return LlamaEngine(bundled_model(), EngineOptions(n_ctx=2048, cache=cache))
+    return LlamaEngine(bundled_model(), EngineOptions(n_ctx=2048, flash_attn=flash_attn, cache=cache))
 
 
 def answer(engine, question, stories, collection):
@@ -97,3 +97,27 @@ def test_a_second_cli_ask_on_the_same_stories_restores_them_from_disk(tmp_path, 
     assert first["prefix_source"] == "cold"
     assert second["prefix_source"] == "disk"
     assert second["prompt_evaluated"] < 0.4 * second["prompt_tokens"]
+
+
+def test_a_snapshot_from_the_other_flash_attention_layout_is_not_restored(tmp_path, backlogs):
+    poker, _ = backlogs
+    answer(new_engine(tmp_path, "on"), "What can the moderator do?", poker, "poker")
+    other = answer(new_engine(tmp_path, "off"), "What can the moderator do?", poker, "poker")
+    assert other.timings.prefix_source == "cold"
+    assert other.timings.prompt_evaluated == other.timings.prompt_tokens
+
+
+def test_a_snapshot_llama_cpp_rejects_is_dropped_and_the_stories_evaluated_instead(tmp_path, backlogs):
+    poker, _ = backlogs
+    answer(new_engine(tmp_path / "on", "on"), "What can the moderator do?", poker, "poker")
+    answer(new_engine(tmp_path, "off"), "What can the moderator do?", poker, "poker")
+    # Put the flash-attention state under the key the flash-attention-off engine looks up.
+    [good] = tmp_path.glob("*.kv")
+    [foreign] = (tmp_path / "on").glob("*.kv")
+    foreign.replace(good)
+
+    again = answer(new_engine(tmp_path, "off"), "What can estimators see?", poker, "poker")
+    assert again.timings.prefix_source == "cold" and again.answer
+    assert again.timings.prompt_evaluated == again.timings.prompt_tokens
+    restarted = answer(new_engine(tmp_path, "off"), "What can estimators see?", poker, "poker")
+    assert restarted.timings.prefix_source == "disk"  # the rejected file was replaced by a good one

@@ -34,9 +34,10 @@ class Snapshot:
         return len(self.state) + 4 * len(self.tokens)
 
 
-def snapshot_key(model: Path, n_ctx: int, kv_type: str, tokens: tuple[int, ...]) -> str:
+def snapshot_key(model: Path, n_ctx: int, kv_type: str, flash_attn: bool, tokens: tuple[int, ...]) -> str:
+    # Without flash attention llama.cpp stores V transposed: such a state does not load into the other layout.
     stat = model.stat()
-    identity = f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{kv_type}"
+    identity = f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{kv_type}|fa={flash_attn}"
     digest = hashlib.sha256(identity.encode())
     digest.update(struct.pack(f"<{len(tokens)}i", *tokens))
     return digest.hexdigest()[:32]
@@ -69,6 +70,13 @@ class KVCache:
             self._forget_label(snapshot.label, keep=key)
         self._remember(key, snapshot)
         self._write(key, snapshot)
+
+    def discard(self, key: str) -> None:
+        """Forget a snapshot that turned out not to load."""
+        with self._lock:
+            self._ram.pop(key, None)
+        if self.directory:
+            (self.directory / f"{key}.kv").unlink(missing_ok=True)
 
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self._files())

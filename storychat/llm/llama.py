@@ -273,11 +273,13 @@ class LlamaEngine:
             return "live"
         if cache is None or len(prefix) < MIN_SNAPSHOT_TOKENS:
             return "prompt"
-        key = snapshot_key(self.path, self.context_length, self.options.kv_type, tuple(prefix))
+        key = snapshot_key(self.path, self.context_length, self.options.kv_type, self._flash_attn, tuple(prefix))
         found = cache.get(key)
         if found:
-            self._restore(found[0])
-            return found[1]
+            if self._restore(found[0]):
+                return found[1]
+            cache.discard(key)  # llama.cpp rejected it: written by another build or damaged
+            live = 0
         self._llm.n_tokens = live
         self._llm.eval(prefix[live:])
         cache.put(key, Snapshot(tuple(prefix), self._state(), label))
@@ -290,14 +292,17 @@ class LlamaEngine:
         written = llama_cpp.llama_state_get_data(ctx, buffer, size)
         return ctypes.string_at(buffer, written)
 
-    def _restore(self, snapshot: Snapshot) -> None:
+    def _restore(self, snapshot: Snapshot) -> bool:
+        """Load a snapshot into the context; False (and an empty cache) if llama.cpp rejects it."""
         buffer = (ctypes.c_uint8 * len(snapshot.state)).from_buffer_copy(snapshot.state)
         if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(snapshot.state)) != len(snapshot.state):
-            raise EngineError("a KV snapshot did not fit this context; it is skipped next time")
+            self._llm.reset()
+            return False
         n = len(snapshot.tokens)
         self._llm.input_ids[:n] = snapshot.tokens
         self._llm.n_tokens = n
         self._llm._requires_eval = True  # logits are not part of the snapshot's use
+        return True
 
 
 def _fallbacks(n_ctx: int, gpu_layers: int, n_layer: int) -> Iterator[tuple[int, int]]:
