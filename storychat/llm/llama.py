@@ -79,6 +79,8 @@ def use_flash_attn(mode: str, kv_type: str, on_gpu: bool) -> bool:
 
 def physical_cores() -> int:
     """CPU cores this process may use, hyperthread siblings counted once (llama.cpp's -t default)."""
+    if not hasattr(os, "sched_getaffinity"):  # macOS, Windows
+        return os.cpu_count() or 1
     cpus = os.sched_getaffinity(0)
     siblings = set()
     for cpu in cpus:
