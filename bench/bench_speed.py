@@ -28,8 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E402
-from storychat.answer.prompt import Template, citation_grammar, render_question  # noqa: E402
-from storychat.llm.engine import Message  # noqa: E402
 from storychat.llm.kvcache import KVCache  # noqa: E402
 from storychat.llm.llama import EngineOptions, LlamaEngine, physical_cores  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
@@ -105,19 +103,17 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
         ours.append(answer.timings.total_s)
         # Rebuild exactly what the pipeline sent.
         context = pipeline.builder.build(stories, question)
-        focus = [h.story for h in pipeline.builder.index(context.stories).search(question)[: options.focus]]
-        messages = [
-            {"role": "system", "content": context.system},
-            {"role": "user", "content": render_question(question, focus)},
-        ]
+        ranked = [h.story for h in pipeline.builder.index(context.stories).search(question)]
+        request = pipeline.request(question, context, ranked)
         llm = llama_cpp.Llama(
             model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=pipeline.engine.info().flash_attn,
             n_threads=physical_cores(), verbose=False,
         )
         started = time.perf_counter()
         llm.create_chat_completion(
-            messages=messages, max_tokens=MAX_TOKENS, temperature=0.0, seed=0,
-            grammar=llama_cpp.LlamaGrammar.from_string(citation_grammar([s.id for s in focus]), verbose=False),
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            max_tokens=MAX_TOKENS, temperature=0.0, seed=0,
+            grammar=llama_cpp.LlamaGrammar.from_string(request.grammar, verbose=False) if request.grammar else None,
         )
         raw.append(time.perf_counter() - started)
     return {

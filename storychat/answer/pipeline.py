@@ -79,6 +79,14 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Request:
+    """What the engine is given for one question."""
+
+    messages: list[Message]
+    grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
+
+
+@dataclass(frozen=True)
 class Progress:
     message: str
 
@@ -133,25 +141,18 @@ class Pipeline:
         collection: str, started: float, hits: list[Hit],
     ) -> Iterator[Event]:
         cov = context.coverage
-        focus = ranked[: self.options.focus]
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
         )
-        messages = [
-            Message("system", context.system),
-            *context.history,
-            Message("user", render_question(question, focus)),
-        ]
-        openers = ranked[: self.options.cite_from]
-        grammar = citation_grammar([s.id for s in openers]) if self.options.constrained and openers else None
+        request = self.request(question, context, ranked)
         pieces: list[str] = []
         first_token_at = None
         for piece in self.engine.stream_chat(
-            messages,
+            request.messages,
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
-            grammar=grammar,
+            grammar=request.grammar,
             cache_label=collection,
         ):
             first_token_at = first_token_at or time.perf_counter()
@@ -168,6 +169,17 @@ class Pipeline:
             prefix_source=usage.prefix_source if usage else "",
         )
         yield Done(self._check("".join(pieces).strip(), stories, context, timings, hits))
+
+    def request(self, question: str, context: Context, ranked: list[Story]) -> Request:
+        """The messages and citation grammar for ``question``; ``ranked``: stories best match first."""
+        messages = [
+            Message("system", context.system),
+            *context.history,
+            Message("user", render_question(question, ranked[: self.options.focus])),
+        ]
+        openers = ranked[: self.options.cite_from]
+        grammar = citation_grammar([s.id for s in openers]) if self.options.constrained and openers else None
+        return Request(messages, grammar)
 
     @staticmethod
     def _gate_query(question: str, history: Sequence[Message]) -> str:
