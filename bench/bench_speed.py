@@ -181,10 +181,10 @@ READING = """
 
 - Every ratio compares two runs made one after the other in the same process, so machine load
   affects both sides; absolute seconds are only indicative on a shared machine.
-- A follow-up evaluates only its own turn: the question plus the focus block (the few
-  best-matching stories repeated before the question). The `limit` column is that share of the
-  prompt; the time ratio sits above it because small batches run slower per token than a long
-  prefill, and the first answer token is decoded either way.
+- A follow-up evaluates only its own turn: the question wrapped in the chat template (and the
+  focus block, when `focus` is above its default of 0). The `limit` column is that share of the
+  prompt; the time ratio sits above it because a short batch deep in the context runs slower per
+  token than a long prefill, and the first answer token is decoded either way.
 - The restored answer still evaluates its own turn after loading the snapshot, so its ratio has
   the same floor.
 - Flash attention is `auto` by default: on when layers run on a GPU or the KV cache is

@@ -222,7 +222,7 @@ def test_one_real_cell_goes_through_the_pipeline_in_both_modes(pipeline, haystac
     assert [c.mode for c in cells] == ["long-context", "default"] and steps == [0.0, 0.5, 1.0]
     for c in cells:
         assert c.length == 600 and abs(c.context_tokens - 600) <= 60 and c.needle.startswith("needle-")
-    # The focus block shows the needle and the grammar makes the answer open with its id.
+    # The needle is the best match, and the grammar makes the answer open with its id.
     default = cells[1]
     assert default.hit and default.cited.split()[0] == default.needle
 
