@@ -68,6 +68,17 @@ def test_a_follow_up_only_evaluates_its_own_tokens(pipeline, planning_poker):
     assert follow.timings.prompt_evaluated < 0.25 * corpus
 
 
+def test_a_new_question_on_the_same_stories_evaluates_only_the_question_and_its_template_tokens(pipeline, planning_poker):
+    run(pipeline, "Which stories mention estimators?", planning_poker)
+    question = "Can the moderator export a game transcript?"
+    _, follow = run(pipeline, question, planning_poker)
+    # After the question SmolLM2's ChatML adds <|im_end|>\n<|im_start|>assistant\n (6 tokens measured);
+    # everything before it, up to <|im_start|>user\n, is the cached stable prefix.
+    wrapper = 8
+    assert follow.timings.prefix_source == "live"
+    assert follow.timings.prompt_evaluated <= pipeline.engine.count(question) + wrapper
+
+
 def test_too_many_stories_switch_to_retrieval_and_say_so(engine, dalpiaz):
     stories = read_file(dalpiaz / "g02-federalspending.txt").stories + read_file(dalpiaz / "g03-loudoun.txt").stories
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=48))
