@@ -181,8 +181,8 @@ READING = """
 
 - Every ratio compares two runs made one after the other in the same process, so machine load
   affects both sides; absolute seconds are only indicative on a shared machine.
-- A follow-up evaluates only its own turn: the question wrapped in the chat template (and the
-  focus block, when `focus` is above its default of 0). The `limit` column is that share of the
+- A follow-up evaluates only its own turn: the question wrapped in the chat template, after the
+  focus block (the best-matching story, repeated). The `limit` column is that share of the
   prompt; the time ratio sits above it because a short batch deep in the context runs slower per
   token than a long prefill, and the first answer token is decoded either way.
 - The restored answer still evaluates its own turn after loading the snapshot, so its ratio has
