@@ -68,15 +68,18 @@ def test_a_follow_up_only_evaluates_its_own_tokens(pipeline, planning_poker):
     assert follow.timings.prompt_evaluated < 0.25 * corpus
 
 
-def test_a_new_question_on_the_same_stories_evaluates_only_the_question_and_its_template_tokens(pipeline, planning_poker):
+def test_a_new_question_on_the_same_stories_evaluates_only_its_own_turn(pipeline, planning_poker):
     run(pipeline, "Which stories mention estimators?", planning_poker)
     question = "Can the moderator export a game transcript?"
     _, follow = run(pipeline, question, planning_poker)
-    # After the question SmolLM2's ChatML adds <|im_end|>\n<|im_start|>assistant\n (6 tokens measured);
+    context = pipeline.builder.build(planning_poker, question)
+    ranked = [h.story for h in pipeline.builder.index(context.stories).search(question)]
+    turn = pipeline.request(question, context, ranked).messages[-1].content  # focus story + question
+    # After the turn SmolLM2's ChatML adds <|im_end|>\n<|im_start|>assistant\n (6 tokens measured);
     # everything before it, up to <|im_start|>user\n, is the cached stable prefix.
     wrapper = 8
     assert follow.timings.prefix_source == "live"
-    assert follow.timings.prompt_evaluated <= pipeline.engine.count(question) + wrapper
+    assert follow.timings.prompt_evaluated <= pipeline.engine.count(turn) + wrapper
 
 
 def test_too_many_stories_switch_to_retrieval_and_say_so(engine, dalpiaz):
