@@ -17,8 +17,8 @@ A question set is JSONL, one question a line, answered from a story file
 - shown as valid but not a story of the backlog: checked here, apart from the
   pipeline's own check, and must be 0;
 - retrieved: the share of answerable questions with an expected story among the
-  top 3 BM25 hits, the stories the focus block and the citation grammar offer
-  the model by default; a constrained answer must open with one of them.
+  top 3 BM25 hits, an upper bound for what the focus block and the citation
+  grammar can offer (by default both use the first hit only).
 
 The gate sweep runs once with the relevance gate off and replays, for each
 threshold, what the gate would have done: a question whose best match is below
@@ -343,7 +343,7 @@ class Evaluation:
             f"shown valid, not a story:  {m.false_valid}  (target 0)",
             f"refused by the gate:       {m.gated}",
             f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
-            f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (what the focus block and grammar offer)",
+            f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]
         if self.sweep:
