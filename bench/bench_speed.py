@@ -107,7 +107,7 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
         request = pipeline.request(question, context, ranked)
         llm = llama_cpp.Llama(
             model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=pipeline.engine.info().flash_attn,
-            n_threads=physical_cores(), verbose=False,
+            n_threads=pipeline.engine._llm.n_threads, verbose=False,
         )
         started = time.perf_counter()
         llm.create_chat_completion(

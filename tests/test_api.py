@@ -12,14 +12,20 @@ from tests.test_pipeline import assert_contract
 from storychat.stories.formats import read_file
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory, dalpiaz):
-    data = tmp_path_factory.mktemp("data")
+def import_poker(data, dalpiaz):
+    """Import the planning-poker backlog as collection "poker"; return its file."""
     backlog = dalpiaz / "g13-planningpoker.txt"
     subprocess.run(
         [sys.executable, "-m", "storychat", "import", str(backlog), "--collection", "poker", "--data-dir", str(data)],
         cwd=ROOT, check=True, capture_output=True,
     )
+    return backlog
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, dalpiaz):
+    data = tmp_path_factory.mktemp("data")
+    backlog = import_poker(data, dalpiaz)
     with running_app(data, "-n", "24", "--mcp") as url:
         yield url, read_file(backlog).stories
 
@@ -41,6 +47,19 @@ def test_ask_stories_returns_the_json_contract(app):
     url, stories = app
     payload = Client(url, verbose=False).predict("Can the moderator export a game transcript?", "poker", api_name="/ask_stories")
     assert_contract(payload, stories)
+
+
+def test_a_restarted_app_answers_a_collection_it_has_seen_from_the_disk_snapshot(tmp_path, dalpiaz):
+    import_poker(tmp_path, dalpiaz)
+    question = "Can the moderator export a game transcript?"
+    with running_app(tmp_path, "-n", "8") as url:
+        first = Client(url, verbose=False).predict(question, "poker", api_name="/ask_stories")["timings"]
+    with running_app(tmp_path, "-n", "8") as url:
+        again = Client(url, verbose=False).predict(question, "poker", api_name="/ask_stories")["timings"]
+    assert first["prefix_source"] == "cold" and first["prompt_evaluated"] == first["prompt_tokens"]
+    assert again["prefix_source"] == "disk"
+    # Only the question's own turn is computed after the restart; the stories come from the snapshot.
+    assert again["prompt_evaluated"] < 0.1 * again["prompt_tokens"]
 
 
 def test_ask_stories_on_an_unknown_collection_says_which_exist(app):
