@@ -1,0 +1,101 @@
+"""A clone is complete and installs like a Python tool.
+
+A user's clone has nothing beside it: the data the tests and evaluations use
+must be in the repository, and `pip install .` must give a working
+`storychat` command with the pinned requirements.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from storychat.evals import DALPIAZ_ENV, dalpiaz_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+# Data-dependent tests, run again in the bare clone: the importer on all 22
+# backlogs, the role parser against roles-gold, and a CLI command that uses
+# the shipped backlogs through the real model.
+CLONE_TESTS = [
+    "tests/test_stories_formats.py::test_all_22_dalpiaz_backlogs_import_to_the_reference_texts_and_lines",
+    "tests/test_stories_parse.py::test_parsed_role_matches_the_first_gold_persona_for_at_least_95_percent",
+    "tests/test_needle.py::test_needle_command_writes_the_csv_and_heatmap_and_prints_the_verdict",
+]
+
+
+def requirements(path: Path) -> set[str]:
+    lines = (ln.split("#")[0].strip() for ln in path.read_text(encoding="utf-8").splitlines())
+    return {str(Requirement(ln)) for ln in lines if ln}
+
+
+def test_a_fresh_clone_with_nothing_beside_it_passes_the_data_tests(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
+    assert not (tmp_path / "shared").exists()
+    env = {k: v for k, v in os.environ.items() if k != DALPIAZ_ENV}
+
+    where = subprocess.run(
+        [sys.executable, "-c", "import storychat.evals as e; print(e.dalpiaz_dir())"],
+        cwd=clone, env=env, capture_output=True, text=True, check=True,
+    )
+    assert Path(where.stdout.strip()) == clone / "storychat" / "evals" / "data" / "dalpiaz-22"
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CLONE_TESTS],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert f"{len(CLONE_TESTS)} passed" in run.stdout
+
+
+def test_the_shipped_backlogs_are_the_published_files():
+    folder = dalpiaz_dir()
+    assert folder == ROOT / "storychat" / "evals" / "data" / "dalpiaz-22"
+    backlogs = sorted(folder.glob("g*.txt"))
+    assert len(backlogs) == 22
+    raw = {p.name: p.read_bytes() for p in backlogs}
+    # The quirks the importer is tested on survived git: BOMs, Windows-1252, CRLF.
+    assert raw["g02-federalspending.txt"].startswith(b"\xef\xbb\xbf")
+    assert any(b"\r\n" in data for data in raw.values())
+    assert any(not data.endswith(b"\n") for data in raw.values())
+    raw["g13-planningpoker.txt"].decode("cp1252")
+    assert (folder / "LICENSE-CC-BY-4.0").read_text().startswith("Attribution 4.0 International")
+    assert (ROOT / "tests" / "data" / "roles-gold" / "LICENSE-CC0").is_file()
+
+
+def test_the_package_declares_exactly_the_pinned_requirements():
+    declared = {str(Requirement(r)) for r in importlib.metadata.requires("storychat") or []}
+    assert declared == requirements(ROOT / "requirements.txt"), (
+        "the installed storychat's requirements differ from requirements.txt: run `make install`"
+    )
+    assert all(r.specifier and str(r.specifier).startswith("==") for r in map(Requirement, declared))
+
+
+def test_the_storychat_command_is_installed_and_runs():
+    command = Path(sys.executable).parent / "storychat"
+    run = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("usage: storychat")
+    for name in ("serve", "ask", "import", "info", "needle", "eval"):
+        assert name in run.stdout
+
+
+def test_the_built_wheel_carries_the_backlogs_byte_for_byte(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True, timeout=300,
+    )
+    (wheel,) = tmp_path.glob("storychat-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {Path(n).name: archive.read(n) for n in archive.namelist() if "/evals/data/dalpiaz-22/" in n}
+        names = archive.namelist()
+    for path in dalpiaz_dir().iterdir():
+        assert shipped.get(path.name) == path.read_bytes(), f"{path.name} is missing from the wheel or changed"
+    assert "storychat/evals/qa-dalpiaz.jsonl" in names and "storychat/evals/prices.json" in names
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
