@@ -7,6 +7,7 @@ must be in the repository, and `pip install .` must give a working
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import subprocess
@@ -54,19 +55,26 @@ def test_a_fresh_clone_with_nothing_beside_it_passes_the_data_tests(tmp_path):
     assert f"{len(CLONE_TESTS)} passed" in run.stdout
 
 
-def test_the_shipped_backlogs_are_the_published_files():
+def sha256sums(folder: Path) -> dict[str, str]:
+    """The checksums recorded when the files were copied from their publishers."""
+    lines = (folder / "SHA256SUMS").read_text().splitlines()
+    return {name: digest for digest, name in (ln.split(maxsplit=1) for ln in lines)}
+
+
+def test_the_shipped_data_is_the_published_files_byte_for_byte(roles_gold):
     folder = dalpiaz_dir()
     assert folder == ROOT / "storychat" / "evals" / "data" / "dalpiaz-22"
-    backlogs = sorted(folder.glob("g*.txt"))
-    assert len(backlogs) == 22
-    raw = {p.name: p.read_bytes() for p in backlogs}
-    # The quirks the importer is tested on survived git: BOMs, Windows-1252, CRLF.
-    assert raw["g02-federalspending.txt"].startswith(b"\xef\xbb\xbf")
-    assert any(b"\r\n" in data for data in raw.values())
-    assert any(not data.endswith(b"\n") for data in raw.values())
-    raw["g13-planningpoker.txt"].decode("cp1252")
+    assert len(list(folder.glob("g*.txt"))) == 22
+    for data in (folder, roles_gold):
+        recorded = sha256sums(data)
+        assert len(recorded) >= 22
+        for name, digest in recorded.items():
+            assert hashlib.sha256((data / name).read_bytes()).hexdigest() == digest, f"{data.name}/{name} changed"
+    # The quirks the importer is tested on: byte-order marks, Windows-1252, no final newline.
+    assert (folder / "g02-federalspending.txt").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert b"\x92" in (folder / "g13-planningpoker.txt").read_bytes()
     assert (folder / "LICENSE-CC-BY-4.0").read_text().startswith("Attribution 4.0 International")
-    assert (ROOT / "tests" / "data" / "roles-gold" / "LICENSE-CC0").is_file()
+    assert (roles_gold / "LICENSE-CC0").is_file()
 
 
 def test_the_package_declares_exactly_the_pinned_requirements():
