@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
 from storychat.evals import DALPIAZ_ENV, dalpiaz_dir
@@ -35,10 +36,16 @@ def requirements(path: Path) -> set[str]:
     return {str(Requirement(ln)) for ln in lines if ln}
 
 
-def test_a_fresh_clone_with_nothing_beside_it_passes_the_data_tests(tmp_path):
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, timeout=120)
-    assert not (tmp_path / "shared").exists()
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A git clone of this repository in a folder with nothing beside it."""
+    folder = tmp_path_factory.mktemp("fresh") / "storychat"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(folder)], check=True, timeout=120)
+    assert [p.name for p in folder.parent.iterdir()] == ["storychat"]
+    return folder
+
+
+def test_a_fresh_clone_with_nothing_beside_it_passes_the_data_tests(clone):
     env = {k: v for k, v in os.environ.items() if k != DALPIAZ_ENV}
 
     where = subprocess.run(
@@ -94,11 +101,12 @@ def test_the_storychat_command_is_installed_and_runs():
         assert name in run.stdout
 
 
-def test_the_built_wheel_carries_the_backlogs_byte_for_byte(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+def test_the_built_wheel_carries_the_backlogs_byte_for_byte(clone, tmp_path):
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(clone)],
+        capture_output=True, text=True, timeout=600,
     )
+    assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = tmp_path.glob("storychat-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         shipped = {Path(n).name: archive.read(n) for n in archive.namelist() if "/evals/data/dalpiaz-22/" in n}
