@@ -36,8 +36,13 @@ def wait_until_ready(proc: subprocess.Popen, request, log: Path, timeout: float)
             time.sleep(0.3)
 
 
+# How long a starting app or server may take to answer: loading gradio and the
+# model takes seconds on an idle machine, minutes on a loaded shared one.
+STARTUP_TIMEOUT = 300
+
+
 @contextmanager
-def running_app(data_dir: Path, *flags: str, timeout: float = 120):
+def running_app(data_dir: Path, *flags: str, timeout: float = STARTUP_TIMEOUT):
     """Yield the URL of ``python app.py`` serving on a free loopback port."""
     port = free_port()
     log = open(data_dir / "server.log", "w")

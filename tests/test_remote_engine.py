@@ -27,7 +27,7 @@ from storychat.llm.remote import (
     ESTIMATE_MARGIN, EstimateTokenizer, RemoteEngine, RemoteOptions, api_root, reported_usage,
 )
 from storychat.stories.formats import read_file
-from tests.serving import ROOT, free_port, running_app, wait_until_ready
+from tests.serving import ROOT, STARTUP_TIMEOUT, free_port, running_app, wait_until_ready
 from tests.test_pipeline import assert_contract
 
 API_KEY = "test-key"
@@ -53,7 +53,7 @@ class ServerProcess:
 
 
 @contextmanager
-def llama_cpp_server(log_dir: Path, timeout: float = 120):
+def llama_cpp_server(log_dir: Path, timeout: float = STARTUP_TIMEOUT):
     """Yield ``python -m llama_cpp.server`` on a free port, ready to answer."""
     port = free_port()
     log = open(log_dir / "llama_cpp_server.log", "w")
