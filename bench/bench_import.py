@@ -10,7 +10,6 @@ run imports the same file) under ids GEN-1, GEN-2, ...
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import sys
@@ -22,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import Limits, read_file  # noqa: E402
 from storychat.stories.library import Library  # noqa: E402
 from storychat.stories.parse import parse_parts  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories"))
 GENERATED_WORDS = 440_000
 # The generated file is bigger than one upload may be by default.
 BENCH_LIMITS = Limits(max_bytes=256 * 1024 * 1024, max_stories=1_000_000)
@@ -85,12 +84,12 @@ def write_generated_backlog(backlogs: list[Path], path: Path, words: int) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the user-stories data folder")
+    parser.add_argument("--data", type=Path, default=dalpiaz_dir(), help="folder with the 22 Dalpiaz backlogs")
     parser.add_argument("--words", type=int, default=GENERATED_WORDS, help="size of the generated backlog")
     args = parser.parse_args()
-    backlogs = sorted((args.data / "dalpiaz-22").glob("*.txt"))
+    backlogs = sorted(args.data.glob("*.txt"))
     if len(backlogs) != 22:
-        sys.exit(f"expected 22 backlogs in {args.data / 'dalpiaz-22'}, found {len(backlogs)}")
+        sys.exit(f"expected 22 backlogs in {args.data}, found {len(backlogs)}")
 
     with tempfile.TemporaryDirectory(prefix="storychat-bench-") as folder:
         library = Library(Path(folder) / "library")

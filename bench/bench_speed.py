@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E402
+from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.llm.engine import EngineError  # noqa: E402
 from storychat.llm.kvcache import KVCache, drop_from_page_cache  # noqa: E402
 from storychat.llm.llama import KV_TYPES, EngineOptions, LlamaEngine, physical_cores  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 
-DATA = Path(os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories")) / "dalpiaz-22"
+DATA = dalpiaz_dir()
 # Both must pass the relevance gate on the corpus (the first backlogs in file order).
 QUESTIONS = ["Which stories are about FABS submissions?", "What does the UI designer want?"]
 MAX_TOKENS = 16

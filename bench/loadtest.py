@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import re
 import secrets
 import sys
@@ -41,10 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storychat.config import is_loopback  # noqa: E402
+from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 from tests.serving import running_app  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories")) / "dalpiaz-22"
 CITED = re.compile(r"\[([^\[\]\s]+)\]")
 EVIDENCE_LINE = re.compile(r"✓ \*\*\[([^\[\]\s]+)\]\*\*")
 
@@ -121,7 +120,7 @@ def backlogs(data: Path, clients: int, stories: int, questions: int) -> list[Bac
     """A slice of a different Dalpiaz backlog per client, ids prefixed by the backlog's number."""
     files = sorted(data.glob("g*.txt"))
     if not files:
-        raise SystemExit(f"no Dalpiaz backlogs in {data}; set STORYCHAT_TEST_DATA or pass --data")
+        raise SystemExit(f"no Dalpiaz backlogs in {data}; pass --data")
     result = []
     for client in range(clients):
         path = files[client % len(files)]
@@ -281,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900, help="seconds before the test gives up (default 900)")
     parser.add_argument("--url", help="a running app on a loopback address (default: start one)")
     parser.add_argument("--auth", metavar="USER:PASS", help="login for --url")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the Dalpiaz backlogs")
+    parser.add_argument("--data", type=Path, default=dalpiaz_dir(), help="folder with the Dalpiaz backlogs")
     args = parser.parse_args(argv)
     if args.url:
         check_loopback(args.url)

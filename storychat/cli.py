@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m storychat", description="Chat with your user stories, on a local model.")
+    top = argparse.ArgumentParser(prog="storychat", description="Chat with your user stories, on a local model.")
     sub = top.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="start the browser UI (the default command)")

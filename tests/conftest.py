@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real test data lives, a private data folder, the bundled model."""
+"""Shared fixtures: the real test data in the repo, a private data folder, the bundled model."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from storychat.evals import DALPIAZ_ENV, dalpiaz_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-STORIES_DATA = Path(
-    os.environ.get("STORYCHAT_TEST_DATA", ROOT.parent / "shared" / "data" / "user-stories")
-)
-DALPIAZ = STORIES_DATA / "dalpiaz-22"
-ROLES_GOLD = STORIES_DATA / "roles-gold"
+ROLES_GOLD = ROOT / "tests" / "data" / "roles-gold"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -25,9 +23,16 @@ def private_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def dalpiaz() -> Path:
-    if not DALPIAZ.is_dir():
-        pytest.fail(f"test data not found at {DALPIAZ}; set STORYCHAT_TEST_DATA")
-    return DALPIAZ
+    """The 22 Dalpiaz backlogs shipped in the package (or ``$STORYCHAT_DALPIAZ``)."""
+    folder = dalpiaz_dir()
+    if len(list(folder.glob("g*.txt"))) != 22:
+        pytest.fail(f"the 22 Dalpiaz backlogs are not in {folder}; unset {DALPIAZ_ENV} or point it at them")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def roles_gold() -> Path:
+    return ROLES_GOLD
 
 
 @pytest.fixture(scope="session")

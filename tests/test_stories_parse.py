@@ -80,11 +80,11 @@ def _normal_role(role: str) -> str:
     return " ".join(word for word in role.lower().split() if word not in ("a", "an", "the"))
 
 
-def test_parsed_role_matches_the_first_gold_persona_for_at_least_95_percent(dalpiaz, capsys):
+def test_parsed_role_matches_the_first_gold_persona_for_at_least_95_percent(roles_gold, capsys):
     """Gold rule: the parsed role must equal the *first* Persona entry, ignoring
     case, articles and whitespace."""
     total = matched = 0
-    for gold_file in sorted((dalpiaz.parent / "roles-gold").glob("g*.json")):
+    for gold_file in sorted(roles_gold.glob("g*.json")):
         for entry in json.loads(gold_file.read_text(encoding="utf-8")):
             text = re.sub(r"^#G\d+#\s*", "", entry["Text"])
             parts = parse_parts(text)

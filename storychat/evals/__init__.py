@@ -1,8 +1,8 @@
 """Evaluations: needle in a haystack, cost compared with cloud models.
 
 Both measure against a haystack of stories; by default the 22 public
-backlogs of Dalpiaz's user-story data set, found beside the repository
-(``../shared/data/user-stories/dalpiaz-22``) or at ``$STORYCHAT_DALPIAZ``.
+backlogs of Dalpiaz's user-story data set, shipped in ``data/dalpiaz-22``
+(CC BY 4.0, see ``data/README.md``), or the folder in ``$STORYCHAT_DALPIAZ``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from storychat.stories.formats import read_file
 DALPIAZ_ENV = "STORYCHAT_DALPIAZ"
 
 
+DALPIAZ = Path(__file__).resolve().parent / "data" / "dalpiaz-22"
+
+
 def dalpiaz_dir() -> Path:
-    root = Path(__file__).resolve().parents[2]
-    default = root.parent / "shared" / "data" / "user-stories" / "dalpiaz-22"
-    return Path(os.environ.get(DALPIAZ_ENV) or default)
+    return Path(os.environ.get(DALPIAZ_ENV) or DALPIAZ)
 
 
 def dalpiaz_stories(folder: Path | None = None) -> list[Story]:

