@@ -13,12 +13,25 @@ HAVE_GPU := $(shell command -v nvcc >/dev/null 2>&1 && { [ -e /dev/nvidia0 ] || 
 CUDA ?= $(HAVE_GPU)
 # ggml's AMX kernels crash with a segfault on prompt batches on some CPUs and VMs
 # (seen on this project's build machines), so they are left out of every build.
-NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
-LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)' $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on)
+# -march=native would turn them back on (whatever -mno-amx-* comes before it), so on
+# x86 Linux the build names this CPU's instruction sets one by one instead, AMX off.
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+has = $(if $(filter $(1),$(CPU_FLAGS)),ON,OFF)
+has_all = $(if $(filter-out $(CPU_FLAGS),$(1)),OFF,ON)
+ifneq ($(filter sse2,$(CPU_FLAGS)),)
+CPU_ARGS := -DGGML_NATIVE=OFF -DGGML_SSE42=$(call has,sse4_2) -DGGML_AVX=$(call has,avx) -DGGML_AVX2=$(call has,avx2) \
+	-DGGML_FMA=$(call has,fma) -DGGML_F16C=$(call has,f16c) -DGGML_BMI2=$(call has,bmi2) -DGGML_AVX_VNNI=$(call has,avx_vnni) \
+	-DGGML_AVX512=$(call has_all,avx512f avx512cd avx512vl avx512dq avx512bw) -DGGML_AVX512_VBMI=$(call has,avx512vbmi) \
+	-DGGML_AVX512_VNNI=$(call has,avx512_vnni) -DGGML_AVX512_BF16=$(call has,avx512_bf16) \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+endif
+# GGML_NATIVE=OFF would also build every CUDA architecture; build the visible GPU's (or CUDA_ARCH=90).
+CUDA_ARCH ?= native
+LLAMA_CMAKE_ARGS ?= $(CPU_ARGS) $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on -DCMAKE_CUDA_ARCHITECTURES=$(CUDA_ARCH))
 # Built wheels are kept per build flavour, so a fresh clone or venv reinstalls in seconds.
 WHEEL_DIR := $(HOME)/.cache/storychat/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: run test bench loadtest chromium install wheel clean-venv
+.PHONY: run test bench loadtest chromium install wheel clean-venv cmake-args
 
 run: $(VENV)/.installed
 	$(PY) app.py $(ARGS)
@@ -73,3 +86,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The llama.cpp build options this machine gets (read by tests/test_build.py and bench/gpu_check.sh).
+cmake-args:
+	@echo $(LLAMA_CMAKE_ARGS)

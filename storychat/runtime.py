@@ -63,9 +63,12 @@ def data_dir(settings: Settings) -> Path:
     return Path(settings.data_dir).expanduser() if settings.data_dir else default_data_dir()
 
 
-def kv_cache(settings: Settings) -> KVCache:
+def kv_cache(settings: Settings) -> KVCache | None:
+    """Snapshot files within --cache-disk; --cache-disk 0 takes none."""
+    if settings.cache_disk <= 0:
+        return None
     directory = Path(settings.cache_dir).expanduser() if settings.cache_dir else data_dir(settings) / "kv-cache"
-    return KVCache(directory if settings.cache_disk > 0 else None, settings.cache_ram * 2**20, settings.cache_disk * 2**20)
+    return KVCache(directory, settings.cache_disk * 2**20, settings.cache_ram * 2**20)
 
 
 def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
@@ -103,13 +106,17 @@ def model_report(engine: Engine) -> list[str]:
 
         from storychat.llm.memory import estimate, free_memory, largest_context
 
-        on_gpu = info.gpu_layers > 0
-        free = free_memory(on_gpu)
+        free = free_memory(info.gpu_layers > 0)
         lines.append(estimate(engine.path, info.n_ctx, info.kv_type, info.flash_attn).sentence(info.model))
         lines.append(
-            f"Largest context that fits the {free / 2**30:.1f} GB of free {'GPU' if on_gpu else 'host'} memory: "
-            f"{largest_context(engine.path, info.kv_type, free, info.n_ctx_train, info.flash_attn):,} tokens"
+            f"Largest context that fits the {free.bytes / 2**30:.1f} GB of {free.source}: "
+            f"{largest_context(engine.path, info.kv_type, free.bytes, info.n_ctx_train, info.flash_attn):,} tokens"
         )
+        snapshot = engine.snapshot_estimate(info.n_ctx)
+        if engine.options.cache is None:
+            lines.append("KV snapshots: off (--cache-disk 0)")
+        elif snapshot:
+            lines.append(snapshot.sentence() + " (a full context)")
         lines += [f"Note: {note}" for note in engine.notes]
         lines.append(f"llama-cpp-python {llama_cpp.__version__}: {llama_cpp.llama_print_system_info().decode().strip()}")
     return lines

@@ -49,3 +49,29 @@ def pipeline(engine):
     from storychat.answer.pipeline import AnswerOptions, Pipeline
 
     return Pipeline(engine, options=AnswerOptions(max_tokens=64))
+
+
+@pytest.fixture(scope="session")
+def disk_read_speed(tmp_path_factory) -> float:
+    """This machine's disk read speed, measured once for every KV cache the tests make."""
+    from storychat.llm.kvcache import measure_read_speed
+
+    return measure_read_speed(tmp_path_factory.mktemp("read-speed"))
+
+
+@pytest.fixture(scope="session")
+def generated_model(tmp_path_factory):
+    """make(shape_name) -> a random-weight GGUF of that shape (tests/fixtures/make_gguf.py), made once, deleted at the end."""
+    from tests.fixtures.make_gguf import SHAPES, write_model
+    from storychat.llm.models import bundled_model
+
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            made[name] = write_model(tmp_path_factory.mktemp("gguf") / f"{name}.gguf", SHAPES[name], bundled_model())
+        return made[name]
+
+    yield make
+    for path in made.values():
+        path.unlink(missing_ok=True)

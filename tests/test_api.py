@@ -3,6 +3,7 @@
 import asyncio
 import subprocess
 import sys
+import time
 
 import pytest
 from gradio_client import Client
@@ -54,6 +55,10 @@ def test_a_restarted_app_answers_a_collection_it_has_seen_from_the_disk_snapshot
     question = "Can the moderator export a game transcript?"
     with running_app(tmp_path, "-n", "8") as url:
         first = Client(url, verbose=False).predict(question, "poker", api_name="/ask_stories")["timings"]
+        # The snapshot is written after the answer, in the background: stop the app once it is on disk.
+        deadline = time.monotonic() + 120
+        while not list((tmp_path / "kv-cache").glob("*.kv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
     with running_app(tmp_path, "-n", "8") as url:
         again = Client(url, verbose=False).predict(question, "poker", api_name="/ask_stories")["timings"]
     assert first["prefix_source"] == "cold" and first["prompt_evaluated"] == first["prompt_tokens"]

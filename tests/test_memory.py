@@ -84,3 +84,29 @@ def test_the_startup_probe_measures_prefill_and_decode_speed():
     info = engine.probe(prompt_tokens=64, decode_tokens=4)
     assert info.prefill_tps > 0 and info.decode_tps > 0
     assert "prefill" in info.startup_line() and "MiB" in info.startup_line()
+
+
+def test_free_memory_says_which_memory_it_read():
+    from storychat.llm.memory import free_memory, gpu_free_memory
+
+    host = free_memory(gpu=False)
+    assert host.bytes > 0 and host.source == "available host memory"
+    gpu = free_memory(gpu=True)
+    if gpu_free_memory() is None:  # no GPU on this machine: the host figure, labelled with the reason
+        assert gpu.source == "available host memory (no GPU memory could be read)"
+    else:
+        assert "GPU" in gpu.source or "free memory on" in gpu.source
+
+
+def test_info_reports_the_snapshot_estimates_against_the_probe(tmp_path, disk_read_speed):
+    from storychat.llm.kvcache import KVCache
+    from storychat.runtime import model_report
+
+    cache = KVCache(tmp_path, disk_bytes=1 << 30, read_bytes_per_s=disk_read_speed)
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, cache=cache))
+    engine.probe(prompt_tokens=64, decode_tokens=2)
+    [line] = [l for l in model_report(engine) if l.startswith("KV snapshot of")]
+    estimate = engine.snapshot_estimate(1024)
+    assert f"restore about {estimate.restore_s:.2f} s" in line and f"prefill about {estimate.prefill_s:.2f} s" in line
+    assert estimate.bytes == 1024 * kv_bytes(model_shape(read_metadata(bundled_model())), 1, "f16")
+    assert "Largest context that fits the" in " ".join(model_report(engine))

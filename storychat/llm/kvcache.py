@@ -1,12 +1,20 @@
 """Corpus KV snapshots, so a story prefix the model has read before is restored, not recomputed.
 
-Reading the stories (prefill) is most of the cost of an answer. After the
-first prefill of a prefix its llama.cpp state is kept in RAM (LRU, bounded)
-and on disk (LRU by last use, bounded), keyed by everything that makes the
-state valid: model file, context size, KV type and the prefix tokens. After a
-restart, or when a user switches back to a collection, the state is loaded
-instead. Saving a new snapshot under a label (the collection) drops the older
-snapshots of that label: they belong to stories that have since changed.
+Reading the stories (prefill) is most of the cost of an answer. A snapshot is
+a file llama.cpp writes and reads itself (``llama_state_save_file`` and
+``llama_state_load_file``), so the state streams between the context and the
+disk with no copy in Python, whatever its size. Files are keyed by everything
+that makes a state valid (model file, context size, KV type, flash-attention
+layout, prefix tokens) and kept within ``disk_bytes``, least recently used
+first out. Saving a new snapshot under a label (the collection) drops the
+older snapshots of that label: they belong to stories that have since changed.
+
+There is no RAM copy: the OS page cache holds recently written or read files,
+and restoring from it ran as fast as from a buffer in this process
+(docs/benchmarks.md). ``ram_bytes`` bounds how much of the most recently used
+snapshots stays there; older ones are dropped from the page cache, so they do
+not push the model's own pages out of memory. A restore says "ram" for a
+snapshot within that budget, "disk" for one read from storage.
 """
 
 from __future__ import annotations
@@ -14,24 +22,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import struct
 import threading
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-MAGIC = b"STORYCHAT-KV1\n"
+GiB = 2**30
+SPEED_PROBE_BYTES = 64 * 2**20
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    tokens: tuple[int, ...]
-    state: bytes
-    label: str = ""
-
-    @property
-    def size(self) -> int:
-        return len(self.state) + 4 * len(self.tokens)
+class SnapshotError(RuntimeError):
+    """A snapshot could not be saved; the message says why and what to do."""
 
 
 def snapshot_key(model: Path, n_ctx: int, kv_type: str, flash_attn: bool, tokens: tuple[int, ...]) -> str:
@@ -44,106 +48,163 @@ def snapshot_key(model: Path, n_ctx: int, kv_type: str, flash_attn: bool, tokens
 
 
 class KVCache:
-    def __init__(self, directory: Path | None, ram_bytes: int, disk_bytes: int):
+    def __init__(self, directory: Path, disk_bytes: int, ram_bytes: int = 0, read_bytes_per_s: float | None = None):
         self.directory = directory
-        self.ram_bytes = ram_bytes
         self.disk_bytes = disk_bytes
-        self._ram: OrderedDict[str, Snapshot] = OrderedDict()
+        self.ram_bytes = ram_bytes
+        self._read_speed = read_bytes_per_s
+        self._in_memory: OrderedDict[str, int] = OrderedDict()  # key -> size, most recently used last
         self._lock = threading.Lock()
-        if directory:
-            directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.tmp"):  # a write cut short by a crash
+            stale.unlink(missing_ok=True)
 
-    def get(self, key: str) -> tuple[Snapshot, str] | None:
-        """The snapshot and where it came from ("ram" or "disk"), or None."""
-        with self._lock:
-            if key in self._ram:
-                self._ram.move_to_end(key)
-                return self._ram[key], "ram"
-        snapshot = self._read(key)
-        if snapshot is None:
+    def path(self, key: str) -> Path:
+        return self.directory / f"{key}.kv"
+
+    def find(self, key: str) -> tuple[Path, str] | None:
+        """The snapshot file and where its bytes are ("ram" or "disk"), or None."""
+        path = self.path(key)
+        try:
+            os.utime(path)  # last use, for LRU eviction
+        except OSError:
             return None
-        self._remember(key, snapshot)
-        return snapshot, "disk"
+        with self._lock:
+            return path, "ram" if key in self._in_memory else "disk"
 
-    def put(self, key: str, snapshot: Snapshot) -> None:
-        if snapshot.label:
-            self._forget_label(snapshot.label, keep=key)
-        self._remember(key, snapshot)
-        self._write(key, snapshot)
+    def used(self, key: str) -> None:
+        """A snapshot was just read or written: it is in the page cache now."""
+        self._keep_in_memory(key, self.path(key))
+
+    def save(self, key: str, label: str, size: int, write: Callable[[Path], bool]) -> Path:
+        """Have ``write`` create the snapshot file (``size`` bytes), then make room for it.
+
+        Raises SnapshotError, with the reason and the fix, when it does not fit
+        the budget or the disk, or when writing fails.
+        """
+        if size > self.disk_bytes:
+            raise SnapshotError(
+                f"KV snapshot not saved: it takes {size / GiB:.2f} GiB, more than --cache-disk "
+                f"({self.disk_bytes / GiB:.2f} GiB). Raise --cache-disk to keep snapshots of this size."
+            )
+        self._evict(self.disk_bytes - size)
+        self._check_free(size)
+        tmp = self.directory / f"{key}.tmp"
+        if not write(tmp):
+            tmp.unlink(missing_ok=True)
+            self._check_free(size)
+            raise SnapshotError(f"KV snapshot not saved: llama.cpp could not write {tmp}.")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())  # on disk before it has its name; also lets the page cache drop it later
+        path = self.path(key)
+        os.replace(tmp, path)
+        (self.directory / f"{key}.label").write_text(label, encoding="utf-8")
+        if label:
+            self._forget_label(label, keep=key)
+        self._keep_in_memory(key, path)
+        return path
 
     def discard(self, key: str) -> None:
         """Forget a snapshot that turned out not to load."""
         with self._lock:
-            self._ram.pop(key, None)
-        if self.directory:
-            (self.directory / f"{key}.kv").unlink(missing_ok=True)
+            self._in_memory.pop(key, None)
+        self.path(key).unlink(missing_ok=True)
+        (self.directory / f"{key}.label").unlink(missing_ok=True)
 
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self._files())
 
-    def _remember(self, key: str, snapshot: Snapshot) -> None:
-        if snapshot.size > self.ram_bytes:
+    def read_speed(self) -> float:
+        """Bytes per second this directory's disk reads (not its page cache): measured once, then kept."""
+        if self._read_speed:
+            return self._read_speed
+        record = self.directory / "read-speed.json"
+        try:
+            self._read_speed = float(json.loads(record.read_text())["bytes_per_s"])
+        except (OSError, ValueError, KeyError):
+            self._read_speed = measure_read_speed(self.directory)
+            record.write_text(json.dumps({"bytes_per_s": self._read_speed, "probe_bytes": SPEED_PROBE_BYTES}))
+        return self._read_speed
+
+    def _check_free(self, size: int) -> None:
+        free = shutil.disk_usage(self.directory).free
+        if free < size:
+            raise SnapshotError(
+                f"KV snapshot not saved: the disk holding {self.directory} has {free / GiB:.2f} GiB free and the "
+                f"snapshot needs {size / GiB:.2f} GiB. Free some space, point --cache-dir at another disk, or pass "
+                "--cache-disk 0 to take no snapshots."
+            )
+
+    def _keep_in_memory(self, key: str, path: Path) -> None:
+        try:
+            size = path.stat().st_size
+        except OSError:
             return
         with self._lock:
-            self._ram[key] = snapshot
-            self._ram.move_to_end(key)
-            while sum(s.size for s in self._ram.values()) > self.ram_bytes:
-                self._ram.popitem(last=False)
+            self._in_memory[key] = size
+            self._in_memory.move_to_end(key)
+            dropped = []
+            while self._in_memory and sum(self._in_memory.values()) > self.ram_bytes:
+                dropped.append(self._in_memory.popitem(last=False)[0])
+        for old in dropped:
+            drop_from_page_cache(self.path(old))
 
     def _forget_label(self, label: str, keep: str) -> None:
-        with self._lock:
-            for key in [k for k, s in self._ram.items() if s.label == label and k != keep]:
-                del self._ram[key]
-        for path in self._files():
-            if path.stem != keep and _read_header(path).get("label") == label:
-                path.unlink(missing_ok=True)
+        for path in self.directory.glob("*.label"):
+            if path.stem != keep and _read_label(path) == label:
+                self.discard(path.stem)
 
     def _files(self) -> list[Path]:
-        return sorted(self.directory.glob("*.kv")) if self.directory else []
+        return sorted(self.directory.glob("*.kv"))
 
-    def _read(self, key: str) -> Snapshot | None:
-        if not self.directory:
-            return None
-        path = self.directory / f"{key}.kv"
-        try:
-            with open(path, "rb") as f:
-                header = _header(f)
-                state = f.read()
-        except (OSError, ValueError):
-            return None
-        os.utime(path)  # last use, for LRU eviction
-        return Snapshot(tuple(header["tokens"]), state, header.get("label", ""))
-
-    def _write(self, key: str, snapshot: Snapshot) -> None:
-        if not self.directory or snapshot.size > self.disk_bytes:
-            return
-        header = json.dumps({"tokens": snapshot.tokens, "label": snapshot.label}).encode()
-        tmp = self.directory / f"{key}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(MAGIC + struct.pack("<Q", len(header)) + header)
-            f.write(snapshot.state)
-        os.replace(tmp, self.directory / f"{key}.kv")
-        self._evict_disk()
-
-    def _evict_disk(self) -> None:
+    def _evict(self, room: int) -> None:
+        """Delete the least recently used snapshots until the rest take at most ``room`` bytes."""
         files = sorted(self._files(), key=lambda p: p.stat().st_mtime)
         total = sum(p.stat().st_size for p in files)
-        while files and total > self.disk_bytes:
+        while files and total > room:
             oldest = files.pop(0)
             total -= oldest.stat().st_size
-            oldest.unlink(missing_ok=True)
+            self.discard(oldest.stem)
 
 
-def _header(f) -> dict:
-    if f.read(len(MAGIC)) != MAGIC:
-        raise ValueError("not a StoryChat KV snapshot")
-    (length,) = struct.unpack("<Q", f.read(8))
-    return json.loads(f.read(length))
-
-
-def _read_header(path: Path) -> dict:
+def _read_label(path: Path) -> str | None:
     try:
-        with open(path, "rb") as f:
-            return _header(f)
-    except (OSError, ValueError):
-        return {}
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def drop_from_page_cache(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def measure_read_speed(directory: Path, size: int = SPEED_PROBE_BYTES) -> float:
+    """Write ``size`` bytes, drop them from the page cache, and time reading them back."""
+    path = directory / "read-speed.tmp"
+    chunk = os.urandom(2**20)
+    try:
+        with open(path, "wb") as f:
+            for _ in range(size // len(chunk)):
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        drop_from_page_cache(path)
+        buffer = bytearray(8 * 2**20)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            started = time.perf_counter()
+            while os.readv(fd, [buffer]):
+                pass
+            elapsed = time.perf_counter() - started
+        finally:
+            os.close(fd)
+    finally:
+        path.unlink(missing_ok=True)
+    return size / max(elapsed, 1e-6)

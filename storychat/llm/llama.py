@@ -2,26 +2,31 @@
 
 Prompts are rendered with the GGUF's own chat template, so the engine knows
 the exact tokens of the stable prefix (the system message with the stories).
-That prefix is restored from a KV snapshot when one exists, or evaluated once
-and snapshotted; llama-cpp-python's prefix matching then evaluates only the
-rest of the prompt.
+That prefix is restored from a KV snapshot when one exists; llama-cpp-python's
+prefix matching then evaluates only the rest of the prompt. Otherwise the whole
+prompt is evaluated, and once the answer has streamed the state is written to a
+snapshot file in the background, when restoring it is expected to beat a
+prefill (see ``snapshot_estimate``).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
 import llama_cpp
+import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from storychat.llm.engine import EngineError, EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
-from storychat.llm.kvcache import KVCache, Snapshot, snapshot_key
+from storychat.llm.kvcache import KVCache, SnapshotError, snapshot_key
 from storychat.llm.memory import free_memory, kv_bytes, largest_context
 
 KV_TYPES = {
@@ -35,8 +40,34 @@ CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
     "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
-# Shorter prefixes are cheaper to recompute than to snapshot.
-MIN_SNAPSHOT_TOKENS = 256
+@dataclass(frozen=True)
+class SnapshotEstimate:
+    """Whether a snapshot of ``tokens`` prefix tokens pays: reading it back vs evaluating them again."""
+
+    tokens: int
+    bytes: int
+    read_bytes_per_s: float  # this disk, measured by the cache
+    prefill_tps: float  # this engine, measured by the startup probe (or its last cold prompt)
+
+    @property
+    def restore_s(self) -> float:
+        return self.bytes / self.read_bytes_per_s
+
+    @property
+    def prefill_s(self) -> float:
+        return self.tokens / self.prefill_tps
+
+    @property
+    def pays(self) -> bool:
+        return self.restore_s < self.prefill_s
+
+    def sentence(self) -> str:
+        verdict = "snapshots are taken" if self.pays else "no snapshots: prefill is cheaper"
+        return (
+            f"KV snapshot of {self.tokens:,} tokens ({self.bytes / 2**30:.2f} GiB): restore about {self.restore_s:.2f} s "
+            f"at the {self.read_bytes_per_s / 2**20:,.0f} MiB/s this disk reads, prefill about {self.prefill_s:.2f} s "
+            f"at {self.prefill_tps:,.0f} tokens/s: {verdict}"
+        )
 
 
 @dataclass(frozen=True)
@@ -129,9 +160,15 @@ class LlamaEngine:
             kv_type=options.kv_type,
             kv_bytes=kv_bytes(shape, self._llm.n_ctx(), options.kv_type),
         )
+        self._kv_per_token = kv_bytes(shape, 1, options.kv_type)
         self._formatter = self._chat_formatter()
         self._prefix_memo: tuple[str, list[int]] = ("", [])
         self._last_usage: Usage | None = None
+        self._observed_tps = 0.0  # prefill speed of the last cold prompt, when no probe ran
+        # A snapshot is written in the background after an answer; the next use of the context waits for it.
+        self._context_free = threading.Event()
+        self._context_free.set()
+        self._writer: threading.Thread | None = None
 
     def info(self) -> EngineInfo:
         return self._info
@@ -139,6 +176,7 @@ class LlamaEngine:
     def probe(self, prompt_tokens: int = 128, decode_tokens: int = 16) -> EngineInfo:
         """Measure prefill and decode speed on a short probe; the result is kept in ``info()``."""
         tokens = (self.tokenize("As a user, I want to see every story I wrote, so that I can plan. ") * 64)[:prompt_tokens]
+        self._context_free.wait()
         self._llm.reset()
         self._llm.eval(tokens[:8])  # the first batch pays for page-ins and warm-up; do not time it
         self._llm.reset()
@@ -160,11 +198,11 @@ class LlamaEngine:
         """The trained length, capped by --n-ctx and by what the free memory holds."""
         wanted = context_size(trained, self.options.n_ctx)
         free = free_memory(on_gpu)
-        fits = largest_context(self.path, self.options.kv_type, free, trained, self._flash_attn)
+        fits = largest_context(self.path, self.options.kv_type, free.bytes, trained, self._flash_attn)
         if fits < wanted:
             self.notes.append(
                 f"context capped at {max(256, fits)} tokens (asked for {wanted}) to fit the "
-                f"{free / 2**30:.1f} GB of free {'GPU' if on_gpu else 'host'} memory"
+                f"{free.bytes / 2**30:.1f} GB of {free.source}"
             )
         return max(256, min(wanted, fits))
 
@@ -206,9 +244,13 @@ class LlamaEngine:
     ) -> Iterator[str]:
         self._last_usage = None
         prompt, formatted = self._prompt(messages)
+        prefix = self._stable_prefix(messages)
+        self._context_free.wait()
         self._llm.start_counting()
-        source = self._load_prefix(self._stable_prefix(messages), cache_label)
+        source = self._load_prefix(prefix)
         pieces: list[str] = []
+        started = time.perf_counter()
+        first_token_at = 0.0
         stream = self._llm.create_completion(
             prompt=prompt,
             stream=True,
@@ -219,20 +261,44 @@ class LlamaEngine:
             stopping_criteria=formatted.stopping_criteria,
             grammar=llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
         )
+        failed = True
         try:
             for chunk in stream:
+                first_token_at = first_token_at or time.perf_counter()
                 text = chunk["choices"][0]["text"]
                 if text:
                     pieces.append(text)
                     yield text
+            failed = False
+        except GeneratorExit:  # the reader stopped early: the prompt is evaluated all the same
+            failed = False
+            raise
         finally:
             stream.close()
+            if source is None:
+                if first_token_at and self._llm.prompt_evaluated:
+                    self._observed_tps = self._llm.prompt_evaluated / (first_token_at - started)
+                source = "cold" if not failed and self._snapshot_after(prefix, cache_label) else "prompt"
             self._last_usage = Usage(
                 prompt_tokens=len(prompt),
                 prompt_evaluated=self._llm.prompt_evaluated,
                 completion_tokens=self.count("".join(pieces)),
                 prefix_source=source,
             )
+
+    def snapshot_estimate(self, tokens: int) -> SnapshotEstimate | None:
+        """What a snapshot of ``tokens`` prefix tokens would cost to restore and save; None without a cache."""
+        cache = self.options.cache
+        prefill_tps = self._info.prefill_tps or self._observed_tps
+        if cache is None or not prefill_tps:
+            return None
+        return SnapshotEstimate(tokens, tokens * self._kv_per_token, cache.read_speed(), prefill_tps)
+
+    def wait_for_snapshot(self) -> None:
+        """Return once the snapshot being written, if any, is on disk."""
+        if self._writer:
+            self._writer.join()
+            self._writer = None
 
     def _chat_formatter(self) -> Jinja2ChatFormatter:
         model = self._llm._model
@@ -262,48 +328,72 @@ class LlamaEngine:
             self._prefix_memo = (first.content, a[: _common(a, b)])
         return self._prefix_memo[1]
 
-    def _load_prefix(self, prefix: list[int], label: str) -> str:
-        """Make the KV cache start with ``prefix``; say where it came from.
+    def _load_prefix(self, prefix: list[int]) -> str | None:
+        """Make the KV cache start with ``prefix`` when it can; say where it came from.
 
-        "live": already there; "ram"/"disk": restored from a snapshot;
-        "cold": evaluated now (and snapshotted). Without a cache, or for a
-        short prefix, generation evaluates it as usual ("prompt").
+        "live": already there; "ram"/"disk": restored from a snapshot. None:
+        the prompt evaluates it (a snapshot may be taken after the answer).
         """
-        cache = self.options.cache
         live = _common(self._llm.input_ids[: self._llm.n_tokens].tolist(), prefix)
         if live == len(prefix):
             return "live"
-        if cache is None or len(prefix) < MIN_SNAPSHOT_TOKENS:
-            return "prompt"
-        key = snapshot_key(self.path, self.context_length, self.options.kv_type, self._flash_attn, tuple(prefix))
-        found = cache.get(key)
+        cache = self.options.cache
+        found = cache.find(self._snapshot_key(prefix)) if cache else None
         if found:
-            if self._restore(found[0]):
-                return found[1]
-            cache.discard(key)  # llama.cpp rejected it: written by another build or damaged
-            live = 0
-        self._llm.n_tokens = live
-        self._llm.eval(prefix[live:])
-        cache.put(key, Snapshot(tuple(prefix), self._state(), label))
-        return "cold"
+            path, source = found
+            if self._restore(path, prefix):
+                cache.used(path.stem)
+                return source
+            cache.discard(path.stem)  # llama.cpp rejected it: written by another build or damaged
+        return None
 
-    def _state(self) -> bytes:
+    def _snapshot_key(self, prefix: list[int]) -> str:
+        return snapshot_key(self.path, self.context_length, self.options.kv_type, self._flash_attn, tuple(prefix))
+
+    def _snapshot_after(self, prefix: list[int], label: str) -> bool:
+        """Start writing the context's state to a snapshot file if that pays; True when started."""
+        estimate = self.snapshot_estimate(len(prefix))
+        if estimate is None or not estimate.pays:
+            return False
+        n = self._llm.n_tokens
+        tokens = (llama_cpp.llama_token * n)(*self._llm.input_ids[:n].tolist())
+        self._context_free.clear()
+        self._writer = threading.Thread(
+            target=self._write_snapshot, args=(self._snapshot_key(prefix), label, tokens), name="kv-snapshot"
+        )
+        self._writer.start()
+        return True
+
+    def _write_snapshot(self, key: str, label: str, tokens) -> None:
         ctx = self._llm._ctx.ctx
-        size = llama_cpp.llama_state_get_size(ctx)
-        buffer = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_get_data(ctx, buffer, size)
-        return ctypes.string_at(buffer, written)
 
-    def _restore(self, snapshot: Snapshot) -> bool:
-        """Load a snapshot into the context; False (and an empty cache) if llama.cpp rejects it."""
-        buffer = (ctypes.c_uint8 * len(snapshot.state)).from_buffer_copy(snapshot.state)
-        if llama_cpp.llama_state_set_data(self._llm._ctx.ctx, buffer, len(snapshot.state)) != len(snapshot.state):
+        def write(path: Path) -> bool:
+            try:
+                return llama_cpp.llama_state_save_file(ctx, os.fsencode(path), tokens, len(tokens))
+            finally:
+                self._context_free.set()  # the file is written; fsync and eviction need no context
+
+        try:
+            self.options.cache.save(key, label, llama_cpp.llama_state_get_size(ctx) + 12 + 4 * len(tokens), write)
+        except (SnapshotError, OSError) as exc:
+            self.notes.append(str(exc))
+            print(f"Note: {exc}", file=sys.stderr, flush=True)
+        finally:
+            self._context_free.set()
+
+    def _restore(self, path: Path, prefix: list[int]) -> bool:
+        """Load a snapshot file into the context; False (and an empty context) if llama.cpp rejects it."""
+        capacity = self.context_length
+        tokens = (llama_cpp.llama_token * capacity)()
+        n = ctypes.c_size_t()
+        loaded = llama_cpp.llama_state_load_file(self._llm._ctx.ctx, os.fsencode(path), tokens, capacity, ctypes.byref(n))
+        restored = np.ctypeslib.as_array(tokens)[: n.value]
+        if not loaded or restored[: len(prefix)].tolist() != prefix:
             self._llm.reset()
             return False
-        n = len(snapshot.tokens)
-        self._llm.input_ids[:n] = snapshot.tokens
-        self._llm.n_tokens = n
-        self._llm._requires_eval = True  # logits are not part of the snapshot's use
+        self._llm.input_ids[: n.value] = restored
+        self._llm.n_tokens = n.value
+        self._llm._requires_eval = True  # no logits come with a snapshot: evaluate at least one token
         return True
 
 

@@ -11,9 +11,10 @@ the bundled model, and it reaches gigabytes for 128k-token models.
 
 from __future__ import annotations
 
+import ctypes
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from storychat.llm.gguf import ModelShape, model_shape, read_metadata
@@ -77,17 +78,59 @@ def largest_context(path: Path, kv_type: str, free: int, trained: int, flash_att
     return min(trained, room // per_token) // 256 * 256
 
 
-def free_memory(gpu: bool) -> int:
-    """Free bytes on the first GPU (via nvidia-smi) when offloading, else available host RAM."""
-    if gpu and shutil.which("nvidia-smi"):
+@dataclass(frozen=True)
+class FreeMemory:
+    bytes: int
+    source: str  # which memory, and how it was read
+
+
+GGML_BACKEND_DEVICE_TYPE_GPU = 1
+
+
+def free_memory(gpu: bool) -> FreeMemory:
+    """Free memory on the first GPU when offloading (as llama.cpp's backend reports it), else available host RAM."""
+    if gpu:
+        found = gpu_free_memory()
+        if found:
+            return found
+        why = "no GPU memory could be read"
+    host = FreeMemory(_mem_available(), "available host memory")
+    return replace(host, source=f"{host.source} ({why})") if gpu else host
+
+
+def gpu_free_memory() -> FreeMemory | None:
+    """The first GPU's free memory from ggml's device API (the CUDA runtime), else from nvidia-smi."""
+    try:
+        import llama_cpp
+
+        lib = llama_cpp.llama_cpp._lib
+        lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+        lib.ggml_backend_dev_get.argtypes, lib.ggml_backend_dev_get.restype = [ctypes.c_size_t], ctypes.c_void_p
+        lib.ggml_backend_dev_type.argtypes, lib.ggml_backend_dev_type.restype = [ctypes.c_void_p], ctypes.c_int
+        lib.ggml_backend_dev_description.argtypes, lib.ggml_backend_dev_description.restype = [ctypes.c_void_p], ctypes.c_char_p
+        lib.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
+        for i in range(lib.ggml_backend_dev_count()):
+            device = lib.ggml_backend_dev_get(i)
+            if lib.ggml_backend_dev_type(device) == GGML_BACKEND_DEVICE_TYPE_GPU:
+                free, total = ctypes.c_size_t(), ctypes.c_size_t()
+                lib.ggml_backend_dev_memory(device, ctypes.byref(free), ctypes.byref(total))
+                name = lib.ggml_backend_dev_description(device).decode(errors="replace")
+                return FreeMemory(free.value, f"free memory on {name} (of {total.value / GiB:.1f} GB, from llama.cpp)")
+    except (AttributeError, OSError, ImportError):
+        pass
+    if shutil.which("nvidia-smi"):
         try:
             out = subprocess.run(
                 ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
                 capture_output=True, text=True, timeout=10, check=True,
             ).stdout.split()
-            return int(out[0]) * 2**20
+            return FreeMemory(int(out[0]) * 2**20, "free GPU memory (from nvidia-smi)")
         except (subprocess.SubprocessError, ValueError, IndexError):
             pass
+    return None
+
+
+def _mem_available() -> int:
     with open("/proc/meminfo") as f:
         for line in f:
             if line.startswith("MemAvailable:"):
