@@ -13,9 +13,10 @@ from typing import Iterator, Sequence, Union
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, QuestionError
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
-from storychat.answer.retrieval import Hit, terms
+from storychat.answer.retrieval import Hit
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
+from storychat.text import terms
 
 
 @dataclass(frozen=True)
