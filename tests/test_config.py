@@ -3,6 +3,7 @@ import argparse
 import pytest
 
 from storychat.config import AuthError, Settings, add_options, check_exposure, credentials
+from storychat.stories.library import default_data_dir
 
 
 def settings(argv: list[str], monkeypatch=None, **env) -> Settings:
@@ -64,3 +65,12 @@ def test_flash_attention_is_auto_unless_a_flag_or_the_environment_says_on_or_off
     assert settings(["--no-flash-attn"]).flash_attn == "off"
     assert settings([], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "on"
     assert settings(["--no-flash-attn"], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "off"
+
+
+def test_the_data_dir_is_the_flag_else_the_environment_else_the_per_user_folder(tmp_path, monkeypatch):
+    from storychat.runtime import data_dir
+
+    monkeypatch.delenv("STORYCHAT_DATA_DIR")
+    assert data_dir(settings([])) == default_data_dir()
+    assert data_dir(settings([], monkeypatch, STORYCHAT_DATA_DIR=str(tmp_path / "env"))) == tmp_path / "env"
+    assert data_dir(settings(["--data-dir", str(tmp_path / "flag")], monkeypatch, STORYCHAT_DATA_DIR=str(tmp_path / "env"))) == tmp_path / "flag"
