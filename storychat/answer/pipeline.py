@@ -14,6 +14,7 @@ from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, QuestionError
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit
+from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
 from storychat.text import terms
@@ -21,10 +22,10 @@ from storychat.text import terms
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    max_tokens: int = 512
-    temperature: float = 0.0
-    strict: bool = True
-    max_question_chars: int = 4000
+    max_tokens: int = DEFAULTS.max_tokens
+    temperature: float = DEFAULTS.temp
+    strict: bool = DEFAULTS.strict
+    max_question_chars: int = DEFAULTS.max_question_chars
     # Defaults chosen on the QA and needle evaluations (docs/evaluation.md): an answer that must
     # open with the best-matching story's id had the best evidence recall; repeating that story
     # before the question made the answer state its fact (19 of 20 needles, 8 without); a gate

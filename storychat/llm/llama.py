@@ -19,6 +19,7 @@ from typing import Iterator
 import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from storychat.config import DEFAULTS
 from storychat.llm.engine import EngineError, EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
 from storychat.llm.kvcache import KVCache, Snapshot, snapshot_key
@@ -43,8 +44,8 @@ MIN_SNAPSHOT_TOKENS = 256
 class EngineOptions:
     n_ctx: int | None = None  # cap; the model's trained context when None
     gpu_layers: int | None = None  # None: all layers when the build can offload, else 0
-    flash_attn: str = "auto"  # "on", "off", or "auto": see use_flash_attn
-    kv_type: str = "f16"
+    flash_attn: str = DEFAULTS.flash_attn  # "on", "off", or "auto": see use_flash_attn
+    kv_type: str = DEFAULTS.kv_type
     threads: int | None = None  # None: the physical cores, as llama.cpp counts them
     cache: KVCache | None = None
 
