@@ -151,14 +151,7 @@ def deep_turn(e: LlamaEngine, depth: int, turn: int = 40, decode: int = 16) -> t
 
 def kv_per_token(kv_type: str) -> float:
     e = engine(1024, kv_type=kv_type)
-    ctx = e._llm._ctx.ctx
-
-    def size(n: int) -> int:
-        e._llm.reset()
-        e._llm.eval(list(range(100, 100 + n)))
-        return llama_cpp.llama_state_get_size(ctx)
-
-    return (size(512) - size(256)) / 256
+    return (e.state_size(list(range(100, 612))) - e.state_size(list(range(100, 356)))) / 256
 
 
 def machine() -> str:

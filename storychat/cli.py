@@ -231,7 +231,7 @@ def run_stories(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from storychat import runtime
 
-    for line in runtime.model_report(runtime.load_engine(Settings.from_namespace(args))):
+    for line in runtime.load_engine(Settings.from_namespace(args)).report():
         print(line)
     return 0
 

@@ -286,7 +286,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                                 chat_json_btn = gr.Button("JSON", size="sm")
                             chat_file = gr.File(label="Transcript with checked citations", interactive=False)
                         with gr.Accordion("Model", open=False):
-                            gr.Markdown("\n".join(f"- {e(line)}" for line in runtime.model_report(pipeline.engine)), elem_id="model")
+                            gr.Markdown("\n".join(f"- {e(line)}" for line in pipeline.engine.report()), elem_id="model")
                     with gr.Column(scale=2):
                         # Only the default name here: Gradio publishes the choices in the API schema of the
                         # login page, before anyone logs in. demo.load fills in the library's collections.

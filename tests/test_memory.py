@@ -10,9 +10,7 @@ from storychat.llm.models import bundled_model
 
 
 def state_bytes(engine: LlamaEngine, n_tokens: int) -> int:
-    engine._llm.reset()
-    engine._llm.eval(list(range(100, 100 + n_tokens)))
-    return llama_cpp.llama_state_get_size(engine._llm._ctx.ctx)
+    return engine.state_size(list(range(100, 100 + n_tokens)))
 
 
 @pytest.mark.parametrize("kv_type", ["f16", "q8_0"])

@@ -122,9 +122,10 @@ def test_counts_come_from_the_served_models_tokenizer(remote, engine):
 
 def test_a_streamed_answer_arrives_in_pieces_and_leaves_its_usage(remote):
     messages = [Message("system", "You are terse."), Message("user", "Name three colours.")]
-    pieces = list(remote.stream_chat(messages, max_tokens=32))
+    stream = remote.stream_chat(messages, max_tokens=32)
+    pieces = list(stream)
     assert len(pieces) > 1
-    usage = remote.last_usage
+    usage = stream.usage
     # llama_cpp.server sends no usage chunk, so the engine counts, and knows nothing of its cache.
     assert usage.completion_tokens == remote.count("".join(pieces))
     assert usage.prompt_tokens > remote.count("You are terse.Name three colours.")

@@ -13,11 +13,8 @@ from typing import Sequence
 
 from storychat.answer.prompt import Template, render_story
 from storychat.answer.retrieval import StoryIndex
-from storychat.llm.engine import Engine, Message
+from storychat.llm.engine import MESSAGE_OVERHEAD, Engine, Message
 from storychat.stories import Story
-
-# Tokens a chat template adds around each message (role markers, separators).
-MESSAGE_OVERHEAD = 8
 
 
 @dataclass(frozen=True)

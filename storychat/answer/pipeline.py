@@ -152,18 +152,22 @@ class Pipeline:
         request = self.request(question, context, ranked)
         pieces: list[str] = []
         first_token_at = None
-        for piece in self.engine.stream_chat(
+        stream = self.engine.stream_chat(
             request.messages,
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
             grammar=request.grammar,
             cache_label=collection,
-        ):
-            first_token_at = first_token_at or time.perf_counter()
-            pieces.append(piece)
-            yield Token(piece)
+        )
+        try:
+            for piece in stream:
+                first_token_at = first_token_at or time.perf_counter()
+                pieces.append(piece)
+                yield Token(piece)
+        finally:
+            stream.close()  # a stopped answer frees the engine at once
         finished = time.perf_counter()
-        usage = self.engine.last_usage
+        usage = stream.usage
         timings = Timings(
             ttft_s=round((first_token_at or finished) - started, 3),
             total_s=round(finished - started, 3),

@@ -27,8 +27,8 @@ from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.context import MESSAGE_OVERHEAD
 from storychat.answer.pipeline import Answer, AnswerOptions, Done, Pipeline
+from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
 from storychat.stories.formats import unique_id
 
