@@ -27,7 +27,7 @@ import llama_cpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E402
+from storychat.answer.pipeline import AnswerOptions, Pipeline  # noqa: E402
 from storychat.llm.kvcache import KVCache  # noqa: E402
 from storychat.llm.llama import EngineOptions, LlamaEngine, physical_cores  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
@@ -46,16 +46,16 @@ def engine(n_ctx: int, cache: KVCache | None = None, **options) -> LlamaEngine:
 def corpus(n_ctx: int) -> list:
     """Dalpiaz stories, in file order, filling the story budget of an n_ctx context."""
     probe = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS))
-    budget, stories = probe.builder.story_budget, []
+    budget, stories = probe.fit([]).budget, []
     for path in sorted(DATA.glob("g*.txt")):
         for story in read_file(path).stories:
-            if not story.is_note and probe.builder.corpus_tokens([*stories, story]) <= budget:
+            if not story.is_note and probe.fit([*stories, story]).tokens <= budget:
                 stories.append(story)
     return stories
 
 
 def ask(pipeline: Pipeline, question: str, stories, collection: str = "bench"):
-    answer = [e for e in pipeline.ask(question, stories, collection=collection) if isinstance(e, Done)][0].answer
+    answer = pipeline.answer(question, stories, collection=collection)
     assert not answer.gated, f"{question!r} was refused by the relevance gate; it would time nothing"
     return answer
 
@@ -101,10 +101,7 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
         pipeline = Pipeline(engine(n_ctx), options=options)
         answer = ask(pipeline, question, stories)
         ours.append(answer.timings.total_s)
-        # Rebuild exactly what the pipeline sent.
-        context = pipeline.builder.build(stories, question)
-        ranked = [h.story for h in pipeline.builder.index(context.stories).search(question)]
-        request = pipeline.request(question, context, ranked)
+        request = pipeline.prepare(question, stories)  # exactly what the pipeline sent
         llm = llama_cpp.Llama(
             model_path=str(bundled_model()), n_ctx=n_ctx, flash_attn=pipeline.engine.info().flash_attn,
             n_threads=pipeline.engine._llm.n_threads, verbose=False,

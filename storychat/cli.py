@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from storychat.answer.pipeline import Done, Progress, Token
+from storychat.answer.pipeline import Done, Progress, Token, final
 from storychat.config import OPTIONS, Settings, add_options
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
@@ -277,8 +277,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
         for action, record in zip(actions, result.get("sets", [])):
             if not action.empty:
-                done = [e for e in pipeline.summarise(action.instruction, action.stories) if isinstance(e, Done)]
-                record["summary"] = done[0].answer.to_json()
+                record["summary"] = final(pipeline.summarise(action.instruction, action.stories)).to_json()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -393,9 +392,8 @@ def run_eval(args: argparse.Namespace) -> int:
     backlogs = qa.load_backlogs(questions, data_root, lambda: runtime.open_library(settings), runtime.limits(settings))
     constrained = None if args.constrained is None else args.constrained == "on"
     changes = {"focus": args.focus, "constrained": constrained, "cite_from": args.cite_from, "min_match": args.min_match}
-    pipeline = qa.with_options(
-        runtime.make_pipeline(settings, runtime.load_engine(settings)),
-        **{name: value for name, value in changes.items() if value is not None},
+    pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings)).with_options(
+        **{name: value for name, value in changes.items() if value is not None}
     )
 
     def progress(done: int, total: int, r: qa.Result) -> None:

@@ -97,8 +97,8 @@ class Views:
         stories = [s for s in everything if not s.is_note]
         if not stories:
             return f"Collection **{e(collection)}** is empty: paste or upload stories."
-        builder = self.pipeline.builder
-        needed, budget = builder.corpus_tokens(stories), builder.story_budget
+        fit = self.pipeline.fit(stories)
+        needed, budget = fit.tokens, fit.budget
         fits = "yes" if needed <= budget else f"no, retrieval picks the most relevant (needs {needed:,} of {budget:,} tokens)"
         notes = len(everything) - len(stories)
         return (
@@ -380,10 +380,9 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             if not stories:
                 raise gr.Error(f"No collection named {collection!r} with stories; known: {', '.join(views.names(collection))}")
             try:
-                events = list(pipeline.ask(question, stories, collection=collection))
+                return pipeline.answer(question, stories, collection=collection).to_json()
             except QuestionError as exc:
                 raise gr.Error(str(exc)) from exc
-            return events[-1].answer.to_json()
 
         def search_stories(query: str, collection: str) -> list[dict]:
             """Find the user stories in a collection that best match a query (BM25), best first.
@@ -395,7 +394,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 Up to 10 stories with id, text, role, goal, benefit, epic, source, line and score.
             """
             stories = [s for s in views.stories(collection) if not s.is_note]
-            hits = pipeline.builder.index(stories).search(query, 10)
+            hits = pipeline.search(query, stories, 10)
             return [{**story_record(h.story), "score": round(h.score, 3)} for h in hits]
 
         gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")

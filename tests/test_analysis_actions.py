@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.stories.formats import read_file, read_text
 from tests.serving import ROOT
 
@@ -46,7 +46,7 @@ def test_an_epic_summary_covers_exactly_the_stories_under_its_heading():
 def test_the_model_summary_cites_only_stories_of_the_set(engine, recycling):
     action = role_action(recycling, "admin")
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=32))
-    answer = [e for e in pipeline.summarise(action.instruction, action.stories) if isinstance(e, Done)][0].answer
+    answer = final(pipeline.summarise(action.instruction, action.stories))
     in_set = {s.id for s in action.stories}
     assert answer.evidence and {c.id for c in answer.evidence} <= in_set
     assert not [c for c in answer.citations if c.valid and c.id not in in_set]

@@ -70,7 +70,7 @@ def test_the_needle_sits_at_the_asked_depth_of_the_haystack_in_model_tokens(engi
 
 def test_the_cut_haystack_fills_the_context_length_and_every_story_goes_in(engine, needle_pipeline, haystack):
     planted = plant(needle_pipeline, haystack, 1500, 50)
-    coverage = needle_pipeline.builder.build(planted.stories, planted.needle.question).coverage
+    coverage = needle_pipeline.prepare(planted.needle.question, planted.stories).context.coverage
     one_story = max(engine.count(render_story(s) + "\n") for s in planted.stories)
     assert coverage.mode == "full"
     assert abs(coverage.tokens_in_context - 1500) <= one_story
@@ -78,7 +78,8 @@ def test_the_cut_haystack_fills_the_context_length_and_every_story_goes_in(engin
 
 
 def test_a_length_beyond_what_the_model_holds_in_full_mode_is_refused(engine, needle_pipeline, haystack):
-    limit = engine.context_length - needle_pipeline.options.max_tokens - needle_pipeline.builder.turn_reserve
+    turn_reserve = max(256, engine.context_length // 8)  # the question and recent turns
+    limit = engine.context_length - needle_pipeline.options.max_tokens - turn_reserve
     assert longest(needle_pipeline, haystack) == limit
     plant(needle_pipeline, haystack, limit, 50)
     with pytest.raises(NeedleError, match=f"the longest is {limit:,} tokens"):

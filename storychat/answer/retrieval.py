@@ -60,5 +60,24 @@ class StoryIndex:
         return round(sum(weight[t] for t in found) / sum(weight.values()), 3)
 
 
+class Searcher:
+    """Searches the story set asked about last; its index is rebuilt only when the set changes."""
+
+    def __init__(self) -> None:
+        # One (key, index) pair, swapped as a whole: answers on other threads
+        # (--concurrency > 1) never see one set's key with another's index.
+        self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
+
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
+        """The stories (notes left out) sharing a term with ``query``, best first."""
+        stories = [s for s in stories if not s.is_note]
+        key = tuple(f"{s.id}\0{s.text}" for s in stories)
+        cached_key, index = self._indexed
+        if index is None or cached_key != key:
+            index = StoryIndex(stories)
+            self._indexed = (key, index)
+        return index.search(query, k)
+
+
 def _searchable(story: Story) -> str:
     return " ".join([story.text, *story.acceptance, story.epic])
