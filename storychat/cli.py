@@ -286,21 +286,17 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str]) -> list:
-    """The quick-action sets: exact lists computed by code, for --role, --epic and --summarise."""
-    from storychat.analysis import actions
+    """The quick-action sets: exact lists computed by code, for --role, --epic, --mentioning and --summarise."""
+    from storychat.analysis.actions import quick_action
 
-    found = []
-    if args.summarise and "duplicates" in chosen:
-        found.append(actions.find_duplicates_action(stories, args.threshold))
-    if args.summarise and "lint" in chosen:
-        found.append(actions.quality_action(stories))
-    if args.role:
-        found.append(actions.role_action(stories, args.role))
-    if args.epic:
-        found.append(actions.epic_action(stories, args.epic))
-    if args.mentioning:
-        found.append(actions.mention_action(stories, args.mentioning))
-    return found
+    wanted = [
+        ("duplicates", "", args.summarise and "duplicates" in chosen),
+        ("quality", "", args.summarise and "lint" in chosen),
+        ("role", args.role, bool(args.role)),
+        ("epic", args.epic, bool(args.epic)),
+        ("mention", args.mentioning, bool(args.mentioning)),
+    ]
+    return [quick_action(kind, stories, argument, args.threshold) for kind, argument, asked in wanted if asked]
 
 
 def print_analysis(result: dict) -> None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
+from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, quick_action, role_action
 from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.stories.formats import read_file, read_text
 from tests.serving import ROOT
@@ -34,6 +34,16 @@ def test_quality_report_lists_every_finding_and_its_stories(recycling):
     action = quality_action(recycling)
     assert len(action.evidence) >= len(action.stories) > 0
     assert all(line.startswith("[g04-recycling-") for line in action.evidence)
+
+
+def test_the_ui_and_the_cli_run_a_quick_action_by_name_and_it_asks_for_a_missing_argument(recycling):
+    assert quick_action("role", recycling, " admin ").stories == role_action(recycling, "admin").stories
+    assert quick_action("duplicates", recycling, "").evidence == find_duplicates_action(recycling).evidence
+    assert quick_action("quality", recycling).evidence == quality_action(recycling).evidence
+    with pytest.raises(ValueError, match="Pick a role first"):
+        quick_action("role", recycling, " ")
+    with pytest.raises(ValueError, match="Type a word first"):
+        quick_action("mention", recycling, None)
 
 
 def test_an_epic_summary_covers_exactly_the_stories_under_its_heading():
