@@ -8,15 +8,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from storychat.answer.pipeline import Done, Progress, Token, final
-from storychat.config import OPTIONS, Settings, add_options
+from storychat.config import OPTIONS, Settings, add_options, check_exposure
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
 
-COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info", "needle", "cost", "eval")
-
-
 ANALYSES = ("duplicates", "lint", "roles")
+SERVE_OPTIONS = ("model", "answer", "library", "server")
 
 
 class CommandError(Exception):
@@ -24,27 +21,24 @@ class CommandError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
-        argv.insert(0, "serve")
     args = parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, RuntimeError, OSError) as exc:
+    except (CommandError, ValueError, RuntimeError, OSError) as exc:
         # Errors raised for the user (bad file, no model, bad flag) carry a full sentence.
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def parser() -> argparse.ArgumentParser:
+    # Without a command it serves the UI: the top level takes serve's flags.
     top = argparse.ArgumentParser(prog="python -m storychat", description="Chat with your user stories, on a local model.")
-    sub = top.add_subparsers(dest="command", required=True)
+    add_options(top, *SERVE_OPTIONS)
+    top.set_defaults(run=run_serve)
+    sub = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="start the browser UI (the default command)")
-    add_options(serve, "model", "answer", "library", "server")
+    add_options(serve, *SERVE_OPTIONS)
     serve.set_defaults(run=run_serve)
 
     ask = sub.add_parser("ask", help="answer one question on the command line")
@@ -128,11 +122,10 @@ def add_story_source(parser: argparse.ArgumentParser, stories_help: str, collect
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from storychat import runtime, ui
-    from storychat.config import check_exposure
-
     settings = Settings.from_namespace(args)
-    warning = check_exposure(settings)  # before the model loads: fail fast
+    warning = check_exposure(settings)  # before the model and the UI load: fail fast
+    from storychat import runtime, ui
+
     if warning:
         runtime.log(warning)
     ui.serve(settings, runtime.load_engine(settings))
@@ -158,6 +151,7 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
+    from storychat.answer.pipeline import Done, Progress, Token
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
@@ -272,6 +266,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         result.setdefault("sets", []).append({"title": action.title, "ids": [s.id for s in action.stories], "evidence": action.evidence})
     if args.summarise:
         from storychat import runtime
+        from storychat.answer.pipeline import final
 
         settings = Settings.from_namespace(args)
         pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
