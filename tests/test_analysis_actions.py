@@ -53,6 +53,7 @@ def test_an_epic_summary_covers_exactly_the_stories_under_its_heading():
     assert [s.text.split(",")[1].strip() for s in action.stories] == ["I want to send invoices", "I want reminders"]
 
 
+@pytest.mark.model
 def test_the_model_summary_cites_only_stories_of_the_set(engine, recycling):
     action = role_action(recycling, "admin")
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=32))

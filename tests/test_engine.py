@@ -3,7 +3,11 @@ the stream, frees itself when a stream is closed, and describes itself."""
 
 import threading
 
+import pytest
+
 from storychat.llm.engine import Message
+
+pytestmark = pytest.mark.model
 
 MESSAGES = [Message("system", "You are terse."), Message("user", "Name three colours.")]
 

@@ -24,6 +24,8 @@ CAN-2: As an estimator, I want to see the item we are estimating, so that I know
 """
 CANARY_QUESTION = "Who creates a new game?"
 
+pytestmark = pytest.mark.model
+
 
 @dataclass
 class Server:

@@ -8,6 +8,8 @@ from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model
 from storychat.stories.formats import read_file
 
+pytestmark = pytest.mark.model
+
 
 def new_engine(cache_dir, flash_attn: str = "auto") -> LlamaEngine:
     cache = KVCache(cache_dir, ram_bytes=1 << 30, disk_bytes=1 << 30)

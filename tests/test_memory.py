@@ -13,6 +13,7 @@ def state_bytes(engine: LlamaEngine, n_tokens: int) -> int:
     return engine.state_size(list(range(100, 100 + n_tokens)))
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("kv_type", ["f16", "q8_0"])
 def test_kv_bytes_per_token_match_what_llama_cpp_stores(kv_type):
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, kv_type=kv_type))
@@ -49,6 +50,7 @@ def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layer
     assert list(_fallbacks(2048, 0, 30)) == [(2048, 0)]
 
 
+@pytest.mark.model
 def test_a_quantised_kv_cache_without_flash_attention_is_refused_with_the_fix():
     from storychat.llm.engine import EngineError
 
@@ -71,12 +73,14 @@ def test_an_unknown_flash_attention_mode_is_refused_with_the_choices():
         use_flash_attn("yes", "f16", on_gpu=False)
 
 
+@pytest.mark.model
 def test_the_engine_reports_the_flash_attention_it_resolved():
     on_gpu = bool(llama_cpp.llama_supports_gpu_offload())
     assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256)).info().flash_attn is on_gpu
     assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256, kv_type="q8_0")).info().flash_attn is True
 
 
+@pytest.mark.model
 def test_the_startup_probe_measures_prefill_and_decode_speed():
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024))
     info = engine.probe(prompt_tokens=64, decode_tokens=4)

@@ -14,6 +14,8 @@ from storychat.stories.formats import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.model
+
 
 def run(pipeline, question, stories, history=()):
     events = list(pipeline.ask(question, stories, history))
