@@ -28,7 +28,7 @@ import llama_cpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline  # noqa: E402
+from storychat.answer.pipeline import AnswerOptions, Pipeline  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.llm.engine import EngineError  # noqa: E402
 from storychat.llm.kvcache import KVCache, drop_from_page_cache  # noqa: E402
@@ -50,16 +50,16 @@ def engine(n_ctx: int, cache: KVCache | None = None, **options) -> LlamaEngine:
 def corpus(n_ctx: int) -> list:
     """Dalpiaz stories, in file order, filling the story budget of an n_ctx context."""
     probe = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS))
-    budget, stories = probe.builder.story_budget, []
+    budget, stories = probe.fit([]).budget, []
     for path in sorted(DATA.glob("g*.txt")):
         for story in read_file(path).stories:
-            if not story.is_note and probe.builder.corpus_tokens([*stories, story]) <= budget:
+            if not story.is_note and probe.fit([*stories, story]).tokens <= budget:
                 stories.append(story)
     return stories
 
 
 def ask(pipeline: Pipeline, question: str, stories, collection: str = "bench"):
-    answer = [e for e in pipeline.ask(question, stories, collection=collection) if isinstance(e, Done)][0].answer
+    answer = pipeline.answer(question, stories, collection=collection)
     assert not answer.gated, f"{question!r} was refused by the relevance gate; it would time nothing"
     return answer
 
@@ -151,14 +151,11 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
         pipeline = Pipeline(engine(n_ctx), options=options)
         answer = ask(pipeline, question, stories)
         ours.append(answer.timings.total_s)
-        # Rebuild exactly what the pipeline sent.
-        context = pipeline.builder.build(stories, question)
-        ranked = [h.story for h in pipeline.builder.index(context.stories).search(question)]
-        request = pipeline.request(question, context, ranked)
+        request = pipeline.prepare(question, stories)  # exactly what the pipeline sent
         info = pipeline.engine.info()
         llm = llama_cpp.Llama(
             model_path=str(MODEL), n_ctx=n_ctx, n_gpu_layers=info.gpu_layers, flash_attn=info.flash_attn,
-            type_k=KV_TYPES[info.kv_type], type_v=KV_TYPES[info.kv_type], n_threads=pipeline.engine._llm.n_threads,
+            type_k=KV_TYPES[info.kv_type], type_v=KV_TYPES[info.kv_type], n_threads=pipeline.engine.options.threads or physical_cores(),
             verbose=False,
         )
         started = time.perf_counter()
@@ -207,14 +204,7 @@ def deep_turn(e: LlamaEngine, depth: int, turn: int = 40, decode: int = 16) -> t
 
 def kv_per_token(kv_type: str) -> float:
     e = engine(1024, kv_type=kv_type)
-    ctx = e._llm._ctx.ctx
-
-    def size(n: int) -> int:
-        e._llm.reset()
-        e._llm.eval(list(range(100, 100 + n)))
-        return llama_cpp.llama_state_get_size(ctx)
-
-    return (size(512) - size(256)) / 256
+    return (e.state_size(list(range(100, 612))) - e.state_size(list(range(100, 356)))) / 256
 
 
 def kv_ratio() -> list[dict]:

@@ -8,15 +8,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from storychat.answer.pipeline import Done, Progress, Token
-from storychat.config import OPTIONS, Settings, add_options
+from storychat.config import OPTIONS, Settings, add_options, check_exposure
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
 
-COMMANDS = ("serve", "ask", "import", "stories", "flags", "analyze", "info", "needle", "cost", "eval")
-
-
 ANALYSES = ("duplicates", "lint", "roles")
+SERVE_OPTIONS = ("model", "answer", "library", "server")
 
 
 class CommandError(Exception):
@@ -24,27 +21,24 @@ class CommandError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
-        argv.insert(0, "serve")
     args = parser().parse_args(argv)
     try:
         return args.run(args) or 0
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, RuntimeError, OSError) as exc:
+    except (CommandError, ValueError, RuntimeError, OSError) as exc:
         # Errors raised for the user (bad file, no model, bad flag) carry a full sentence.
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def parser() -> argparse.ArgumentParser:
+    # Without a command it serves the UI: the top level takes serve's flags.
     top = argparse.ArgumentParser(prog="storychat", description="Chat with your user stories, on a local model.")
-    sub = top.add_subparsers(dest="command", required=True)
+    add_options(top, *SERVE_OPTIONS)
+    top.set_defaults(run=run_serve)
+    sub = top.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="start the browser UI (the default command)")
-    add_options(serve, "model", "answer", "library", "server")
+    add_options(serve, *SERVE_OPTIONS)
     serve.set_defaults(run=run_serve)
 
     ask = sub.add_parser("ask", help="answer one question on the command line")
@@ -128,11 +122,10 @@ def add_story_source(parser: argparse.ArgumentParser, stories_help: str, collect
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from storychat import runtime, ui
-    from storychat.config import check_exposure
-
     settings = Settings.from_namespace(args)
-    warning = check_exposure(settings)  # before the model loads: fail fast
+    warning = check_exposure(settings)  # before the model and the UI load: fail fast
+    from storychat import runtime, ui
+
     if warning:
         runtime.log(warning)
     ui.serve(settings, runtime.load_engine(settings))
@@ -158,6 +151,7 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
+    from storychat.answer.pipeline import Done, Progress, Token
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
@@ -231,7 +225,7 @@ def run_stories(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from storychat import runtime
 
-    for line in runtime.model_report(runtime.load_engine(Settings.from_namespace(args))):
+    for line in runtime.load_engine(Settings.from_namespace(args)).report():
         print(line)
     return 0
 
@@ -272,13 +266,13 @@ def run_analyze(args: argparse.Namespace) -> int:
         result.setdefault("sets", []).append({"title": action.title, "ids": [s.id for s in action.stories], "evidence": action.evidence})
     if args.summarise:
         from storychat import runtime
+        from storychat.answer.pipeline import final
 
         settings = Settings.from_namespace(args)
         pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
         for action, record in zip(actions, result.get("sets", [])):
             if not action.empty:
-                done = [e for e in pipeline.summarise(action.instruction, action.stories) if isinstance(e, Done)]
-                record["summary"] = done[0].answer.to_json()
+                record["summary"] = final(pipeline.summarise(action.instruction, action.stories)).to_json()
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -287,21 +281,17 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str]) -> list:
-    """The quick-action sets: exact lists computed by code, for --role, --epic and --summarise."""
-    from storychat.analysis import actions
+    """The quick-action sets: exact lists computed by code, for --role, --epic, --mentioning and --summarise."""
+    from storychat.analysis.actions import quick_action
 
-    found = []
-    if args.summarise and "duplicates" in chosen:
-        found.append(actions.find_duplicates_action(stories, args.threshold))
-    if args.summarise and "lint" in chosen:
-        found.append(actions.quality_action(stories))
-    if args.role:
-        found.append(actions.role_action(stories, args.role))
-    if args.epic:
-        found.append(actions.epic_action(stories, args.epic))
-    if args.mentioning:
-        found.append(actions.mention_action(stories, args.mentioning))
-    return found
+    wanted = [
+        ("duplicates", "", args.summarise and "duplicates" in chosen),
+        ("quality", "", args.summarise and "lint" in chosen),
+        ("role", args.role, bool(args.role)),
+        ("epic", args.epic, bool(args.epic)),
+        ("mention", args.mentioning, bool(args.mentioning)),
+    ]
+    return [quick_action(kind, stories, argument, args.threshold) for kind, argument, asked in wanted if asked]
 
 
 def print_analysis(result: dict) -> None:
@@ -393,9 +383,8 @@ def run_eval(args: argparse.Namespace) -> int:
     backlogs = qa.load_backlogs(questions, data_root, lambda: runtime.open_library(settings), runtime.limits(settings))
     constrained = None if args.constrained is None else args.constrained == "on"
     changes = {"focus": args.focus, "constrained": constrained, "cite_from": args.cite_from, "min_match": args.min_match}
-    pipeline = qa.with_options(
-        runtime.make_pipeline(settings, runtime.load_engine(settings)),
-        **{name: value for name, value in changes.items() if value is not None},
+    pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings)).with_options(
+        **{name: value for name, value in changes.items() if value is not None}
     )
 
     def progress(done: int, total: int, r: qa.Result) -> None:

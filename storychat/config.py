@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +38,15 @@ class Option:
     @property
     def env(self) -> str:
         return "STORYCHAT_" + self.dest.upper()
+
+    @property
+    def annotation(self) -> object:
+        """The type of the Settings field this option sets."""
+        if self.repeat:
+            return tuple[str, ...]
+        if self.negates or self.default is False:
+            return bool
+        return self.type if self.default is not None else self.type | None
 
     def env_default(self) -> object:
         for name in (self.env, *self.env_aliases):
@@ -91,45 +100,24 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    model: str | None = None
-    hf_repo: str | None = None
-    hf_file: str | None = None
-    n_ctx: int | None = None
-    gpu_layers: int | None = None
-    flash_attn: str = "auto"
-    kv_type: str = "f16"
-    threads: int | None = None
-    cache_ram: int = 2048
-    cache_disk: int = 8192
-    cache_dir: str | None = None
-    backend: str = "embedded"
-    base_url: str | None = None
-    api_key: str | None = None
-    remote_model: str | None = None
-    max_tokens: int = 512
-    temp: float = 0.0
-    strict: bool = True
-    prompt_template: str | None = None
-    max_question_chars: int = 4000
-    data_dir: str | None = None
-    max_upload_mb: float = 10.0
-    max_stories: int = 20_000
-    host: str = "127.0.0.1"
-    port: int = 7860
-    concurrency: int = 1
-    auth: tuple[str, ...] = field(default_factory=tuple)
-    auth_file: str | None = None
-    no_auth: bool = False
-    mcp: bool = False
+def _from_namespace(cls, ns: argparse.Namespace) -> "Settings":
+    values = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
+    if "auth" in values:
+        values["auth"] = tuple(values["auth"] or ())
+    return cls(**values)
 
-    @classmethod
-    def from_namespace(cls, ns: argparse.Namespace) -> "Settings":
-        values = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
-        if "auth" in values:
-            values["auth"] = tuple(values["auth"] or ())
-        return cls(**values)
+
+# One field per option, in the order of OPTIONS, with the option's default.
+Settings = make_dataclass(
+    "Settings",
+    [(opt.dest, opt.annotation, field(default=opt.default)) for opt in OPTIONS if opt.const is None],
+    frozen=True,
+    namespace={"__module__": __name__, "from_namespace": classmethod(_from_namespace)},
+)
+Settings.__doc__ = "What every option is set to: a flag, else its environment variable, else its default."
+
+# The defaults, for the parts that take options of their own (answer options, import limits, the engine).
+DEFAULTS = Settings()
 
 
 def add_options(parser: argparse.ArgumentParser, *groups: str) -> None:

@@ -88,35 +88,3 @@ def open_library(settings: Settings) -> Library:
 
 def limits(settings: Settings) -> Limits:
     return Limits(max_bytes=int(settings.max_upload_mb * 1024 * 1024), max_stories=settings.max_stories)
-
-
-def model_report(engine: Engine) -> list[str]:
-    """The runtime self-check, one fact per line: for `info` and the UI's Model panel."""
-    info = engine.info()
-    lines = [
-        f"Model: {info.model}, context {info.n_ctx:,} tokens (trained {info.n_ctx_train:,})",
-        f"GPU offload: {'supported' if info.can_offload else 'not supported by this build or no GPU found'}; "
-        f"layers on GPU: {info.gpu_layers}/{info.n_layer}",
-        f"Flash attention: {'on' if info.flash_attn else 'off'}; KV cache: {info.kv_type}, {info.kv_bytes / 2**20:,.0f} MiB",
-    ]
-    if info.prefill_tps:
-        lines.append(f"Speed probe: prefill {info.prefill_tps:,.0f} tokens/s, decode {info.decode_tps:,.1f} tokens/s")
-    if isinstance(engine, LlamaEngine):
-        import llama_cpp
-
-        from storychat.llm.memory import estimate, free_memory, largest_context
-
-        free = free_memory(info.gpu_layers > 0)
-        lines.append(estimate(engine.path, info.n_ctx, info.kv_type, info.flash_attn).sentence(info.model))
-        lines.append(
-            f"Largest context that fits the {free.bytes / 2**30:.1f} GB of {free.source}: "
-            f"{largest_context(engine.path, info.kv_type, free.bytes, info.n_ctx_train, info.flash_attn):,} tokens"
-        )
-        snapshot = engine.snapshot_estimate(info.n_ctx)
-        if engine.options.cache is None:
-            lines.append("KV snapshots: off (--cache-disk 0)")
-        elif snapshot:
-            lines.append(snapshot.sentence() + " (a full context)")
-        lines += [f"Note: {note}" for note in engine.notes]
-        lines.append(f"llama-cpp-python {llama_cpp.__version__}: {llama_cpp.llama_print_system_info().decode().strip()}")
-    return lines

@@ -75,3 +75,23 @@ def generated_model(tmp_path_factory):
     yield make
     for path in made.values():
         path.unlink(missing_ok=True)
+
+
+# --- the quick tier: `pytest -m "not model"` leaves out every test that loads the real model ---
+
+MODEL_FIXTURES = {"engine", "pipeline", "generated_model"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the real model's fixtures must carry the ``model`` mark, so the quick tier never loads it."""
+    unmarked = [i.nodeid for i in items if MODEL_FIXTURES & set(i.fixturenames) and not i.get_closest_marker("model")]
+    if unmarked:
+        raise pytest.UsageError("mark these tests @pytest.mark.model, they load the real model: " + ", ".join(unmarked))
+
+
+@pytest.fixture
+def fake_engine():
+    """A deterministic engine with real (cl100k) token counts, for unit tests of pure logic; set ``reply``."""
+    from tests.fakes import FakeEngine
+
+    return FakeEngine()

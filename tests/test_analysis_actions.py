@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, role_action
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, quick_action, role_action
+from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.stories.formats import read_file, read_text
 from tests.serving import ROOT
 
@@ -36,6 +36,16 @@ def test_quality_report_lists_every_finding_and_its_stories(recycling):
     assert all(line.startswith("[g04-recycling-") for line in action.evidence)
 
 
+def test_the_ui_and_the_cli_run_a_quick_action_by_name_and_it_asks_for_a_missing_argument(recycling):
+    assert quick_action("role", recycling, " admin ").stories == role_action(recycling, "admin").stories
+    assert quick_action("duplicates", recycling, "").evidence == find_duplicates_action(recycling).evidence
+    assert quick_action("quality", recycling).evidence == quality_action(recycling).evidence
+    with pytest.raises(ValueError, match="Pick a role first"):
+        quick_action("role", recycling, " ")
+    with pytest.raises(ValueError, match="Type a word first"):
+        quick_action("mention", recycling, None)
+
+
 def test_an_epic_summary_covers_exactly_the_stories_under_its_heading():
     batch = read_text("# Billing\nAs a clerk, I want to send invoices, so that we get paid.\n"
                       "As a clerk, I want reminders, so that late payers pay.\n\n# Search\nAs a user, I want search.")
@@ -43,10 +53,11 @@ def test_an_epic_summary_covers_exactly_the_stories_under_its_heading():
     assert [s.text.split(",")[1].strip() for s in action.stories] == ["I want to send invoices", "I want reminders"]
 
 
+@pytest.mark.model
 def test_the_model_summary_cites_only_stories_of_the_set(engine, recycling):
     action = role_action(recycling, "admin")
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=32))
-    answer = [e for e in pipeline.summarise(action.instruction, action.stories) if isinstance(e, Done)][0].answer
+    answer = final(pipeline.summarise(action.instruction, action.stories))
     in_set = {s.id for s in action.stories}
     assert answer.evidence and {c.id for c in answer.evidence} <= in_set
     assert not [c for c in answer.citations if c.valid and c.id not in in_set]

@@ -12,6 +12,8 @@ from tests.serving import ROOT, running_app
 from tests.test_pipeline import assert_contract
 from storychat.stories.formats import read_file
 
+pytestmark = pytest.mark.model
+
 
 def import_poker(data, dalpiaz):
     """Import the planning-poker backlog as collection "poker"; return its file."""

@@ -16,6 +16,8 @@ from storychat.stories.formats import read_text
 from storychat.stories.library import Library
 from tests.serving import running_app
 
+pytestmark = pytest.mark.model
+
 SECRET_STORY = "As a CFO, I want the merger plan kept private, so that the share price holds."
 SECRET_COLLECTION = "project-bluebird"
 

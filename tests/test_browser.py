@@ -10,6 +10,8 @@ import pytest
 from storychat.stories.formats import read_file
 from tests.serving import ROOT, running_app
 
+pytestmark = pytest.mark.model
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

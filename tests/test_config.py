@@ -1,8 +1,10 @@
 import argparse
+import dataclasses
 
 import pytest
 
-from storychat.config import AuthError, Settings, add_options, check_exposure, credentials
+from storychat.config import DEFAULTS, OPTIONS, AuthError, Settings, add_options, check_exposure, credentials
+from storychat.stories.library import default_data_dir
 
 
 def settings(argv: list[str], monkeypatch=None, **env) -> Settings:
@@ -64,3 +66,31 @@ def test_flash_attention_is_auto_unless_a_flag_or_the_environment_says_on_or_off
     assert settings(["--no-flash-attn"]).flash_attn == "off"
     assert settings([], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "on"
     assert settings(["--no-flash-attn"], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "off"
+
+
+def test_settings_have_one_field_per_option_with_the_options_default():
+    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
+    assert list(fields) == list(dict.fromkeys(o.dest for o in OPTIONS))
+    assert all(fields[o.dest] == o.default for o in OPTIONS if o.const is None)
+
+
+def test_the_parts_take_their_defaults_from_the_options():
+    from storychat.answer.pipeline import AnswerOptions
+    from storychat.llm.llama import EngineOptions
+    from storychat.stories.formats import Limits
+
+    answers, limits, engine = AnswerOptions(), Limits(), EngineOptions()
+    assert (answers.max_tokens, answers.temperature, answers.strict, answers.max_question_chars) == (
+        DEFAULTS.max_tokens, DEFAULTS.temp, DEFAULTS.strict, DEFAULTS.max_question_chars,
+    )
+    assert (limits.max_bytes, limits.max_stories) == (DEFAULTS.max_upload_mb * 2**20, DEFAULTS.max_stories)
+    assert (engine.flash_attn, engine.kv_type) == (DEFAULTS.flash_attn, DEFAULTS.kv_type)
+
+
+def test_the_data_dir_is_the_flag_else_the_environment_else_the_per_user_folder(tmp_path, monkeypatch):
+    from storychat.runtime import data_dir
+
+    monkeypatch.delenv("STORYCHAT_DATA_DIR")
+    assert data_dir(settings([])) == default_data_dir()
+    assert data_dir(settings([], monkeypatch, STORYCHAT_DATA_DIR=str(tmp_path / "env"))) == tmp_path / "env"
+    assert data_dir(settings(["--data-dir", str(tmp_path / "flag")], monkeypatch, STORYCHAT_DATA_DIR=str(tmp_path / "env"))) == tmp_path / "flag"

@@ -120,6 +120,7 @@ def test_a_missing_prices_file_is_a_prices_error(tmp_path):
         load_prices(tmp_path / "absent.json")
 
 
+@pytest.mark.model
 def test_the_local_answer_is_timed_through_the_real_pipeline(pipeline, dalpiaz):
     stories = read_file(dalpiaz / "g13-planningpoker.txt").stories[:15]
     run = time_answer(pipeline, stories, "Which stories mention moderators?")

@@ -200,6 +200,7 @@ def test_every_expected_id_of_the_dalpiaz_set_is_a_story_of_its_backlog(dalpiaz)
 # --- a real run -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.model
 def test_eval_command_answers_a_question_set_and_sweeps_the_gate(tmp_path):
     (tmp_path / "team.txt").write_text(
         "As a moderator, I want to export a game transcript as a CSV file, so that I can process the estimates.\n"

@@ -24,6 +24,8 @@ CAN-2: As an estimator, I want to see the item we are estimating, so that I know
 """
 CANARY_QUESTION = "Who creates a new game?"
 
+pytestmark = pytest.mark.model
+
 
 @dataclass
 class Server:
@@ -33,7 +35,7 @@ class Server:
     files: Path
 
     def state(self) -> dict[str, tuple[int, int, str]]:
-        return {c.name: (c.stories, c.notes, c.fingerprint) for c in self.library.collections()}
+        return {c.name: (c.stories, c.notes, self.library.fingerprint(c.name)) for c in self.library.collections()}
 
     def paste(self, text: str, collection: str) -> str:
         return self.client.predict(text, collection, api_name="/add_stories")[0]

@@ -45,6 +45,7 @@ def clone(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.model  # the needle command it runs loads the model
 def test_a_fresh_clone_with_nothing_beside_it_passes_the_data_tests(clone):
     env = {k: v for k, v in os.environ.items() if k != DALPIAZ_ENV}
 

@@ -8,6 +8,8 @@ from gradio_client import Client
 from bench.loadtest import cited_ids, valid_ids
 from tests.serving import running_app
 
+pytestmark = pytest.mark.model
+
 POKER = """\
 POKER-1: As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.
 POKER-2: As an estimator, I want to see the item we are estimating, so that I know what I am giving an estimate for.

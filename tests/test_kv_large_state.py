@@ -15,6 +15,7 @@ from storychat.llm.engine import Message
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 
+pytestmark = pytest.mark.model
 SYSTEM = "Answer from these stories.\n" + "As a moderator, I want to export a game, so that I can keep it. " * 11
 
 
@@ -36,8 +37,8 @@ def engine(model, cache_dir, read_speed) -> LlamaEngine:
 
 
 def ask(engine: LlamaEngine, question: str):
-    text = "".join(engine.stream_chat([Message("system", SYSTEM), Message("user", question)], max_tokens=4))
-    return text, engine.last_usage
+    stream = engine.stream_chat([Message("system", SYSTEM), Message("user", question)], max_tokens=4)
+    return "".join(stream), stream.usage
 
 
 def next_token_logits(engine: LlamaEngine, question: str) -> np.ndarray:

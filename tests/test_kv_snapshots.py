@@ -9,6 +9,8 @@ from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model
 from storychat.stories.formats import read_file
 
+pytestmark = pytest.mark.model
+
 
 @pytest.fixture
 def new_engine(disk_read_speed):
@@ -132,8 +134,8 @@ def test_a_snapshot_llama_cpp_rejects_is_dropped_and_the_stories_evaluated_inste
 
 def chat(engine, stories, question: str, label: str = "") -> tuple[str, object]:
     system = "Answer from these stories.\n" + "\n".join(s.text for s in stories)
-    text = "".join(engine.stream_chat([Message("system", system), Message("user", question)], max_tokens=4, cache_label=label))
-    return text, engine.last_usage
+    stream = engine.stream_chat([Message("system", system), Message("user", question)], max_tokens=4, cache_label=label)
+    return "".join(stream), stream.usage
 
 
 def test_the_snapshot_is_written_only_after_the_answer_has_streamed(tmp_path, backlogs, new_engine):
@@ -141,10 +143,11 @@ def test_the_snapshot_is_written_only_after_the_answer_has_streamed(tmp_path, ba
     engine = new_engine(tmp_path)
     system = "Answer from these stories.\n" + "\n".join(s.text for s in poker)
     stream = engine.stream_chat([Message("system", system), Message("user", "What can the moderator do?")], max_tokens=4)
-    next(stream)  # the first token: the whole prompt has been evaluated
+    pieces = iter(stream)
+    next(pieces)  # the first token: the whole prompt has been evaluated
     assert not list(tmp_path.glob("*.kv")) and not list(tmp_path.glob("*.tmp"))
-    list(stream)
-    assert engine.last_usage.prefix_source == "cold"
+    list(pieces)
+    assert stream.usage.prefix_source == "cold"
     engine.wait_for_snapshot()
     assert len(list(tmp_path.glob("*.kv"))) == 1
     # The next question waits for the write (it needs the context), then finds the stories live.

@@ -7,6 +7,7 @@ import pytest
 from bench import loadtest
 
 
+@pytest.mark.model
 def test_two_concurrent_sessions_all_answer_and_cite_only_their_own_collection(dalpiaz, capsys):
     status = loadtest.main(["--clients", "2", "--questions", "3", "--stories", "6", "--data", str(dalpiaz), "--timeout", "400"])
     out = capsys.readouterr().out

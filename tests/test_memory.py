@@ -10,11 +10,10 @@ from storychat.llm.models import bundled_model
 
 
 def state_bytes(engine: LlamaEngine, n_tokens: int) -> int:
-    engine._llm.reset()
-    engine._llm.eval(list(range(100, 100 + n_tokens)))
-    return llama_cpp.llama_state_get_size(engine._llm._ctx.ctx)
+    return engine.state_size(list(range(100, 100 + n_tokens)))
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("kv_type", ["f16", "q8_0"])
 def test_kv_bytes_per_token_match_what_llama_cpp_stores(kv_type):
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, kv_type=kv_type))
@@ -51,6 +50,7 @@ def test_a_failed_allocation_retries_with_a_smaller_context_then_fewer_gpu_layer
     assert list(_fallbacks(2048, 0, 30)) == [(2048, 0)]
 
 
+@pytest.mark.model
 def test_a_quantised_kv_cache_without_flash_attention_is_refused_with_the_fix():
     from storychat.llm.engine import EngineError
 
@@ -73,12 +73,14 @@ def test_an_unknown_flash_attention_mode_is_refused_with_the_choices():
         use_flash_attn("yes", "f16", on_gpu=False)
 
 
+@pytest.mark.model
 def test_the_engine_reports_the_flash_attention_it_resolved():
     on_gpu = bool(llama_cpp.llama_supports_gpu_offload())
     assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256)).info().flash_attn is on_gpu
     assert LlamaEngine(bundled_model(), EngineOptions(n_ctx=256, kv_type="q8_0")).info().flash_attn is True
 
 
+@pytest.mark.model
 def test_the_startup_probe_measures_prefill_and_decode_speed():
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024))
     info = engine.probe(prompt_tokens=64, decode_tokens=4)
@@ -98,15 +100,15 @@ def test_free_memory_says_which_memory_it_read():
         assert "GPU" in gpu.source or "free memory on" in gpu.source
 
 
+@pytest.mark.model
 def test_info_reports_the_snapshot_estimates_against_the_probe(tmp_path, disk_read_speed):
     from storychat.llm.kvcache import KVCache
-    from storychat.runtime import model_report
 
     cache = KVCache(tmp_path, disk_bytes=1 << 30, read_bytes_per_s=disk_read_speed)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, cache=cache))
     engine.probe(prompt_tokens=64, decode_tokens=2)
-    [line] = [l for l in model_report(engine) if l.startswith("KV snapshot of")]
+    [line] = [l for l in engine.report() if l.startswith("KV snapshot of")]
     estimate = engine.snapshot_estimate(1024)
     assert f"restore about {estimate.restore_s:.2f} s" in line and f"prefill about {estimate.prefill_s:.2f} s" in line
     assert estimate.bytes == 1024 * kv_bytes(model_shape(read_metadata(bundled_model())), 1, "f16")
-    assert "Largest context that fits the" in " ".join(model_report(engine))
+    assert "Largest context that fits the" in " ".join(engine.report())

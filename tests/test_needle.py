@@ -56,6 +56,7 @@ def tokens(engine, lines):
 # --- placement ------------------------------------------------------------------
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("depth", [0, 25, 50, 75, 100])
 def test_the_needle_sits_at_the_asked_depth_of_the_haystack_in_model_tokens(engine, needle_pipeline, haystack, depth):
     planted = plant(needle_pipeline, haystack, 1500, depth)
@@ -68,23 +69,27 @@ def test_the_needle_sits_at_the_asked_depth_of_the_haystack_in_model_tokens(engi
     assert abs(planted.actual_depth - depth) <= 100 * one_story / others
 
 
+@pytest.mark.model
 def test_the_cut_haystack_fills_the_context_length_and_every_story_goes_in(engine, needle_pipeline, haystack):
     planted = plant(needle_pipeline, haystack, 1500, 50)
-    coverage = needle_pipeline.builder.build(planted.stories, planted.needle.question).coverage
+    coverage = needle_pipeline.prepare(planted.needle.question, planted.stories).context.coverage
     one_story = max(engine.count(render_story(s) + "\n") for s in planted.stories)
     assert coverage.mode == "full"
     assert abs(coverage.tokens_in_context - 1500) <= one_story
     assert [s for s in planted.stories if s is not planted.story] == haystack[: len(planted.stories) - 1]
 
 
+@pytest.mark.model
 def test_a_length_beyond_what_the_model_holds_in_full_mode_is_refused(engine, needle_pipeline, haystack):
-    limit = engine.context_length - needle_pipeline.options.max_tokens - needle_pipeline.builder.turn_reserve
+    turn_reserve = max(256, engine.context_length // 8)  # the question and recent turns
+    limit = engine.context_length - needle_pipeline.options.max_tokens - turn_reserve
     assert longest(needle_pipeline, haystack) == limit
     plant(needle_pipeline, haystack, limit, 50)
     with pytest.raises(NeedleError, match=f"the longest is {limit:,} tokens"):
         plant(needle_pipeline, haystack, limit + 1, 50)
 
 
+@pytest.mark.model
 def test_a_haystack_too_small_for_the_length_is_refused_and_longest_says_what_fits(needle_pipeline, haystack):
     small = haystack[:5]
     with pytest.raises(NeedleError, match="too few"):
@@ -96,6 +101,7 @@ def test_a_haystack_too_small_for_the_length_is_refused_and_longest_says_what_fi
         plant(needle_pipeline, small, int(fits * 1.2), 50)
 
 
+@pytest.mark.model
 def test_the_needle_id_never_takes_the_id_of_a_story(needle_pipeline, haystack):
     needle = needle_for(1000, 0)
     clash = Story(f"needle-{NEEDLES.index(needle) + 1}", "As a user, I want a clash.", "x.txt", 1)
@@ -216,6 +222,7 @@ def test_the_csv_holds_one_row_per_cell_in_the_documented_columns(tmp_path):
 # --- the real model -----------------------------------------------------------------
 
 
+@pytest.mark.model
 def test_one_real_cell_goes_through_the_pipeline_in_both_modes(pipeline, haystack):
     steps = []
     cells = run_grid(pipeline, haystack, [600], [50], lambda done, step: steps.append(done))
@@ -233,6 +240,7 @@ def needle_command(tmp_path, dalpiaz, *flags):
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
 
 
+@pytest.mark.model
 def test_needle_command_writes_the_csv_and_heatmap_and_prints_the_verdict(tmp_path, dalpiaz):
     run = needle_command(tmp_path, dalpiaz, "--lengths", "600", "--depths", "50")
     assert run.returncode == 0, run.stderr
@@ -242,6 +250,7 @@ def test_needle_command_writes_the_csv_and_heatmap_and_prints_the_verdict(tmp_pa
     assert run.stdout.startswith("long-context: ") and "; default: " in run.stdout
 
 
+@pytest.mark.model
 def test_needle_command_refuses_a_length_the_model_cannot_hold(tmp_path, dalpiaz):
     run = needle_command(tmp_path, dalpiaz, "--lengths", "9000", "--depths", "50")
     assert run.returncode == 2

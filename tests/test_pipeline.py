@@ -14,6 +14,8 @@ from storychat.stories.formats import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.model
+
 
 def run(pipeline, question, stories, history=()):
     events = list(pipeline.ask(question, stories, history))
@@ -72,9 +74,7 @@ def test_a_new_question_on_the_same_stories_evaluates_only_its_own_turn(pipeline
     run(pipeline, "Which stories mention estimators?", planning_poker)
     question = "Can the moderator export a game transcript?"
     _, follow = run(pipeline, question, planning_poker)
-    context = pipeline.builder.build(planning_poker, question)
-    ranked = [h.story for h in pipeline.builder.index(context.stories).search(question)]
-    turn = pipeline.request(question, context, ranked).messages[-1].content  # focus story + question
+    turn = pipeline.prepare(question, planning_poker).messages[-1].content  # focus story + question
     # After the turn SmolLM2's ChatML adds <|im_end|>\n<|im_start|>assistant\n (6 tokens measured);
     # everything before it, up to <|im_start|>user\n, is the cached stable prefix.
     wrapper = 8
@@ -85,7 +85,7 @@ def test_a_new_question_on_the_same_stories_evaluates_only_its_own_turn(pipeline
 def test_too_many_stories_switch_to_retrieval_and_say_so(engine, dalpiaz):
     stories = read_file(dalpiaz / "g02-federalspending.txt").stories + read_file(dalpiaz / "g03-loudoun.txt").stories
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=48))
-    context = pipeline.builder.build(stories, "Which stories are about publishing FABS submissions?")
+    context = pipeline.prepare("Which stories are about publishing FABS submissions?", stories).context
     cov = context.coverage
     assert cov.mode == "retrieval" and 0 < cov.stories_in_context < cov.stories_total
     assert cov.tokens_in_context <= cov.n_ctx - 48

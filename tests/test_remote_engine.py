@@ -104,6 +104,7 @@ def settings(argv: list[str]) -> Settings:
     return Settings.from_namespace(parser.parse_args(argv))
 
 
+@pytest.mark.model
 def test_cli_ask_json_through_the_server_honours_the_contract(server_url, dalpiaz):
     backlog = dalpiaz / "g13-planningpoker.txt"
     result = ask_cli("--json", "--base-url", f"{server_url}/v1", "--api-key", API_KEY, "--n-ctx", str(SERVER_CTX),
@@ -114,28 +115,33 @@ def test_cli_ask_json_through_the_server_honours_the_contract(server_url, dalpia
     assert "llama_cpp.server /extras/tokenize" in result.stderr  # counted by the served model's tokenizer
 
 
+@pytest.mark.model
 def test_counts_come_from_the_served_models_tokenizer(remote, engine):
     text = "As a moderator, I want to export a transcript of a game as a CSV file."
     assert remote.tokenize(text) == engine.tokenize(text)
     assert remote.count(text) == engine.count(text)
 
 
+@pytest.mark.model
 def test_a_streamed_answer_arrives_in_pieces_and_leaves_its_usage(remote):
     messages = [Message("system", "You are terse."), Message("user", "Name three colours.")]
-    pieces = list(remote.stream_chat(messages, max_tokens=32))
+    stream = remote.stream_chat(messages, max_tokens=32)
+    pieces = list(stream)
     assert len(pieces) > 1
-    usage = remote.last_usage
+    usage = stream.usage
     # llama_cpp.server sends no usage chunk, so the engine counts, and knows nothing of its cache.
     assert usage.completion_tokens == remote.count("".join(pieces))
     assert usage.prompt_tokens > remote.count("You are terse.Name three colours.")
     assert usage.prompt_evaluated == usage.prompt_tokens
 
 
+@pytest.mark.model
 def test_a_server_that_does_not_report_its_context_needs_n_ctx(server_url):
     with pytest.raises(EngineError, match="does not say how long its context is. Pass --n-ctx"):
         RemoteEngine(RemoteOptions(server_url, api_key=API_KEY))
 
 
+@pytest.mark.model
 def test_an_unknown_remote_model_names_the_ones_served(server_url):
     with pytest.raises(EngineError, match="--remote-model gpt-9: .* serves .*SmolLM2"):
         RemoteEngine(RemoteOptions(server_url, api_key=API_KEY, model="gpt-9", n_ctx=SERVER_CTX))
@@ -147,6 +153,7 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return result.stderr.splitlines()[-1]
 
 
+@pytest.mark.model
 def test_a_closed_port_is_one_line_that_names_the_url_and_the_fix(dalpiaz):
     url = f"http://127.0.0.1:{free_port()}"
     line = error_line(ask_cli("--base-url", url, "--stories", str(dalpiaz / "g13-planningpoker.txt"), "Anything?"))
@@ -154,12 +161,14 @@ def test_a_closed_port_is_one_line_that_names_the_url_and_the_fix(dalpiaz):
     assert line.endswith("Start the server, or fix --base-url.")
 
 
+@pytest.mark.model
 def test_an_http_error_carries_the_status_and_the_servers_message(server_url, dalpiaz):
     backlog = str(dalpiaz / "g13-planningpoker.txt")
     line = error_line(ask_cli("--base-url", server_url, "--api-key", "wrong", "--stories", backlog, "Anything?"))
     assert line == f"error: GET {server_url}/v1/models answered HTTP 401: Invalid API key"
 
 
+@pytest.mark.model
 def test_a_prompt_beyond_the_servers_context_fails_clearly(server_url):
     oversold = RemoteEngine(RemoteOptions(server_url, api_key=API_KEY, n_ctx=4 * SERVER_CTX))
     too_long = [Message("user", "estimate " * (2 * SERVER_CTX))]
@@ -168,6 +177,7 @@ def test_a_prompt_beyond_the_servers_context_fails_clearly(server_url):
         list(oversold.stream_chat(too_long, max_tokens=8))
 
 
+@pytest.mark.model
 def test_the_ui_streams_a_cited_answer_from_the_server(app_url):
     job = Client(app_url, verbose=False).submit("Can the moderator export the game?", [], "poker", api_name="/ask")
     partials = list(job)
@@ -177,6 +187,7 @@ def test_the_ui_streams_a_cited_answer_from_the_server(app_url):
     assert "3 of 3 stories" in coverage
 
 
+@pytest.mark.model
 def test_two_browser_clients_are_answered_at_the_same_time(app_url):
     questions = ["Can the moderator export the game?", "What does the estimator see?"]
     clients = [Client(app_url, verbose=False) for _ in questions]
@@ -205,6 +216,7 @@ def test_two_browser_clients_are_answered_at_the_same_time(app_url):
     assert overlapped == {q: True for q in questions}
 
 
+@pytest.mark.model
 def test_the_ui_reports_a_server_that_went_away_in_one_line(tmp_path):
     with llama_cpp_server(tmp_path) as server:
         flags = ("--backend", "openai", "--base-url", server.url, "--api-key", API_KEY, "-n", "32")

@@ -4,9 +4,12 @@ import csv
 import subprocess
 import sys
 
+import pytest
 from gradio_client import Client
 
 from tests.serving import ROOT, running_app
+
+pytestmark = pytest.mark.model
 
 
 def test_self_test_tab_returns_a_verdict_a_heatmap_and_the_cells(tmp_path, dalpiaz):

@@ -21,6 +21,7 @@ def app_url(tmp_path_factory):
         yield url
 
 
+@pytest.mark.model
 def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
     client = Client(app_url, verbose=False)
     report, table, *_ = client.predict(STORIES, "poker", api_name="/add_stories")
@@ -39,6 +40,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
     assert "3 of 3 stories" in coverage and "(full)" in coverage
 
 
+@pytest.mark.model
 def test_an_empty_collection_gets_a_clear_message(app_url):
     client = Client(app_url, verbose=False)
     with pytest.raises(Exception, match="has no stories yet"):
@@ -54,6 +56,7 @@ def test_serving_on_all_interfaces_without_auth_refuses_to_start(tmp_path):
     assert "Refusing to serve on 0.0.0.0 without a login" in result.stderr
 
 
+@pytest.mark.model
 def test_with_auth_the_api_rejects_anonymous_clients(tmp_path):
     with running_app(tmp_path, "--auth", "alice:s3cret") as url:
         with pytest.raises(Exception):

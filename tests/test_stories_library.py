@@ -15,14 +15,8 @@ import platformdirs
 import pytest
 
 from storychat.stories.formats import ImportBatch, read_file, read_text
-from storychat.stories.library import (
-    DATABASE_NAME,
-    MIGRATIONS,
-    CollectionInfo,
-    Library,
-    default_data_dir,
-    migrate,
-)
+from storychat.stories.library import DATABASE_NAME, CollectionInfo, Library, default_data_dir
+from storychat.stories.migrations import MIGRATIONS, migrate
 from storychat.stories.model import Story
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,13 +38,7 @@ def _batch(*stories: Story) -> ImportBatch:
 # --- data directory -------------------------------------------------------------
 
 
-def test_the_data_dir_comes_from_the_environment_variable(monkeypatch, tmp_path):
-    monkeypatch.setenv("STORYCHAT_DATA_DIR", str(tmp_path / "here"))
-    assert default_data_dir() == tmp_path / "here"
-
-
-def test_without_the_variable_the_data_dir_is_the_platform_user_data_dir(monkeypatch):
-    monkeypatch.delenv("STORYCHAT_DATA_DIR", raising=False)
+def test_the_default_data_dir_is_the_platform_user_data_dir():
     assert default_data_dir() == Path(platformdirs.user_data_dir("storychat"))
 
 
@@ -169,7 +157,7 @@ def test_the_fingerprint_changes_exactly_when_the_stories_change(library):
     library.delete_story("c", "s-3")
     assert len({first, grown}) == 2
     assert library.fingerprint("c") == first
-    assert library.collections()[0] == CollectionInfo("c", 2, 0, first)
+    assert library.collections()[0] == CollectionInfo("c", 2, 0)
 
 
 def test_a_story_is_deleted_by_its_id(library):

@@ -2,6 +2,7 @@
 
 Each action returns the stories it found, the full list as evidence lines
 (always shown, whatever the model writes) and the instruction the model gets.
+``quick_action`` runs one by name, for the UI's buttons and ``analyze``'s flags.
 """
 
 from __future__ import annotations
@@ -28,6 +29,25 @@ class Action:
     @property
     def empty(self) -> bool:
         return not self.stories
+
+
+# What an action that needs an argument asks for when it has none.
+ASK_FOR = {"role": "Pick a role first.", "epic": "Pick an epic first.", "mention": "Type a word first."}
+
+
+def quick_action(kind: str, stories: Sequence[Story], argument: str | None = "", threshold: float = DEFAULT_THRESHOLD) -> Action:
+    """The action ``kind``: duplicates, quality, role, epic or mention (``argument`` names the role, epic or word).
+
+    A missing argument is a ValueError that says what to give.
+    """
+    argument = (argument or "").strip()
+    if kind in ASK_FOR and not argument:
+        raise ValueError(ASK_FOR[kind])
+    if kind == "duplicates":
+        return find_duplicates_action(stories, threshold)
+    if kind == "quality":
+        return quality_action(stories)
+    return {"role": role_action, "epic": epic_action, "mention": mention_action}[kind](stories, argument)
 
 
 def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD) -> Action:

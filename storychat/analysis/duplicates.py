@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from storychat.answer.retrieval import STOPWORDS, stem
 from storychat.stories import Story
+from storychat.text import STOPWORDS, stem
 
 DEFAULT_THRESHOLD = 0.65
 BENEFIT_WEIGHT = 0.5

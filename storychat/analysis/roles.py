@@ -8,8 +8,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from storychat.answer.retrieval import stem
 from storychat.stories import Story
+from storychat.text import stem
 
 # Short forms that name the same role. "end user" is not folded into "user":
 # no story in the Dalpiaz backlogs has the role "end user", so nothing backs

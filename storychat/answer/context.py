@@ -2,8 +2,8 @@
 
 Full mode: every story fits, and goes in, in library order: the prompt prefix
 is then identical for every question about the collection. Retrieval mode:
-BM25 picks the most relevant stories that fit. Either way the coverage is
-reported with the answer; truncation is never silent.
+the best search hits that fit go in. Either way the coverage is reported with
+the answer; truncation is never silent.
 """
 
 from __future__ import annotations
@@ -12,12 +12,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from storychat.answer.prompt import Template, render_story
-from storychat.answer.retrieval import StoryIndex
-from storychat.llm.engine import Engine, Message
+from storychat.answer.retrieval import Hit
+from storychat.llm.engine import MESSAGE_OVERHEAD, Engine, Message
 from storychat.stories import Story
-
-# Tokens a chat template adds around each message (role markers, separators).
-MESSAGE_OVERHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -30,12 +27,26 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Fit:
+    """How a set of stories fits the model's context, in model tokens."""
+
+    tokens: int  # the stories, as laid out in the system prompt
+    budget: int  # room for stories: the context less the rules, the answer and the turn reserve
+    rules: int  # the system prompt without stories, with its message markers
+
+    @property
+    def fits(self) -> bool:
+        return self.tokens <= self.budget
+
+
+@dataclass(frozen=True)
 class Context:
     stories: list[Story]
     system: str
     history: list[Message]
     dropped_turns: int
     coverage: Coverage
+    hits: list[Hit]  # the search's ranking of the stories in context, best first
 
 
 class QuestionError(ValueError):
@@ -55,27 +66,23 @@ class ContextBuilder:
         self.template = template
         self.max_answer_tokens = max_answer_tokens
         self._story_tokens: dict[str, int] = {}
-        # One (key, index) pair, swapped as a whole: answers on other threads
-        # (--concurrency > 1) never see one collection's key with another's index.
-        self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
 
     @property
     def turn_reserve(self) -> int:
         """Tokens kept for the question and recent turns."""
         return max(256, self.engine.context_length // 8)
 
-    @property
-    def story_budget(self) -> int:
-        fixed = self.engine.count(self.template.render_system([])) + MESSAGE_OVERHEAD
-        return self.engine.context_length - self.max_answer_tokens - self.turn_reserve - fixed
+    def fit(self, stories: Sequence[Story]) -> Fit:
+        rules = self.engine.count(self.template.render_system([])) + MESSAGE_OVERHEAD
+        budget = self.engine.context_length - self.max_answer_tokens - self.turn_reserve - rules
+        return Fit(sum(self._tokens(s) for s in stories if not s.is_note), budget, rules)
 
-    def corpus_tokens(self, stories: Sequence[Story]) -> int:
-        """Model tokens the stories take in the prompt; compare with ``story_budget``."""
-        return sum(self._tokens(s) for s in stories if not s.is_note)
-
-    def build(self, stories: Sequence[Story], question: str, history: Sequence[Message] = ()) -> Context:
+    def build(
+        self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit]
+    ) -> Context:
+        """``hits``: the search for this question over the same stories, best first."""
         stories = [s for s in stories if not s.is_note]
-        chosen, mode = self._choose(stories, question)
+        chosen, mode = self._choose(stories, hits)
         system = self.template.render_system(chosen)
         used = self.engine.count(system) + MESSAGE_OVERHEAD
         question_tokens = self.engine.count(question) + MESSAGE_OVERHEAD
@@ -89,28 +96,20 @@ class ContextBuilder:
         kept = self._recent_turns(history, room)
         used += question_tokens + sum(self._message_tokens(m) for m in kept)
         coverage = Coverage(len(chosen), len(stories), used, self.engine.context_length, mode)
-        return Context(chosen, system, kept, len(history) - len(kept), coverage)
+        shown = {s.id for s in chosen}
+        return Context(chosen, system, kept, len(history) - len(kept), coverage, [h for h in hits if h.story.id in shown])
 
-    def index(self, stories: Sequence[Story]) -> StoryIndex:
-        """The BM25 index of these stories, rebuilt only when they change."""
-        key = tuple(f"{s.id}\0{s.text}" for s in stories)
-        cached_key, index = self._indexed
-        if index is None or cached_key != key:
-            index = StoryIndex(stories)
-            self._indexed = (key, index)
-        return index
-
-    def _choose(self, stories: list[Story], question: str) -> tuple[list[Story], str]:
-        budget = self.story_budget
-        sizes = [self._tokens(s) for s in stories]
-        if sum(sizes) <= budget:
+    def _choose(self, stories: list[Story], hits: Sequence[Hit]) -> tuple[list[Story], str]:
+        fit = self.fit(stories)
+        if fit.fits:
             return stories, "full"
-        size_of = dict(zip((s.id for s in stories), sizes))
+        budget = fit.budget
         picked: set[str] = set()
-        for hit in self.index(stories).search(question):
-            if size_of[hit.story.id] <= budget:
+        for hit in hits:
+            size = self._tokens(hit.story)
+            if size <= budget:
                 picked.add(hit.story.id)
-                budget -= size_of[hit.story.id]
+                budget -= size
         # Keep library order among the picked stories, so the prompt stays stable
         # for questions that retrieve the same set.
         return [s for s in stories if s.id in picked], "retrieval"

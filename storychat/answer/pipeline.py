@@ -1,29 +1,32 @@
 """The one path every question takes: context, prompt, engine, checks, events.
 
-``Pipeline.ask`` yields typed events. The browser UI, the CLI and the
-evaluations only render them; none of them holds answer logic of its own.
+``Pipeline.ask`` yields typed events; ``answer`` runs them to the end. The
+browser UI, the CLI and the evaluations only call these verbs and render what
+they return; none of them holds answer logic of its own.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Iterator, Sequence, Union
+from dataclasses import asdict, dataclass, field, replace
+from typing import Iterable, Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
-from storychat.answer.context import Context, ContextBuilder, Coverage, QuestionError
+from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
-from storychat.answer.retrieval import Hit, terms
+from storychat.answer.retrieval import Hit, Searcher
+from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
+from storychat.text import terms
 
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    max_tokens: int = 512
-    temperature: float = 0.0
-    strict: bool = True
-    max_question_chars: int = 4000
+    max_tokens: int = DEFAULTS.max_tokens
+    temperature: float = DEFAULTS.temp
+    strict: bool = DEFAULTS.strict
+    max_question_chars: int = DEFAULTS.max_question_chars
     # Defaults chosen on the QA and needle evaluations (docs/evaluation.md): an answer that must
     # open with the best-matching story's id had the best evidence recall; repeating that story
     # before the question made the answer state its fact (19 of 20 needles, 8 without); a gate
@@ -82,8 +85,9 @@ class Answer:
 
 @dataclass(frozen=True)
 class Request:
-    """What the engine is given for one question."""
+    """What the engine is given for one question, and the context it was built from."""
 
+    context: Context
     messages: list[Message]
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
 
@@ -106,26 +110,42 @@ class Done:
 Event = Union[Progress, Token, Done]
 
 
+def final(events: Iterable[Event]) -> Answer:
+    """Run an event stream to its end; the answer it finishes with."""
+    return [e for e in events if isinstance(e, Done)][-1].answer
+
+
 class Pipeline:
     def __init__(self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions()):
         self.engine = engine
+        self.template = template
         self.options = options
-        self.builder = ContextBuilder(engine, template, options.max_tokens)
+        self._builder = ContextBuilder(engine, template, options.max_tokens)
+        self._searcher = Searcher()
+
+    def with_options(self, **changes) -> "Pipeline":
+        """The same engine and template with other answer options."""
+        return Pipeline(self.engine, self.template, replace(self.options, **changes))
 
     def ask(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
     ) -> Iterator[Event]:
         """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache."""
-        question = self._validate(question)
         started = time.perf_counter()
-        context = self.builder.build(stories, question, history)
-        hits = self.builder.index(context.stories).search(self._gate_query(question, history))
+        request = self.prepare(question, stories, history)
+        hits = request.context.hits
         best = hits[0].match if hits else 0.0
         if best < self.options.min_match:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
-            yield Done(self._gated(context, [h.story for h in hits], best, started))
+            yield Done(self._gated(request.context, best, started))
             return
-        yield from self._generate(question, stories, context, [h.story for h in hits], collection, started, hits)
+        yield from self._generate(request, stories, collection, started, hits)
+
+    def answer(
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+    ) -> Answer:
+        """``ask``, run to the end."""
+        return final(self.ask(question, stories, history, collection))
 
     def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
         """Have the model summarise a set that code computed (a quick action).
@@ -135,33 +155,51 @@ class Pipeline:
         a collection, so its KV snapshot carries no collection label.
         """
         started = time.perf_counter()
-        context = self.builder.build(stories, instruction)
-        yield from self._generate(instruction, stories, context, list(context.stories), "", started, [])
+        context = self._builder.build(stories, instruction, (), self.search(instruction, stories))
+        request = self._request(instruction, context, list(context.stories))
+        yield from self._generate(request, stories, "", started, [])
+
+    def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
+        """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
+        question = self._validate(question)
+        hits = self.search(self._gate_query(question, history), stories)
+        context = self._builder.build(stories, question, history, hits)
+        return self._request(question, context, [h.story for h in context.hits])
+
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
+        """The stories (notes left out) that share a term with ``query``, best first (BM25)."""
+        return self._searcher.search(query, stories, k)
+
+    def fit(self, stories: Sequence[Story]) -> Fit:
+        """How many model tokens the stories take in the prompt, against the room there is for them."""
+        return self._builder.fit(stories)
 
     def _generate(
-        self, question: str, stories: Sequence[Story], context: Context, ranked: list[Story],
-        collection: str, started: float, hits: list[Hit],
+        self, request: Request, stories: Sequence[Story], collection: str, started: float, hits: list[Hit]
     ) -> Iterator[Event]:
-        cov = context.coverage
+        cov = request.context.coverage
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
         )
-        request = self.request(question, context, ranked)
         pieces: list[str] = []
         first_token_at = None
-        for piece in self.engine.stream_chat(
+        stream = self.engine.stream_chat(
             request.messages,
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
             grammar=request.grammar,
             cache_label=collection,
-        ):
-            first_token_at = first_token_at or time.perf_counter()
-            pieces.append(piece)
-            yield Token(piece)
+        )
+        try:
+            for piece in stream:
+                first_token_at = first_token_at or time.perf_counter()
+                pieces.append(piece)
+                yield Token(piece)
+        finally:
+            stream.close()  # a stopped answer frees the engine at once
         finished = time.perf_counter()
-        usage = self.engine.last_usage
+        usage = stream.usage
         timings = Timings(
             ttft_s=round((first_token_at or finished) - started, 3),
             total_s=round(finished - started, 3),
@@ -170,9 +208,9 @@ class Pipeline:
             prompt_evaluated=usage.prompt_evaluated if usage else 0,
             prefix_source=usage.prefix_source if usage else "",
         )
-        yield Done(self._check("".join(pieces).strip(), stories, context, timings, hits))
+        yield Done(self._check("".join(pieces).strip(), stories, request.context, timings, hits))
 
-    def request(self, question: str, context: Context, ranked: list[Story]) -> Request:
+    def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
         """The messages and citation grammar for ``question``; ``ranked``: stories best match first."""
         messages = [
             Message("system", context.system),
@@ -181,7 +219,7 @@ class Pipeline:
         ]
         openers = ranked[: self.options.cite_from]
         grammar = citation_grammar([s.id for s in openers]) if self.options.constrained and openers else None
-        return Request(messages, grammar)
+        return Request(context, messages, grammar)
 
     @staticmethod
     def _gate_query(question: str, history: Sequence[Message]) -> str:
@@ -192,7 +230,7 @@ class Pipeline:
         earlier = [m.content for m in history if m.role == "user"]
         return f"{earlier[-1]} {question}" if earlier else question
 
-    def _gated(self, context: Context, closest: list[Story], best: float, started: float) -> Answer:
+    def _gated(self, context: Context, best: float, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
         return Answer(
             answer=REFUSAL,
@@ -200,7 +238,7 @@ class Pipeline:
             citations=[],
             context=context.coverage,
             timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
-            closest=closest[: self.options.closest],
+            closest=[h.story for h in context.hits[: self.options.closest]],
             dropped_turns=context.dropped_turns,
             gated=True,
             best_match=best,

@@ -1,14 +1,12 @@
 """Rank stories against a question with BM25 (``bm25s``), and say how well the best ones match.
 
-Text is reduced to content terms first: lower case, no stop words (including
-words every story or question has, like "story" or "want"), light suffix
-stemming. The same terms feed BM25 and the match score of the relevance gate.
+Text is reduced to content terms first (``storychat.text``). The same terms
+feed BM25 and the match score of the relevance gate.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
@@ -16,31 +14,7 @@ from typing import Sequence
 import bm25s
 
 from storychat.stories import Story
-
-STOPWORDS = frozenset("""
-a about above after again all also am an and any are as at be been being before below between both but by
-can could did do does doing done down during each either else ever every few for from further get gets got
-had has have having he her here hers him his how i if in into is it its itself just let like may me might
-more most much must my no nor not now of off on once only or other our ours out over own same shall she
-should so some such than that the their theirs them then there these they this those through to too under
-until up upon us very was we were what when where which while who whom whose why will with within without
-would yes yet you your yours
-able allow allowed allows ask backlog feature features need needs please possible s so story stories tell
-there want wants wanted way ways
-""".split())
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    return [stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+from storychat.text import terms
 
 
 @dataclass(frozen=True)
@@ -84,6 +58,25 @@ class StoryIndex:
         weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}
         found = wanted & set(story_terms)
         return round(sum(weight[t] for t in found) / sum(weight.values()), 3)
+
+
+class Searcher:
+    """Searches the story set asked about last; its index is rebuilt only when the set changes."""
+
+    def __init__(self) -> None:
+        # One (key, index) pair, swapped as a whole: answers on other threads
+        # (--concurrency > 1) never see one set's key with another's index.
+        self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
+
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
+        """The stories (notes left out) sharing a term with ``query``, best first."""
+        stories = [s for s in stories if not s.is_note]
+        key = tuple(f"{s.id}\0{s.text}" for s in stories)
+        cached_key, index = self._indexed
+        if index is None or cached_key != key:
+            index = StoryIndex(stories)
+            self._indexed = (key, index)
+        return index.search(query, k)
 
 
 def _searchable(story: Story) -> str:

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Sequence
 
-from storychat.answer.pipeline import Answer
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: Answer
+from storychat.answer.conversation import Turn
 
 
 def to_json(turns: Sequence[Turn], collection: str) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from storychat.answer.pipeline import Answer, Done, Pipeline
+from storychat.answer.pipeline import Answer, Pipeline
 from storychat.answer.prompt import Template
 from storychat.stories import Story
 from storychat.stories.tokens import ENCODING, count_tokens
@@ -234,8 +234,5 @@ def estimate(
 
 def time_answer(pipeline: Pipeline, stories: Sequence[Story], question: str = SAMPLE_QUESTION) -> LocalRun:
     """Ask one question and time it; the relevance gate is off so the model always answers."""
-    measuring = Pipeline(pipeline.engine, pipeline.builder.template, replace(pipeline.options, min_match=0.0))
-    for event in measuring.ask(question, stories):
-        if isinstance(event, Done):
-            answer = event.answer
+    answer = pipeline.with_options(min_match=0.0).answer(question, stories)
     return LocalRun.from_answer(pipeline.engine.info().model, answer)

@@ -23,12 +23,12 @@ import csv
 import re
 import time
 import zlib
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.context import MESSAGE_OVERHEAD
-from storychat.answer.pipeline import Answer, AnswerOptions, Done, Pipeline
+from storychat.answer.pipeline import Answer, AnswerOptions, Pipeline
+from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
 from storychat.stories.formats import unique_id
 
@@ -137,26 +137,25 @@ def needle_story(needle: Needle, haystack: Sequence[Story]) -> Story:
 
 def mode_pipeline(pipeline: Pipeline, mode: Mode) -> Pipeline:
     """``pipeline`` with short greedy answers and the retrieval help of ``mode``."""
-    options = replace(
-        pipeline.options,
+    return pipeline.with_options(
         max_tokens=ANSWER_TOKENS,
         temperature=0.0,
         focus=mode.focus,
         constrained=mode.constrained,
         min_match=mode.min_match,
     )
-    return Pipeline(pipeline.engine, pipeline.builder.template, options)
 
 
 def longest(pipeline: Pipeline, haystack: Sequence[Story]) -> int:
     """The longest context a grid can test: every story must fit (full mode), and the haystack must fill it."""
-    builder = pipeline.builder
-    needle = min(_overhead(pipeline, n.question) + builder.corpus_tokens([needle_story(n, haystack)]) for n in NEEDLES)
-    return min(_model_limit(pipeline), builder.corpus_tokens(haystack) + needle)
+    needle = min(_overhead(pipeline, n.question) + pipeline.fit([needle_story(n, haystack)]).tokens for n in NEEDLES)
+    return min(_model_limit(pipeline), pipeline.fit(haystack).tokens + needle)
 
 
 def _model_limit(pipeline: Pipeline) -> int:
-    return pipeline.engine.context_length - ANSWER_TOKENS - pipeline.builder.turn_reserve
+    """The longest prompt with every story in it: the room for stories and the rules, with a needle answer's room kept."""
+    fit = pipeline.with_options(max_tokens=ANSWER_TOKENS).fit([])
+    return fit.budget + fit.rules
 
 
 def parse_numbers(text: str, flag: str) -> tuple[int, ...]:
@@ -192,13 +191,12 @@ def plant(pipeline: Pipeline, haystack: Sequence[Story], length: int, depth: int
             f"it; the longest is {_model_limit(pipeline):,} tokens (room for the answer and the conversation "
             "is kept). Choose shorter --lengths or a larger --n-ctx."
         )
-    builder = pipeline.builder
     needle = needle_for(length, depth)
     story = needle_story(needle, haystack)
-    room = length - _overhead(pipeline, needle.question) - builder.corpus_tokens([story])
+    room = length - _overhead(pipeline, needle.question) - pipeline.fit([story]).tokens
     kept, bounds = [], [0]
     for s in haystack:
-        size = builder.corpus_tokens([s])
+        size = pipeline.fit([s]).tokens
         if bounds[-1] + size > room:
             break
         kept.append(s)
@@ -216,8 +214,7 @@ def plant(pipeline: Pipeline, haystack: Sequence[Story], length: int, depth: int
 
 def _overhead(pipeline: Pipeline, question: str) -> int:
     """Prompt tokens besides the stories: the rules, the question and the message markers."""
-    engine = pipeline.engine
-    return engine.count(pipeline.builder.template.render_system([])) + engine.count(question) + 2 * MESSAGE_OVERHEAD
+    return pipeline.fit([]).rules + pipeline.engine.count(question) + MESSAGE_OVERHEAD
 
 
 _NON_WORD = re.compile(r"[\W_]+")
@@ -244,9 +241,7 @@ def score(answer: Answer, needle_id: str, fact: str, mode: Mode) -> bool:
 
 def ask_cell(pipeline: Pipeline, planted: Planted, mode: Mode) -> Cell:
     started = time.perf_counter()
-    for event in pipeline.ask(planted.needle.question, planted.stories):
-        if isinstance(event, Done):
-            answer = event.answer
+    answer = pipeline.answer(planted.needle.question, planted.stories)
     return Cell(
         length=planted.length,
         depth=planted.depth,

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.stories import Story
 from storychat.stories.formats import Limits, read_file
@@ -195,11 +195,10 @@ def run(
 
 def ask(pipeline: Pipeline, question: Question, backlog: Backlog) -> Result:
     started = time.perf_counter()
-    answer = next(e.answer for e in pipeline.ask(question.question, backlog.stories, collection=backlog.cache_label) if isinstance(e, Done))
+    answer = pipeline.answer(question.question, backlog.stories, collection=backlog.cache_label)
     seconds = time.perf_counter() - started
-    stories = [s for s in backlog.stories if not s.is_note]
-    ids = {s.id for s in stories}
-    top = pipeline.builder.index(stories).search(question.question)[:RETRIEVAL_K]
+    ids = {s.id for s in backlog.stories if not s.is_note}
+    top = pipeline.search(question.question, backlog.stories)[:RETRIEVAL_K]
     return Result(
         question=question,
         answer=answer.answer,
@@ -407,11 +406,6 @@ def evaluate(
 ) -> Evaluation:
     """Answer every question; with ``sweep_gate``, once with the gate off, then replay each threshold."""
     if sweep_gate:
-        pipeline = with_options(pipeline, min_match=0.0)
+        pipeline = pipeline.with_options(min_match=0.0)
     results = run(pipeline, questions, backlogs, progress)
     return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [])
-
-
-def with_options(pipeline: Pipeline, **changes) -> Pipeline:
-    """The same engine and template, other answer options."""
-    return Pipeline(pipeline.engine, pipeline.builder.template, replace(pipeline.options, **changes))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Generator, Iterator, Protocol
+
+# Tokens a chat template adds around each message (role markers, separators).
+MESSAGE_OVERHEAD = 8
 
 
 class EngineError(RuntimeError):
@@ -18,34 +21,21 @@ class Message:
 
 @dataclass(frozen=True)
 class EngineInfo:
+    """What every engine says about itself. Each engine adds its own facts in a
+    subclass, with its own startup line; ``Engine.report`` is the full self-check."""
+
     model: str
     n_ctx: int
-    n_ctx_train: int
-    can_offload: bool
-    gpu_layers: int
-    n_layer: int
-    flash_attn: bool
-    kv_type: str
-    kv_bytes: int = 0  # memory the KV cache holds for the whole context
-    prefill_tps: float = 0.0  # from the startup probe, 0 when not measured
+    prefill_tps: float = 0.0  # from a startup probe, 0 when not measured
     decode_tps: float = 0.0
 
     def startup_line(self) -> str:
-        offload = "yes" if self.can_offload else "no"
-        kv_size = f" ({self.kv_bytes / 2**20:,.0f} MiB)" if self.kv_bytes else ""
-        line = (
-            f"model {self.model} | context {self.n_ctx} tokens (trained {self.n_ctx_train}) | "
-            f"GPU offload supported: {offload} | layers on GPU: {self.gpu_layers}/{self.n_layer} | "
-            f"flash attention: {'on' if self.flash_attn else 'off'} | KV cache: {self.kv_type}{kv_size}"
-        )
-        if self.prefill_tps:
-            line += f" | prefill {self.prefill_tps:,.0f} tok/s, decode {self.decode_tps:,.1f} tok/s"
-        return line
+        return f"model {self.model} | context {self.n_ctx} tokens"
 
 
 @dataclass(frozen=True)
 class Usage:
-    """Token counts of the last generation.
+    """Token counts of one generation.
 
     ``prompt_evaluated`` is how many prompt tokens the engine actually computed;
     the rest came from its cache (a reused prefix).
@@ -57,8 +47,29 @@ class Usage:
     prefix_source: str = ""  # where the stable prefix came from: live, ram, disk, cold, prompt
 
 
+class ChatStream:
+    """The text of one answer, piece by piece; ``usage`` is set once the last piece is read.
+
+    Closing it part-way (or dropping it) ends the generation and frees the engine.
+    """
+
+    def __init__(self, pieces: Generator[str, None, Usage]):
+        self._pieces = pieces
+        self.usage: Usage | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.usage = yield from self._pieces
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
 class Engine(Protocol):
     def info(self) -> EngineInfo: ...
+
+    def report(self) -> list[str]:
+        """The runtime self-check, one fact a line: for ``storychat info`` and the UI's Model panel."""
+        ...
 
     @property
     def context_length(self) -> int: ...
@@ -75,14 +86,11 @@ class Engine(Protocol):
         temperature: float = 0.0,
         grammar: str | None = None,
         cache_label: str = "",
-    ) -> Iterator[str]:
-        """Yield the answer text piece by piece; ``last_usage`` is set when it ends.
+    ) -> ChatStream:
+        """The answer to ``messages``, streamed.
 
         ``grammar`` is llama.cpp GBNF the answer must follow. ``cache_label``
         names what the first message holds (a collection), so a cache can
         drop what it kept for older versions of it.
         """
         ...
-
-    @property
-    def last_usage(self) -> Usage | None: ...

@@ -12,22 +12,24 @@ prefill (see ``snapshot_estimate``).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import llama_cpp
 import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from storychat.llm.engine import EngineError, EngineInfo, Message, Usage
+from storychat.config import DEFAULTS
+from storychat.llm.engine import ChatStream, EngineError, EngineInfo, Message, Usage
 from storychat.llm.gguf import model_shape, read_metadata
 from storychat.llm.kvcache import KVCache, SnapshotError, snapshot_key
-from storychat.llm.memory import free_memory, kv_bytes, largest_context
+from storychat.llm.memory import estimate, free_memory, kv_bytes, largest_context
 
 KV_TYPES = {
     "f16": llama_cpp.GGML_TYPE_F16,
@@ -74,10 +76,33 @@ class SnapshotEstimate:
 class EngineOptions:
     n_ctx: int | None = None  # cap; the model's trained context when None
     gpu_layers: int | None = None  # None: all layers when the build can offload, else 0
-    flash_attn: str = "auto"  # "on", "off", or "auto": see use_flash_attn
-    kv_type: str = "f16"
+    flash_attn: str = DEFAULTS.flash_attn  # "on", "off", or "auto": see use_flash_attn
+    kv_type: str = DEFAULTS.kv_type
     threads: int | None = None  # None: the physical cores, as llama.cpp counts them
     cache: KVCache | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlamaInfo(EngineInfo):
+    n_ctx_train: int
+    can_offload: bool
+    gpu_layers: int
+    n_layer: int
+    flash_attn: bool
+    kv_type: str
+    kv_bytes: int = 0  # memory the KV cache holds for the whole context
+
+    def startup_line(self) -> str:
+        offload = "yes" if self.can_offload else "no"
+        kv_size = f" ({self.kv_bytes / 2**20:,.0f} MiB)" if self.kv_bytes else ""
+        line = (
+            f"model {self.model} | context {self.n_ctx} tokens (trained {self.n_ctx_train}) | "
+            f"GPU offload supported: {offload} | layers on GPU: {self.gpu_layers}/{self.n_layer} | "
+            f"flash attention: {'on' if self.flash_attn else 'off'} | KV cache: {self.kv_type}{kv_size}"
+        )
+        if self.prefill_tps:
+            line += f" | prefill {self.prefill_tps:,.0f} tok/s, decode {self.decode_tps:,.1f} tok/s"
+        return line
 
 
 def context_size(trained: int, cap: int | None) -> int:
@@ -122,12 +147,32 @@ def physical_cores() -> int:
     return max(1, len(siblings))
 
 
+def _serialised(method):
+    """Run ``method`` holding the engine's lock: one llama.cpp context does one thing at a time."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            self._context_free.wait()  # a snapshot of the last answer may still be being written
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class LlamaEngine:
+    """One llama.cpp context. Its calls are serialised: a caller waits for the one before it to finish."""
+
     def __init__(self, model_path: Path, options: EngineOptions = EngineOptions()):
         if options.kv_type not in KV_TYPES:
             raise EngineError(f"--kv-type {options.kv_type}: choose one of {', '.join(KV_TYPES)}")
         self.path = model_path
         self.options = options
+        self._lock = threading.Lock()  # a plain Lock: a stream may be finished on another thread than it began
+        # After an answer its snapshot is written in the background, without the lock;
+        # whoever uses the context next waits for this.
+        self._context_free = threading.Event()
+        self._context_free.set()
+        self._writer: threading.Thread | None = None
         shape = model_shape(read_metadata(model_path))
         can_offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = options.gpu_layers if options.gpu_layers is not None else (-1 if can_offload else 0)
@@ -149,7 +194,7 @@ class LlamaEngine:
         if self.notes:
             self.notes.append(f"loaded with a {n_ctx}-token context and {_layers(gpu_layers)} on the GPU instead")
         layers_on_gpu = 0 if not can_offload else (shape.n_layer if gpu_layers < 0 else min(gpu_layers, shape.n_layer))
-        self._info = EngineInfo(
+        self._info = LlamaInfo(
             model=model_path.name,
             n_ctx=self._llm.n_ctx(),
             n_ctx_train=shape.context_length,
@@ -163,20 +208,47 @@ class LlamaEngine:
         self._kv_per_token = kv_bytes(shape, 1, options.kv_type)
         self._formatter = self._chat_formatter()
         self._prefix_memo: tuple[str, list[int]] = ("", [])
-        self._last_usage: Usage | None = None
         self._observed_tps = 0.0  # prefill speed of the last cold prompt, when no probe ran
-        # A snapshot is written in the background after an answer; the next use of the context waits for it.
-        self._context_free = threading.Event()
-        self._context_free.set()
-        self._writer: threading.Thread | None = None
 
-    def info(self) -> EngineInfo:
+    def info(self) -> LlamaInfo:
         return self._info
 
-    def probe(self, prompt_tokens: int = 128, decode_tokens: int = 16) -> EngineInfo:
+    def report(self) -> list[str]:
+        info = self._info
+        lines = [
+            f"Model: {info.model}, context {info.n_ctx:,} tokens (trained {info.n_ctx_train:,})",
+            f"GPU offload: {'supported' if info.can_offload else 'not supported by this build or no GPU found'}; "
+            f"layers on GPU: {info.gpu_layers}/{info.n_layer}",
+            f"Flash attention: {'on' if info.flash_attn else 'off'}; KV cache: {info.kv_type}, {info.kv_bytes / 2**20:,.0f} MiB",
+        ]
+        if info.prefill_tps:
+            lines.append(f"Speed probe: prefill {info.prefill_tps:,.0f} tokens/s, decode {info.decode_tps:,.1f} tokens/s")
+        free = free_memory(info.gpu_layers > 0)
+        lines.append(estimate(self.path, info.n_ctx, info.kv_type, info.flash_attn).sentence(info.model))
+        lines.append(
+            f"Largest context that fits the {free.bytes / 2**30:.1f} GB of {free.source}: "
+            f"{largest_context(self.path, info.kv_type, free.bytes, info.n_ctx_train, info.flash_attn):,} tokens"
+        )
+        snapshot = self.snapshot_estimate(info.n_ctx)
+        if self.options.cache is None:
+            lines.append("KV snapshots: off (--cache-disk 0)")
+        elif snapshot:
+            lines.append(snapshot.sentence() + " (a full context)")
+        lines += [f"Note: {note}" for note in self.notes]
+        lines.append(f"llama-cpp-python {llama_cpp.__version__}: {llama_cpp.llama_print_system_info().decode().strip()}")
+        return lines
+
+    @_serialised
+    def state_size(self, tokens: list[int]) -> int:
+        """Bytes of llama.cpp's state with ``tokens`` evaluated from an empty cache: what their snapshot takes."""
+        self._llm.reset()
+        self._llm.eval(tokens)
+        return llama_cpp.llama_state_get_size(self._llm._ctx.ctx)
+
+    @_serialised
+    def probe(self, prompt_tokens: int = 128, decode_tokens: int = 16) -> LlamaInfo:
         """Measure prefill and decode speed on a short probe; the result is kept in ``info()``."""
         tokens = (self.tokenize("As a user, I want to see every story I wrote, so that I can plan. ") * 64)[:prompt_tokens]
-        self._context_free.wait()
         self._llm.reset()
         self._llm.eval(tokens[:8])  # the first batch pays for page-ins and warm-up; do not time it
         self._llm.reset()
@@ -223,10 +295,6 @@ class LlamaEngine:
     def context_length(self) -> int:
         return self._info.n_ctx
 
-    @property
-    def last_usage(self) -> Usage | None:
-        return self._last_usage
-
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
@@ -241,45 +309,50 @@ class LlamaEngine:
         temperature: float = 0.0,
         grammar: str | None = None,
         cache_label: str = "",
-    ) -> Iterator[str]:
-        self._last_usage = None
-        prompt, formatted = self._prompt(messages)
-        prefix = self._stable_prefix(messages)
-        self._context_free.wait()
-        self._llm.start_counting()
-        source = self._load_prefix(prefix)
-        pieces: list[str] = []
-        started = time.perf_counter()
-        first_token_at = 0.0
-        stream = self._llm.create_completion(
-            prompt=prompt,
-            stream=True,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            seed=0,
-            stop=formatted.stop,
-            stopping_criteria=formatted.stopping_criteria,
-            grammar=llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
-        )
-        failed = True
-        try:
-            for chunk in stream:
-                first_token_at = first_token_at or time.perf_counter()
-                text = chunk["choices"][0]["text"]
-                if text:
-                    pieces.append(text)
-                    yield text
-            failed = False
-        except GeneratorExit:  # the reader stopped early: the prompt is evaluated all the same
-            failed = False
-            raise
-        finally:
-            stream.close()
-            if source is None:
-                if first_token_at and self._llm.prompt_evaluated:
-                    self._observed_tps = self._llm.prompt_evaluated / (first_token_at - started)
-                source = "cold" if not failed and self._snapshot_after(prefix, cache_label) else "prompt"
-            self._last_usage = Usage(
+    ) -> ChatStream:
+        return ChatStream(self._generate(messages, max_tokens, temperature, grammar, cache_label))
+
+    def _generate(
+        self, messages: list[Message], max_tokens: int, temperature: float, grammar: str | None, cache_label: str
+    ) -> Generator[str, None, Usage]:
+        with self._lock:  # held until the answer ends or its stream is closed
+            self._context_free.wait()
+            prompt, formatted = self._prompt(messages)
+            prefix = self._stable_prefix(messages)
+            self._llm.start_counting()
+            source = self._load_prefix(prefix)
+            pieces: list[str] = []
+            started = time.perf_counter()
+            first_token_at = 0.0
+            stream = self._llm.create_completion(
+                prompt=prompt,
+                stream=True,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                seed=0,
+                stop=formatted.stop,
+                stopping_criteria=formatted.stopping_criteria,
+                grammar=llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
+            )
+            failed = True
+            try:
+                for chunk in stream:
+                    first_token_at = first_token_at or time.perf_counter()
+                    text = chunk["choices"][0]["text"]
+                    if text:
+                        pieces.append(text)
+                        yield text
+                failed = False
+            except GeneratorExit:  # the reader stopped early: the prompt is evaluated all the same
+                failed = False
+                raise
+            finally:
+                stream.close()
+                if source is None:
+                    if first_token_at and self._llm.prompt_evaluated:
+                        self._observed_tps = self._llm.prompt_evaluated / (first_token_at - started)
+                    source = "cold" if not failed and self._snapshot_after(prefix, cache_label) else "prompt"
+            return Usage(
                 prompt_tokens=len(prompt),
                 prompt_evaluated=self._llm.prompt_evaluated,
                 completion_tokens=self.count("".join(pieces)),

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Generator, Iterator
 
 import httpx
 import tiktoken
 
-from storychat.answer.context import MESSAGE_OVERHEAD
-from storychat.llm.engine import EngineInfo, Message, Usage
-from storychat.llm.engine import EngineError
+from storychat.llm.engine import MESSAGE_OVERHEAD, ChatStream, EngineError, EngineInfo, Message, Usage
 
 # cl100k_base counts are scaled up by this much when the server cannot count.
 # Measured on the 22 Dalpiaz backlogs: the bundled SmolLM2 tokenizer (49k vocab)
@@ -51,11 +48,11 @@ class RemoteOptions:
     n_ctx: int | None = None  # overrides what the server reports
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RemoteInfo(EngineInfo):
-    url: str = ""
-    context_source: str = ""
-    counter: str = ""
+    url: str
+    context_source: str  # where the context length came from: --n-ctx, /props or /v1/models
+    counter: str  # what counts tokens
 
     def startup_line(self) -> str:
         return (
@@ -231,20 +228,14 @@ def reported_usage(chunk: dict) -> Usage | None:
 
 class RemoteEngine:
     def __init__(self, options: RemoteOptions):
-        # The UI may run several answers at once on this one engine; each
-        # pipeline reads the usage in the same thread that finished its stream.
-        self._local = threading.local()
         self._http = Http(options.base_url, options.api_key)
         listed = self._http.get("/v1/models").get("data") or []
         self.model = self._choose_model(listed, options.model)
         entry = next(m for m in listed if m.get("id") == self.model)
         n_ctx, source = self._context_length(entry, options.n_ctx)
         self._tokenizer = find_tokenizer(self._http, self.model)
-        trained = (entry.get("meta") or {}).get("n_ctx_train") or entry.get("max_model_len") or n_ctx
         self._info = RemoteInfo(
-            model=self.model, n_ctx=n_ctx, n_ctx_train=trained, can_offload=False, gpu_layers=0, n_layer=0,
-            flash_attn=False, kv_type="set by the server",
-            url=self._http.root, context_source=source, counter=self._tokenizer.description,
+            model=self.model, n_ctx=n_ctx, url=self._http.root, context_source=source, counter=self._tokenizer.description,
         )
 
     def _choose_model(self, listed: list[dict], wanted: str | None) -> str:
@@ -274,13 +265,16 @@ class RemoteEngine:
     def info(self) -> RemoteInfo:
         return self._info
 
+    def report(self) -> list[str]:
+        info = self._info
+        return [
+            f"Model: {info.model} at {info.url}, context {info.n_ctx:,} tokens (from {info.context_source})",
+            f"Token counts: {info.counter}",
+        ]
+
     @property
     def context_length(self) -> int:
         return self._info.n_ctx
-
-    @property
-    def last_usage(self) -> Usage | None:
-        return getattr(self._local, "usage", None)
 
     def tokenize(self, text: str) -> list[int]:
         """The server's token ids, or cl100k_base ids when it cannot tokenize (see ``count``)."""
@@ -297,8 +291,12 @@ class RemoteEngine:
         temperature: float = 0.0,
         grammar: str | None = None,
         cache_label: str = "",  # the server manages its own prompt cache
-    ) -> Iterator[str]:
-        self._local.usage = None
+    ) -> ChatStream:
+        return ChatStream(self._generate(messages, max_tokens, temperature, grammar))
+
+    def _generate(
+        self, messages: list[Message], max_tokens: int, temperature: float, grammar: str | None
+    ) -> Generator[str, None, Usage]:
         body = {
             "model": self.model,
             "messages": [{"role": m.role, "content": m.content} for m in messages],
@@ -319,7 +317,7 @@ class RemoteEngine:
                 if text:
                     pieces.append(text)
                     yield text
-        self._local.usage = usage or self._counted_usage(messages, "".join(pieces))
+        return usage or self._counted_usage(messages, "".join(pieces))
 
     def _counted_usage(self, messages: list[Message], answer: str) -> Usage:
         """Our own counts, for servers that send no usage; nothing is known about their cache."""

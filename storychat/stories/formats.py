@@ -15,6 +15,7 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 
+from storychat.config import DEFAULTS
 from storychat.stories.model import Story
 from storychat.stories.parse import parse_parts
 
@@ -25,8 +26,8 @@ class StoryImportError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 10 * 1024 * 1024
-    max_stories: int = 20_000
+    max_bytes: int = int(DEFAULTS.max_upload_mb * 1024 * 1024)
+    max_stories: int = DEFAULTS.max_stories
     max_story_chars: int = 20_000
 
 

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -21,6 +21,7 @@ from pathlib import Path
 import platformdirs
 
 from storychat.stories.formats import ImportBatch, unique_id
+from storychat.stories.migrations import migrate
 from storychat.stories.model import Story
 
 DATABASE_NAME = "library.sqlite3"
@@ -29,10 +30,7 @@ EXPORT_COLUMNS = tuple(f.name for f in fields(Story))
 
 
 def default_data_dir() -> Path:
-    """``$STORYCHAT_DATA_DIR``, else the platform's per-user data folder."""
-    configured = os.environ.get("STORYCHAT_DATA_DIR", "").strip()
-    if configured:
-        return Path(configured).expanduser()
+    """The platform's per-user data folder (``--data-dir`` or ``STORYCHAT_DATA_DIR`` choose another)."""
     return Path(platformdirs.user_data_dir("storychat"))
 
 
@@ -41,7 +39,6 @@ class CollectionInfo:
     name: str
     stories: int
     notes: int
-    fingerprint: str
 
 
 @dataclass
@@ -51,74 +48,6 @@ class ImportReport:
     duplicates: list[Story]
     notes: list[Story]
     warnings: list[str]
-
-
-# --- schema --------------------------------------------------------------------
-
-
-def _create_tables(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE collections ("
-        " id INTEGER PRIMARY KEY,"
-        " name TEXT NOT NULL UNIQUE)"
-    )
-    db.execute(
-        "CREATE TABLE stories ("
-        " pk INTEGER PRIMARY KEY,"
-        " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
-        " story_id TEXT NOT NULL,"
-        " text TEXT NOT NULL,"
-        " source TEXT NOT NULL,"
-        " line INTEGER NOT NULL,"
-        " role TEXT NOT NULL,"
-        " goal TEXT NOT NULL,"
-        " benefit TEXT NOT NULL,"
-        " acceptance TEXT NOT NULL,"  # JSON list of strings
-        " epic TEXT NOT NULL,"
-        " kind TEXT NOT NULL,"
-        " UNIQUE (collection_id, story_id))"
-    )
-
-
-def _add_content_digest(db: sqlite3.Connection) -> None:
-    """Version 2: a digest of each story's content finds duplicates by index."""
-    db.execute("ALTER TABLE stories ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
-    rows = db.execute("SELECT pk, kind, text, acceptance FROM stories").fetchall()
-    db.executemany(
-        "UPDATE stories SET digest = ? WHERE pk = ?",
-        ((_digest(kind, text, tuple(json.loads(acceptance))), pk) for pk, kind, text, acceptance in rows),
-    )
-    db.execute("CREATE INDEX stories_by_digest ON stories (collection_id, digest)")
-
-
-# Migration n (1-based) brings a database from user_version n-1 to n.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    _create_tables,
-    _add_content_digest,
-)
-
-
-def migrate(db: sqlite3.Connection, migrations: Sequence[Callable[[sqlite3.Connection], None]] = MIGRATIONS) -> None:
-    """Run the migrations ``db`` has not had yet, each in its own transaction."""
-    for version, migration in enumerate(migrations, start=1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("PRAGMA user_version").fetchone()[0] < version:
-                migration(db)
-                db.execute(f"PRAGMA user_version = {version}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-
-def _digest(kind: str, text: str, acceptance: tuple[str, ...]) -> str:
-    content = json.dumps([kind, text, list(acceptance)], ensure_ascii=False)
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-def _story_digest(story: Story) -> str:
-    return _digest(story.kind, story.text, story.acceptance)
 
 
 # --- the library ------------------------------------------------------------------
@@ -170,7 +99,7 @@ class Library:
                 " FROM collections c LEFT JOIN stories s ON s.collection_id = c.id"
                 " GROUP BY c.id ORDER BY c.name"
             ).fetchall()
-            return [CollectionInfo(name, stories, notes, _fingerprint(db, name)) for name, stories, notes in rows]
+            return [CollectionInfo(name, stories, notes) for name, stories, notes in rows]
 
     def add(self, collection: str, batch: ImportBatch) -> ImportReport:
         """Add a batch in one transaction; stories already there are reported
@@ -187,7 +116,7 @@ class Library:
             digests = {digest for _, digest in existing}
             rows = []
             for story in batch.stories:
-                digest = _story_digest(story)
+                digest = story.digest
                 if digest in digests:
                     report.duplicates.append(story)
                     continue
@@ -207,8 +136,12 @@ class Library:
     def fingerprint(self, collection: str) -> str:
         """A hash of the collection's content; it changes iff its stories change."""
         name = validate_collection_name(collection)
+        digest = hashlib.sha256()
         with self._connect() as db:
-            return _fingerprint(db, name)
+            for row in _rows(db, name):
+                digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
+                digest.update(b"\n")
+        return digest.hexdigest()
 
     def delete_story(self, collection: str, story_id: str) -> bool:
         name = validate_collection_name(collection)
@@ -325,14 +258,6 @@ def _story(row: tuple) -> Story:
         id=story_id, text=text, source=source, line=line, role=role, goal=goal, benefit=benefit,
         acceptance=tuple(json.loads(acceptance)), epic=epic, kind=kind,
     )
-
-
-def _fingerprint(db: sqlite3.Connection, name: str) -> str:
-    digest = hashlib.sha256()
-    for row in _rows(db, name):
-        digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
 
 
 def _export_record(story: Story) -> dict[str, object]:

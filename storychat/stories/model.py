@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 
@@ -27,3 +29,13 @@ class Story:
     @property
     def is_note(self) -> bool:
         return self.kind == "note"
+
+    @property
+    def digest(self) -> str:
+        """Equal for stories with the same content, whatever their ids and places: the library's duplicate key."""
+        return content_digest(self.kind, self.text, self.acceptance)
+
+
+def content_digest(kind: str, text: str, acceptance: tuple[str, ...]) -> str:
+    content = json.dumps([kind, text, list(acceptance)], ensure_ascii=False)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()

@@ -1,0 +1,73 @@
+"""The library's schema, built up by named migrations run in order.
+
+Migration n (1-based, in the order below) brings a database from
+``PRAGMA user_version`` n-1 to n. Add a change as a new function at the end;
+never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Callable, Sequence
+
+from storychat.stories.model import content_digest
+
+Migration = Callable[[sqlite3.Connection], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    """Run the migrations ``db`` has not had yet, each in its own transaction."""
+    for version, step in enumerate(migrations, start=1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] < version:
+                step(db)
+                db.execute(f"PRAGMA user_version = {version}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+@migration
+def m001_create_tables(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE collections ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE)"
+    )
+    db.execute(
+        "CREATE TABLE stories ("
+        " pk INTEGER PRIMARY KEY,"
+        " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+        " story_id TEXT NOT NULL,"
+        " text TEXT NOT NULL,"
+        " source TEXT NOT NULL,"
+        " line INTEGER NOT NULL,"
+        " role TEXT NOT NULL,"
+        " goal TEXT NOT NULL,"
+        " benefit TEXT NOT NULL,"
+        " acceptance TEXT NOT NULL,"  # JSON list of strings
+        " epic TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " UNIQUE (collection_id, story_id))"
+    )
+
+
+@migration
+def m002_content_digest(db: sqlite3.Connection) -> None:
+    """A digest of each story's content finds duplicates by index."""
+    db.execute("ALTER TABLE stories ADD COLUMN digest TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT pk, kind, text, acceptance FROM stories").fetchall()
+    db.executemany(
+        "UPDATE stories SET digest = ? WHERE pk = ?",
+        ((content_digest(kind, text, tuple(json.loads(acceptance))), pk) for pk, kind, text, acceptance in rows),
+    )
+    db.execute("CREATE INDEX stories_by_digest ON stories (collection_id, digest)")

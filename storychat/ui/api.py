@@ -1,0 +1,49 @@
+"""The documented API (and the MCP tools with --mcp): plain functions for tools and scripts.
+
+The UI's own endpoints stay callable but undocumented, so destructive ones
+(clear_collection) are never offered to a coding assistant as tools.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from storychat.answer.context import QuestionError
+from storychat.answer.pipeline import Pipeline
+from storychat.ui.library import LibraryPanel
+from storychat.ui.render import story_record
+
+
+def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> None:
+    def ask_stories(question: str, collection: str) -> dict:
+        """Answer a question about the user stories of one collection, with checked citations.
+
+        Args:
+            question: what to ask about the backlog, e.g. "Which stories touch invoicing?"
+            collection: the name of the story collection to answer from
+        Returns:
+            The answer with its citations (each marked valid or not), the closest stories when it
+            refuses, what was in the model's context, and timings.
+        """
+        shelf = shelves.shelf(collection)
+        if not shelf.everything:
+            raise gr.Error(f"No collection named {collection!r} with stories; known: {', '.join(shelf.names)}")
+        try:
+            return pipeline.answer(question, shelf.everything, collection=collection).to_json()
+        except QuestionError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def search_stories(query: str, collection: str) -> list[dict]:
+        """Find the user stories in a collection that best match a query (BM25), best first.
+
+        Args:
+            query: words to look for, e.g. "export PDF"
+            collection: the name of the story collection to search
+        Returns:
+            Up to 10 stories with id, text, role, goal, benefit, epic, source, line and score.
+        """
+        hits = pipeline.search(query, shelves.shelf(collection).stories, 10)
+        return [{**story_record(h.story), "score": round(h.score, 3)} for h in hits]
+
+    gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")
+    gr.api(search_stories, api_name="search_stories")

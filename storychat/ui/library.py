@@ -1,0 +1,203 @@
+"""The library column: the chosen collection's stories, imports, deletes, exports and cloud costs."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+
+from storychat.analysis.duplicates import duplicates_of
+from storychat.analysis.roles import epic_index, role_index
+from storychat.answer.pipeline import Answer, Pipeline
+from storychat.evals.cost import LocalRun, estimate, load_prices
+from storychat.stories import Story
+from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
+from storychat.stories.library import Library
+from storychat.stories.tokens import count_tokens
+from storychat.ui.render import e, report_text, status_line
+
+DEFAULT_COLLECTION = "my-stories"
+TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
+FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """One collection as a refresh shows it: every collection name, and its stories and notes."""
+
+    collection: str
+    names: list[str]
+    everything: list[Story]
+
+    @property
+    def stories(self) -> list[Story]:
+        return [s for s in self.everything if not s.is_note]
+
+
+@dataclass
+class LibraryColumn:
+    collection: gr.Dropdown
+    summary: gr.Markdown
+    paste: gr.Textbox
+    add: gr.Button
+    upload: gr.File
+    report: gr.Markdown
+    table: gr.Dataframe
+    delete_id: gr.Textbox
+    delete: gr.Button
+    clear: gr.Button
+    confirm: gr.Button
+    csv: gr.Button
+    jsonl: gr.Button
+    export_file: gr.File
+    cost: gr.Markdown
+
+
+class Costs:
+    """The cloud cost comparison; its local side is the latest cold answer's time."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.prices = load_prices()
+        self.local_run: LocalRun | None = None
+
+    def record(self, answer: Answer) -> None:
+        if answer.timings.prefix_source in ("cold", "prompt"):
+            self.local_run = LocalRun.from_answer(self.model, answer)
+
+    def markdown(self, stories: list[Story]) -> str:
+        if not stories:
+            return "Add stories to see what asking about them would cost on a cloud API."
+        return estimate(stories, self.prices, self.local_run).markdown()
+
+
+class LibraryPanel:
+    def __init__(self, library: Library, pipeline: Pipeline, limits: Limits, costs: Costs):
+        self.library = library
+        self.pipeline = pipeline
+        self.limits = limits
+        self.costs = costs
+        self.info = pipeline.engine.info()
+
+    def shelf(self, collection: str) -> Shelf:
+        """One query for the collection names; the stories only of a collection that exists."""
+        names = {c.name for c in self.library.collections()}
+        everything = self.library.stories(collection) if collection in names else []
+        return Shelf(collection, sorted(names | {collection}), everything)
+
+    def refresh(self, collection: str, message: str = "") -> tuple:
+        """Every library output: report, table, picker, status, summary, role and epic choices, cost."""
+        shelf = self.shelf(collection)
+        stories = shelf.stories
+        return (
+            message, table(stories), gr.update(choices=shelf.names, value=collection),
+            status_line(self.info, collection), self.summary(shelf),
+            gr.update(choices=[g.name for g in role_index(stories)]),
+            gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
+            self.costs.markdown(stories),
+        )
+
+    def summary(self, shelf: Shelf) -> str:
+        stories = shelf.stories
+        if not stories:
+            return f"Collection **{e(shelf.collection)}** is empty: paste or upload stories."
+        fit = self.pipeline.fit(stories)
+        fits = "yes" if fit.fits else f"no, retrieval picks the most relevant (needs {fit.tokens:,} of {fit.budget:,} tokens)"
+        notes = len(shelf.everything) - len(stories)
+        return (
+            f"**{len(stories)}** stories, {notes} notes · {count_tokens(s.text for s in stories):,} tokens "
+            f"(cl100k) · fits in the loaded model's context: **{fits}**"
+            + (f" ({fit.tokens:,} of {fit.budget:,} tokens)" if fit.fits else "")
+        )
+
+    def import_paste(self, text: str, collection: str) -> tuple:
+        message = self._import(lambda: read_text(text, limits=self.limits), collection)
+        # Keep the paste box when the import failed, so nothing typed is lost.
+        return self.refresh(collection, message) + ("" if not message.startswith("⚠") else gr.update(),)
+
+    def import_files(self, paths: list[str] | None, collection: str) -> tuple:
+        messages = [
+            self._import(lambda: read_bytes(Path(path).read_bytes(), Path(path).name, self.limits), collection)
+            for path in paths or []
+        ]
+        return self.refresh(collection, "\n\n".join(messages))
+
+    def _import(self, read: Callable[[], ImportBatch], collection: str) -> str:
+        """The import report, or a ⚠ line that says why nothing was added."""
+        try:
+            report = self.library.add(collection, read())
+        except (StoryImportError, ValueError) as exc:
+            return f"⚠ {e(str(exc))}"
+        pairs = duplicates_of(report.added, self.library.stories(report.collection)) if report.added else []
+        return report_text(report, pairs)
+
+    def delete_story(self, story_id: str, collection: str) -> tuple:
+        story_id = (story_id or "").strip()
+        if not self.library.delete_story(collection, story_id):
+            return self.refresh(collection, f"⚠ No story with id {e(story_id)!s} in {e(collection)}.")
+        return self.refresh(collection, f"Deleted {e(story_id)}.")
+
+    def ask_clear(self, collection: str):
+        count = len(self.shelf(collection).stories)
+        return gr.update(visible=count > 0, value=f"Yes, delete all {count} stories in {collection}")
+
+    def clear(self, collection: str) -> tuple:
+        removed = self.library.clear(collection)
+        message = f"Deleted collection {e(collection)} ({removed} stories)."
+        return self.refresh(collection, message) + (gr.update(visible=False),)
+
+    def export(self, collection: str, kind: str) -> str:
+        if not self.shelf(collection).stories:
+            raise gr.Error("Nothing to export: the collection is empty.")
+        path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"{collection}.{kind}"
+        (self.library.export_csv if kind == "csv" else self.library.export_jsonl)(collection, path)
+        return str(path)
+
+    def layout(self) -> LibraryColumn:
+        shelf = self.shelf(DEFAULT_COLLECTION)
+        with gr.Column(scale=2):
+            # Only the default name here: Gradio publishes the choices in the API schema of the
+            # login page, before anyone logs in. The page's load event fills in the library's collections.
+            collection = gr.Dropdown(
+                choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
+                label="Collection (type a new name to start one)", elem_id="collection",
+            )
+            summary = gr.Markdown(self.summary(shelf), elem_id="summary")
+            paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
+            add = gr.Button("Add pasted stories", elem_id="add")
+            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
+            report = gr.Markdown(elem_id="report")
+            stories = gr.Dataframe(
+                headers=TABLE_HEADERS, value=table(shelf.stories), interactive=False,
+                wrap=True, label="Stories", elem_id="stories",
+            )
+            with gr.Accordion("Manage collection", open=False):
+                with gr.Row():
+                    delete_id = gr.Textbox(label="Story id", scale=3)
+                    delete = gr.Button("Delete story", scale=1)
+                clear = gr.Button("Delete whole collection…", variant="stop")
+                confirm = gr.Button(visible=False, variant="stop")
+                with gr.Row():
+                    csv = gr.Button("Export CSV")
+                    jsonl = gr.Button("Export JSONL")
+                export_file = gr.File(label="Export", interactive=False)
+            with gr.Accordion("Cloud cost comparison", open=False):
+                cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost")
+        return LibraryColumn(collection, summary, paste, add, upload, report, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
+
+    def wire(self, ui: LibraryColumn, targets: list) -> None:
+        """``targets``: what a refresh updates, in the order ``refresh`` returns it."""
+        ui.add.click(self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented")
+        ui.upload.upload(self.import_files, [ui.upload, ui.collection], targets, api_name="upload_stories", api_visibility="undocumented")
+        ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
+        ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
+        ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
+        ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
+        ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+
+
+def table(stories: list[Story]) -> list[list]:
+    return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in stories]
