@@ -10,13 +10,13 @@ from storychat import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-COMMAND = re.compile(r"^(?:\.venv/bin/)?python (app\.py|-m storychat)((?: .*)?)$")
+COMMAND = re.compile(r"^(?:[\w.~/-]*/)?(python app\.py|python -m storychat|storychat)((?: .*)?)$")
 MAKE_RUN = re.compile(r'make run ARGS="([^"]*)"')
 
 
 def documented_command_lines() -> list[tuple[str, list[str]]]:
-    """(where, argv for ``cli.main``) for every ``python app.py`` and ``python -m storychat`` line of a
-    code block in the README and docs/, and every ``make run ARGS="..."``."""
+    """(where, argv for ``cli.main``) for every ``storychat``, ``python -m storychat`` and ``python app.py``
+    line of a code block in the README and docs/, and every ``make run ARGS="..."``."""
     found = []
     for path in DOCS:
         in_code = False
@@ -27,7 +27,7 @@ def documented_command_lines() -> list[tuple[str, list[str]]]:
                 in_code = not in_code
             elif in_code and (match := COMMAND.match(line.strip())):
                 argv = shlex.split(match[2], comments=True)
-                found.append((where, ["serve", *argv] if match[1] == "app.py" else argv))
+                found.append((where, ["serve", *argv] if match[1] == "python app.py" else argv))
             found += [(where, ["serve", *shlex.split(args)]) for args in MAKE_RUN.findall(line)]
     return found
 
