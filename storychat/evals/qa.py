@@ -27,7 +27,6 @@ the threshold is refused without the model, every other keeps its real answer.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Callable, Iterable, Sequence
 
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
+from storychat.evals.jsonl import Record, read_records
 from storychat.stories import Story
 from storychat.stories.formats import Limits, read_file
 from storychat.stories.library import Library
@@ -78,27 +78,11 @@ class Backlog:
 
 
 def load_questions(path: Path) -> list[Question]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionSetError(f"cannot read question set {path}: {exc}") from exc
-    questions = [parse_line(line, number, path.name) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if not questions:
-        raise QuestionSetError(f"{path.name}: no questions")
-    return questions
+    return [parse_record(r) for r in read_records(path, _KEYS, QuestionSetError, "question set", "questions")]
 
 
-def parse_line(text: str, number: int, name: str) -> Question:
-    where = f"{name} line {number}"
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise QuestionSetError(f"{where}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(record, dict):
-        raise QuestionSetError(f"{where}: expected a JSON object")
-    unknown = sorted(set(record) - _KEYS)
-    if unknown:
-        raise QuestionSetError(f"{where}: unknown key(s) {', '.join(unknown)}; use {', '.join(sorted(_KEYS))}")
+def parse_record(line: Record) -> Question:
+    record, where, number = line.fields, line.where, line.line
     question = record.get("question")
     if not isinstance(question, str) or not question.strip():
         raise QuestionSetError(f'{where}: "question" must be a non-empty string')

@@ -1,0 +1,108 @@
+"""Exhaustive questions over the 22 Dalpiaz backlogs: recall and precision of
+the story set each approach returns, against the hand-labelled topics in
+storychat/evals/exhaustive-dalpiaz.jsonl (docs/evaluation.md).
+
+    python bench/exhaustive_eval.py [--approach mention,retrieval] [-c N] [-n N] [--json FILE]
+
+Approaches:
+
+- mention: the chat's exact "Stories mentioning" action (mention_action),
+  once per keyword of the topic; the answer is the union.
+- retrieval: the stories today's context builder puts into the bundled
+  model's context for the topic's question when the whole collection does not
+  fit: the real ContextBuilder.build, so BM25 hits in rank order until the
+  story budget is full. The budget is the builder's own (context minus the
+  answer reserve, the turn reserve and the system prompt); -c and -n set the
+  context and the answer reserve as `storychat -c N -n N` would.
+
+Neither asks the model anything; "retrieval" only loads it to count tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from storychat.analysis.actions import mention_action  # noqa: E402
+from storychat.evals import dalpiaz_stories  # noqa: E402
+from storychat.evals.exhaustive import DALPIAZ_TOPICS, Approach, Score, Topic, check_ids, load_topics, score, table  # noqa: E402
+from storychat.stories import Story  # noqa: E402
+
+APPROACHES = ("mention", "retrieval")
+
+
+def mention(stories: list[Story]) -> Approach:
+    return lambda topic: {s.id for word in topic.keywords for s in mention_action(stories, word).stories}
+
+
+def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -> tuple[Approach, dict[str, dict]]:
+    """Today's retrieval at the bundled model's context, and what it put into the context per topic."""
+    from storychat.answer.pipeline import AnswerOptions, Pipeline
+    from storychat.llm.llama import EngineOptions, LlamaEngine
+    from storychat.llm.models import bundled_model
+
+    options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
+    builder = Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options).builder
+    coverage: dict[str, dict] = {}
+
+    def approach(topic: Topic) -> set[str]:
+        context = builder.build(stories, topic.question)
+        c = context.coverage
+        coverage[topic.topic] = {"mode": c.mode, "stories": c.stories_in_context, "tokens": c.tokens_in_context}
+        return {s.id for s in context.stories}
+
+    coverage["_budget"] = {
+        "n_ctx": builder.engine.context_length, "max_tokens": options.max_tokens, "story_budget": builder.story_budget,
+        "corpus_tokens": builder.corpus_tokens(stories),
+    }
+    return approach, coverage
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topics", type=Path, default=DALPIAZ_TOPICS, help="topic set (JSONL)")
+    parser.add_argument("--approach", default=",".join(APPROACHES), help=f"comma-separated, from {', '.join(APPROACHES)}")
+    parser.add_argument("-c", "--n-ctx", "--ctx-size", type=int, default=None, metavar="N", help="context size (default: the model's trained context)")
+    parser.add_argument("-n", "--max-tokens", "--n-predict", type=int, default=None, metavar="N", help="answer reserve (default: the app's, 512)")
+    parser.add_argument("--json", type=Path, help="also write every topic's missed and extra ids here")
+    args = parser.parse_args(argv)
+    chosen = [a.strip() for a in args.approach.split(",") if a.strip()]
+    unknown = [a for a in chosen if a not in APPROACHES]
+    if unknown or not chosen:
+        parser.error(f"--approach: choose from {', '.join(APPROACHES)}")
+
+    stories = dalpiaz_stories()
+    topics = load_topics(args.topics)
+    check_ids(topics, stories)
+    print(f"{len(topics)} topics, {sum(len(t.ids) for t in topics)} labelled ids, {len(stories)} stories in 22 backlogs")
+
+    scores: list[Score] = []
+    report: dict = {"topics": str(args.topics), "scores": []}
+    for name in chosen:
+        if name == "mention":
+            scores.append(score(name, topics, mention(stories)))
+        else:
+            approach, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
+            scores.append(score(name, topics, approach))
+            budget = coverage.pop("_budget")
+            report["retrieval_context"] = {"budget": budget, "per_topic": coverage}
+            tokens = [c["tokens"] for c in coverage.values()]
+            print(
+                f"retrieval: n_ctx {budget['n_ctx']}, answer reserve {budget['max_tokens']}, story budget {budget['story_budget']} "
+                f"tokens, corpus {budget['corpus_tokens']} tokens; context used {min(tokens)}-{max(tokens)} tokens "
+                f"(mean {sum(tokens) / len(tokens):.0f}) of {budget['n_ctx']}"
+            )
+    print("\n".join(table(scores)))
+    if args.json:
+        report["scores"] = [s.to_json() for s in scores]
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
