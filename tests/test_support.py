@@ -332,3 +332,11 @@ def test_a_word_the_story_writes_inside_a_compound_is_found(g04):
     """g04-recycling-49's role is "recyclingfacility representative"."""
     judgement = judge("A recycling facility can update the type of material it accepts.", [g04["g04-recycling-49"]])
     assert judgement.verdict == SUPPORTED
+
+
+def test_a_quote_that_swaps_goal_and_benefit_is_a_misquote_though_every_word_is_the_storys(g04):
+    story = g04["g04-recycling-2"]
+    swapped = "[g04-recycling-2] As a user, I want to know about recycling centers near me, so that I can anonymously view public information."
+    judgement = judge(swapped, [story])
+    assert judgement.unsupported == ()
+    assert judgement.misquote.library == story.text and judgement.verdict == PARTLY

@@ -77,6 +77,8 @@ class Figures:
     unsupported_shown: int  # labelled unsupported, not flagged: the headline
     supported: int
     supported_flagged: int
+    supported_partly: int  # of those flagged, the ones called partly supported (a softer mark)
+    unsupported_partly: int  # labelled unsupported, called partly supported
     no_claim: int
     no_claim_flagged: int
 
@@ -136,6 +138,9 @@ def figures(outcomes: Iterable[Outcome]) -> Figures:
     def count(label: str, flagged: bool | None = None) -> int:
         return sum(o.sentence.label == label and (flagged is None or o.flagged == flagged) for o in outcomes)
 
+    def partly(label: str) -> int:
+        return sum(o.sentence.label == label and o.verdict == PARTLY for o in outcomes)
+
     return Figures(
         answers=len({(o.answer.set, o.answer.line) for o in outcomes}),
         sentences=len(outcomes),
@@ -143,6 +148,8 @@ def figures(outcomes: Iterable[Outcome]) -> Figures:
         unsupported_shown=count(UNSUPPORTED, flagged=False),
         supported=count(SUPPORTED),
         supported_flagged=count(SUPPORTED, flagged=True),
+        supported_partly=partly(SUPPORTED),
+        unsupported_partly=partly(UNSUPPORTED),
         no_claim=count(NO_CLAIM),
         no_claim_flagged=count(NO_CLAIM, flagged=True),
     )
@@ -170,6 +177,10 @@ def report(outcomes: Sequence[Outcome]) -> str:
             f"{_count(f.supported_flagged, f.supported):>17}  {_count(f.no_claim_flagged, f.no_claim):>16}"
         )
     f = figures(outcomes)
+    lines.append(
+        f"of all: {f.supported_partly} of the {f.supported_flagged} supported sentences flagged, and "
+        f"{f.unsupported_partly} of the {f.unsupported - f.unsupported_shown} unsupported ones flagged, were called partly supported"
+    )
     lines.append(
         f"targets: unsupported shown as supported {TARGET_UNSUPPORTED_SHOWN} "
         f"({'met' if f.unsupported_shown <= TARGET_UNSUPPORTED_SHOWN else 'missed'}), "
