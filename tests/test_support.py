@@ -281,6 +281,11 @@ def test_synonyms_in_code_and_story_roles_cover_question_words(bookshop):
     assert missing_terms("Can users purchase gift cards?", index) is None
 
 
+def test_a_follow_up_about_the_parts_of_a_story_names_no_missing_word(bookshop):
+    index = StoryIndex(list(bookshop.values()))
+    assert missing_terms("Which role asked for that, and what is the benefit?", index) is None
+
+
 def test_words_written_apart_in_a_story_cover_the_joined_word(g04):
     """g04-recycling-5: "a flexible pick up time"."""
     missing = missing_terms("Can I choose a pickup time?", StoryIndex(list(g04.values())))

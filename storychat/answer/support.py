@@ -61,6 +61,7 @@ SYNONYMS = (
 _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
 
 _NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"})
+_NOT_CONTENT = STOPWORDS | FRAME_WORDS | _NEGATIONS
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _CONTRACTIONS = ((re.compile(r"\bcan[’']t\b", re.I), "can not"), (re.compile(r"\bwon[’']t\b", re.I), "will not"),
                  (re.compile(r"n[’']t\b", re.I), " not"))
@@ -244,10 +245,11 @@ def content_words(text: str) -> list[Word]:
     words = []
     for surface in _WORD.findall(text):
         lower = surface.lower()
-        if lower in STOPWORDS or lower in FRAME_WORDS or lower in _NEGATIONS:
+        stemmed = stem(lower)
+        if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
             continue
         if len(lower) > 1 or lower.isdigit():
-            words.append(Word(surface, stem(lower)))
+            words.append(Word(surface, stemmed))
     return words
 
 
