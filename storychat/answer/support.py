@@ -1,0 +1,395 @@
+"""Hold every sentence of an answer against the stories it cites.
+
+An answer is split into sentences. Each is judged against the stories it
+cites or, when it cites none, the stories cited just before it. A sentence is
+supported when every content word it uses (after stemming) occurs in those
+stories and any story text it presents ("[id] As a user, I want ...") matches
+the library's; partly supported when at least half its content words do;
+unsupported otherwise. Words that only frame the answer ("The answer is:")
+make no claim.
+
+Repeated sentences and empty openers are marked for cutting from the display;
+the raw text is kept as it is. ``missing_terms`` says which words of a
+question no story mentions, and which story comes closest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Iterable, Mapping, Sequence
+
+from storychat.answer.citations import extract_ids, is_refusal
+from storychat.answer.retrieval import STOPWORDS, StoryIndex, stem
+from storychat.stories import Story
+from storychat.stories.parse import parse_parts
+
+SUPPORTED = "supported"
+PARTLY = "partly supported"
+UNSUPPORTED = "unsupported"
+NO_CLAIM = "no claim"
+
+REPEAT = "repeat"
+EMPTY_OPENER = "empty opener"
+
+# Words that frame an answer or name the parts of a story rather than say
+# anything a story could back: "The story most related to the question is",
+# "the benefit is ...". They are neither claims nor missing from a backlog.
+FRAME_WORDS = frozenset("""
+answer answers question questions relate related relates relevant relevance mention mentions mentioned
+say says said describe describes described description state states stated cite cites cited citation
+id ids following listed example
+role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
+""".split())
+
+# Words for the same thing, used only to decide that a question's word is
+# covered by the backlog (``missing_terms``), never to back an answer's claim.
+SYNONYMS = (
+    frozenset({"postcode", "zip", "zipcode"}),
+    frozenset({"shopper", "customer", "buyer", "client", "purchaser"}),
+    frozenset({"parcel", "package", "shipment", "delivery"}),
+    frozenset({"purchase", "buy", "order"}),
+    frozenset({"spreadsheet", "excel", "xlsx", "csv"}),
+    frozenset({"bookmark", "favorite", "favourite", "wishlist"}),
+    frozenset({"login", "log", "signin", "sign"}),
+    frozenset({"email", "mail", "e-mail"}),
+    frozenset({"admin", "administrator"}),
+)
+# "user" is whoever a story's role names.
+_GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
+
+_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"})
+_NOT_CONTENT = STOPWORDS | FRAME_WORDS | _NEGATIONS
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_CONTRACTIONS = ((re.compile(r"\bcan[’']t\b", re.I), "can not"), (re.compile(r"\bwon[’']t\b", re.I), "will not"),
+                 (re.compile(r"n[’']t\b", re.I), " not"))
+# A citation, or one the token limit cut off ("[g2").
+_CITATION = re.compile(r"\[[^\[\]\n]{1,200}\]|\[[^\[\]\n]*$")
+# A sentence ends at . ! or ? (and any closing quote or bracket) followed by a
+# space, or at a line break; not after a common abbreviation.
+_SENTENCE_END = re.compile(r"(?<![A-Za-z]\.[A-Za-z]\.)(?<!\betc\.)(?<!\bvs\.)(?<!\b\d\.)(?<!\.\.)(?<=[.!?])[\"'”’)\]]*(?=\s)|\n")
+# Story text presented as such: "As a user, I want ...", from the start of the
+# sentence or after an opener's colon.
+_PRESENTED = re.compile(r"(?:^|:\s*)[\"“']?(as\s+an?\s.+)", re.I | re.S)
+_QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
+_ELLIPSIS = re.compile(r"\.\.\.|…")
+_ASKS = re.compile(r"^\s*question\s*:|\?[\"'”’)]*\s*$", re.I)
+_YES = re.compile(r"\byes\b", re.I)
+_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
+
+QUOTE_COVERAGE = 0.8  # share of a presented quote's words that must follow the story's text in order
+PARTLY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Misquote:
+    """Story text an answer presented that the library's story does not hold."""
+
+    id: str
+    claimed: str
+    library: str
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str
+    unsupported: tuple[str, ...] = ()  # content words none of the stories holds, as written
+    backed_by: tuple[str, ...] = ()  # ids of the stories that hold at least one of its words
+    misquote: Misquote | None = None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    start: int  # offsets in the raw answer
+    end: int
+    cites: tuple[str, ...]  # ids written in the sentence
+    against: tuple[str, ...]  # ids it is judged against: its own, else those cited just before it
+    judgement: Judgement
+    cut: str = ""  # REPEAT or EMPTY_OPENER: left out of the displayed answer
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict
+
+
+@dataclass(frozen=True)
+class Support:
+    raw: str
+    sentences: list[Sentence]
+
+    @property
+    def shown(self) -> str:
+        """The answer without its cut sentences."""
+        parts, end = [], 0
+        for s in self.sentences:
+            if not s.cut:
+                parts.append(self.raw[end:s.start] if parts else "")
+                parts.append(s.text)
+            end = s.end
+        return "".join(parts).strip()
+
+    @property
+    def claims(self) -> list[Sentence]:
+        return [s for s in self.sentences if not s.cut and s.verdict != NO_CLAIM]
+
+    @property
+    def any_supported(self) -> bool:
+        return any(s.verdict == SUPPORTED for s in self.claims)
+
+    def supported_ids(self) -> list[str]:
+        """Ids that back a supported sentence (the ones that earn a check mark), in order of citation."""
+        ids: dict[str, None] = {}
+        for s in self.claims:
+            if s.verdict == SUPPORTED:
+                ids.update(dict.fromkeys(s.judgement.backed_by))
+        return list(ids)
+
+
+@dataclass(frozen=True)
+class Word:
+    surface: str
+    stem: str
+
+
+@dataclass(frozen=True)
+class MissingTerms:
+    """Words of a question that no story mentions, and the story closest to it."""
+
+    words: tuple[str, ...]
+    closest: Story | None = None
+    instead: str = ""  # the closest story's goal, less the question's words
+
+    def line(self) -> str:
+        text = "No story mentions " + " or ".join(f'"{w}"' for w in self.words)
+        if self.closest:
+            text += f"; closest: [{self.closest.id}]" + (f" ({self.instead})" if self.instead else "")
+        return text
+
+
+def check_support(answer: str, stories: Mapping[str, Story], question: str = "") -> Support:
+    """Split ``answer`` to ``question`` and judge each sentence against the ``stories`` (by id) it may cite."""
+    sentences: list[Sentence] = []
+    before: tuple[str, ...] = ()
+    seen: set[str] = set()
+    for start, end in split_sentences(answer):
+        text = answer[start:end]
+        cites = tuple(extract_ids(text, stories))
+        against = cites or before
+        before = against
+        judgement = judge(text, [stories[i] for i in against if i in stories], question)
+        key = " ".join(w.lower() for w in _WORD.findall(_CITATION.sub(" ", text)))
+        cut = REPEAT if key and key in seen else ""
+        seen.add(key)
+        sentences.append(Sentence(text, start, end, cites, against, judgement, cut))
+    return Support(answer, _cut_empty_openers(sentences))
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence of ``text``, surrounding spaces left out."""
+    spans, start = [], 0
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = match.end() if match else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + len(piece.rstrip())))
+        start = end
+    return spans
+
+
+def judge(sentence: str, stories: Sequence[Story], question: str = "") -> Judgement:
+    """Whether ``stories`` back what ``sentence`` says (its citations are ignored).
+
+    A question asks and claims nothing; a bare "Yes" claims what ``question`` asks.
+    """
+    claim = _LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
+    if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
+        return Judgement(NO_CLAIM)
+    words = _unique(content_words(claim))
+    negated = _negated(claim)
+    if not words and not negated and _YES.search(claim):
+        words = _unique(content_words(question))
+    if not words and not negated:
+        return Judgement(NO_CLAIM)
+    vocabularies = {s.id: _vocabulary([s]) for s in stories}
+    found = [w for w in words if any(_known(w.stem, v) for v in vocabularies.values())]
+    unsupported = [w.surface for w in words if w not in found]
+    if negated and not any(_negated(_searchable(s)) for s in stories):
+        unsupported.append(negated)
+    backed_by = _backers(found, vocabularies)
+    misquote = _misquote(claim, stories)
+    share = 1 - len(unsupported) / (len(words) + bool(negated))
+    if not unsupported and not misquote:
+        verdict = SUPPORTED
+    elif share >= PARTLY_SHARE:
+        verdict = PARTLY
+    else:
+        verdict = UNSUPPORTED
+    return Judgement(verdict, tuple(unsupported), backed_by, misquote)
+
+
+def _backers(found: list[Word], vocabularies: dict[str, set[str]]) -> tuple[str, ...]:
+    """The stories holding a found word; with several, a word all of them hold ("user") credits none."""
+    holders = {w: [i for i, v in vocabularies.items() if _known(w.stem, v)] for w in found}
+    telling = [w for w, ids in holders.items() if len(ids) < len(vocabularies)] or list(holders)
+    return tuple(i for i in vocabularies if any(i in holders[w] for w in telling))
+
+
+def content_words(text: str) -> list[Word]:
+    """The words of ``text`` that carry content, stemmed as retrieval stems them."""
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    words = []
+    for surface in _WORD.findall(text):
+        lower = surface.lower()
+        stemmed = stem(lower)
+        if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
+            continue
+        if len(lower) > 1 or lower.isdigit():
+            words.append(Word(surface, stemmed))
+    return words
+
+
+def missing_terms(question: str, index: StoryIndex) -> MissingTerms | None:
+    """The question's words that no story holds and no synonym covers; None when every word is covered."""
+    vocabulary = _vocabulary(index.stories)
+    has_roles = any(s.role for s in index.stories)
+    missing = [
+        w.surface for w in _unique(content_words(question))
+        if not _known(w.stem, vocabulary)
+        and not _synonym_known(w.stem, vocabulary)
+        and not (has_roles and w.stem in _GENERIC_ACTORS)
+    ]
+    if not missing:
+        return None
+    hits = index.search(question, k=1)
+    if not hits:
+        return MissingTerms(tuple(missing))
+    closest = hits[0].story
+    asked = {w.stem for w in content_words(question)}
+    goal = closest.goal or closest.text
+    instead = " ".join(w.surface for w in content_words(goal) if not any(same_stem(w.stem, a) for a in asked))
+    return MissingTerms(tuple(missing), closest, instead)
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Two stems of one word: equal, or the light stemmer left different endings
+    ("recycl"/"recycle", "deliveri"/"delivery", "creat"/"creation")."""
+    if a == b:
+        return True
+    shared = len(os.path.commonprefix([a, b]))
+    return shared >= 5 and shared >= min(len(a), len(b)) - 1 and max(len(a), len(b)) - shared <= 3
+
+
+
+def _known(word: str, vocabulary: set[str]) -> bool:
+    return word in vocabulary or any(same_stem(word, v) or _part_of(word, v) for v in vocabulary)
+
+
+def _part_of(word: str, compound: str) -> bool:
+    """``word`` begins or ends a word written as one with another ("facility": "recyclingfacility")."""
+    if len(word) < 5 or len(compound) < len(word) + 4:
+        return False
+    return compound.startswith(word) or any(same_stem(word, compound[k:]) for k in range(4, len(compound) - 4))
+
+
+def _synonym_known(word: str, vocabulary: set[str]) -> bool:
+    return any(_known(stem(other), vocabulary) for group in SYNONYMS if word in {stem(g) for g in group} for other in group)
+
+
+def _vocabulary(stories: Iterable[Story]) -> set[str]:
+    """Stems of the stories' content words, and of adjacent words written as one ("pick up": "pickup")."""
+    vocabulary = set()
+    for story in stories:
+        text = _searchable(story)
+        vocabulary.update(w.stem for w in content_words(text))
+        words = [w.lower() for w in _WORD.findall(text)]
+        vocabulary.update(stem(a + b) for a, b in zip(words, words[1:]))
+    return vocabulary
+
+
+def _searchable(story: Story) -> str:
+    return " ".join([story.text, *story.acceptance, story.epic])
+
+
+def _unique(words: list[Word]) -> list[Word]:
+    return list({w.stem: w for w in reversed(words)}.values())[::-1]
+
+
+def _negated(text: str) -> str:
+    """The first negation in ``text``, as written ("not" for a contraction), or ""."""
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return next((w for w in _WORD.findall(text) if w.lower() in _NEGATIONS), "")
+
+
+def _misquote(claim: str, stories: Sequence[Story]) -> Misquote | None:
+    """The first presented quote that no story holds, with the text of the story it is closest to."""
+    for quote in _presented(claim):
+        if not stories:
+            return Misquote("", quote, "")
+        scored = [(_coverage(quote, s.text), s) for s in stories]
+        if not any(_faithful(quote, s, coverage) for coverage, s in scored):
+            best = max(scored, key=lambda pair: pair[0])[1]
+            return Misquote(best.id, quote, best.text)
+    return None
+
+
+def _presented(claim: str) -> list[str]:
+    quotes = [m.group(1).strip() for m in _QUOTED.finditer(claim)]
+    story = _PRESENTED.search(claim.strip())
+    if story and not any(story.group(1).startswith(q) or q.startswith(story.group(1)) for q in quotes):
+        quotes.append(story.group(1).strip().strip("\"”'"))
+    return [q for q in quotes if len(_words(q)) >= 2]
+
+
+def _faithful(quote: str, story: Story, coverage: float) -> bool:
+    if coverage < QUOTE_COVERAGE:
+        return False
+    vocabulary = _vocabulary([story])
+    if not all(_known(w.stem, vocabulary) for w in content_words(quote)):
+        return False
+    parts = parse_parts(_ELLIPSIS.sub(" ", quote))
+    return parts is None or not story.role or _same_words(parts.role, story.role)
+
+
+def _coverage(quote: str, text: str) -> float:
+    """Share of the quote's words found, in order, in ``text`` (a quote may skip words with "...")."""
+    quoted, held = _words(quote), _words(text)
+    matcher = SequenceMatcher(None, quoted, held, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) / len(quoted) if quoted else 1.0
+
+
+def _words(text: str) -> list[str]:
+    return [stem(w.lower()) for w in _WORD.findall(text)]
+
+
+def _same_words(a: str, b: str) -> bool:
+    ours, theirs = content_words(a), content_words(b)
+    return all(any(same_stem(x.stem, y.stem) for y in theirs) for x in ours) and all(
+        any(same_stem(y.stem, x.stem) for x in ours) for y in theirs
+    )
+
+
+def _cut_empty_openers(sentences: list[Sentence]) -> list[Sentence]:
+    """Cut an opener ("The answer is:") that nothing follows, and a cut-off fragment that says nothing."""
+    result = list(sentences)
+    for i, s in enumerate(result):
+        if s.cut or s.verdict != NO_CLAIM or s.cites or is_refusal(s.text):
+            continue
+        after = [t for t in result[i + 1:] if not t.cut]
+        opener_left_empty = s.text.rstrip().endswith(":") and not any(t.cites or t.verdict != NO_CLAIM for t in _until_opener(after))
+        fragment = not after and not s.text.rstrip().endswith((".", "!", "?"))
+        if opener_left_empty or fragment:
+            result[i] = Sentence(s.text, s.start, s.end, s.cites, s.against, s.judgement, EMPTY_OPENER)
+    return result
+
+
+def _until_opener(sentences: list[Sentence]) -> list[Sentence]:
+    for i, s in enumerate(sentences):
+        if s.text.rstrip().endswith(":") and s.verdict == NO_CLAIM and not s.cites:
+            return sentences[:i]
+    return sentences

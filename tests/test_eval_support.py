@@ -1,0 +1,95 @@
+"""The support check's evaluation: the shipped hand labels, and the scoring on a small invented labels file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from storychat.evals.support import (
+    LABELS,
+    TARGET_UNSUPPORTED_SHOWN,
+    LabelError,
+    evaluate,
+    figures,
+    load_labels,
+    main,
+    misses,
+)
+
+G04_3 = (
+    "As a user, I want to be able to enter my zip code and get a list of nearby recycling facilities, "
+    "so that I can determine which ones I should consider."
+)
+
+
+def labelled(tmp_path, sentences, stories=None, name="labels.jsonl"):
+    record = {
+        "set": "qa-dalpiaz", "line": 1, "backlog": "g04-recycling.txt", "question": "Can I search by zip code?",
+        "best_match": 0.5, "gate_refuses": False, "raw": " ".join(s["text"] for s in sentences),
+        "citations": ["g04-recycling-3"], "stories": stories or {"g04-recycling-3": G04_3},
+        "sentences": sentences,
+    }
+    path = tmp_path / name
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return path
+
+
+def sentence(text, label, against=("g04-recycling-3",)):
+    return {"text": text, "cites": [], "against": list(against), "label": label}
+
+
+def test_the_scores_count_unsupported_sentences_shown_and_supported_ones_flagged(tmp_path, dalpiaz):
+    path = labelled(tmp_path, [
+        sentence(f"[g04-recycling-3] {G04_3}", "supported"),
+        sentence("Users enter their zip code and get nearby recycling facilities.", "supported"),
+        sentence("Users pay a fee for every pick up.", "unsupported"),
+        sentence("The answer is:", "no claim"),
+        # Labelled supported by a reader who takes "centers" for "facilities"; the check flags it.
+        sentence("Users find recycling centers by zip code.", "supported"),
+    ])
+    outcomes = evaluate(load_labels(path), dalpiaz)
+    f = figures(outcomes)
+    assert (f.answers, f.sentences, f.unsupported, f.unsupported_shown) == (1, 5, 1, 0)
+    assert (f.supported, f.supported_flagged, f.no_claim, f.no_claim_flagged) == (3, 1, 1, 0)
+    assert [o.sentence.text for o in misses(outcomes)] == ["Users find recycling centers by zip code."]
+
+
+def test_an_unsupported_sentence_the_check_passes_is_counted_as_shown(tmp_path, dalpiaz):
+    # The words are all the story's, but a reader sees that it says the opposite order of events.
+    path = labelled(tmp_path, [sentence("Users get a list of facilities so that they can enter a zip code.", "unsupported")])
+    f = figures(evaluate(load_labels(path), dalpiaz))
+    assert (f.unsupported, f.unsupported_shown) == (1, 1)
+
+
+def test_a_sentence_without_a_valid_label_is_refused_with_its_line(tmp_path):
+    path = labelled(tmp_path, [sentence("Users enter a zip code.", "maybe")])
+    with pytest.raises(LabelError, match=r"labels.jsonl line 1: .*'maybe'"):
+        load_labels(path)
+
+
+def test_a_labelled_story_whose_text_changed_is_refused(tmp_path, dalpiaz):
+    path = labelled(tmp_path, [sentence("Users enter a zip code.", "supported")], {"g04-recycling-3": "As a user, I want X."})
+    with pytest.raises(LabelError, match="g04-recycling-3 no longer reads as it did"):
+        evaluate(load_labels(path), dalpiaz)
+
+
+def test_the_shipped_labels_cover_at_least_100_model_answers_on_both_sets():
+    answers = load_labels(LABELS)
+    assert len(answers) >= 100
+    assert len({a.line for a in answers if a.set == "qa-dalpiaz"}) == 81
+    assert sum(a.set == "qa-extra" for a in answers) >= 19
+    assert all(a.sentences for a in answers)
+
+
+def test_the_check_shows_no_labelled_unsupported_sentence_as_supported(dalpiaz):
+    """The headline. The other target (supported sentences flagged <= 10%) is missed: docs/evaluation.md."""
+    f = figures(evaluate(load_labels(LABELS), dalpiaz))
+    assert f.unsupported >= 50
+    assert f.unsupported_shown == TARGET_UNSUPPORTED_SHOWN
+
+
+def test_the_command_prints_the_figures_and_the_misses(capsys):
+    assert main(["--misses"]) == 0
+    out = capsys.readouterr().out
+    assert "unsupported shown as supported" in out and "held out (other backlogs)" in out

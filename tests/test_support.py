@@ -1,0 +1,347 @@
+"""The sentence-by-sentence support check: pure logic on the real g04 backlog and invented bookshop stories."""
+
+from __future__ import annotations
+
+import pytest
+
+from storychat.answer.prompt import REFUSAL
+from storychat.answer.retrieval import StoryIndex
+from storychat.answer.support import (
+    EMPTY_OPENER,
+    NO_CLAIM,
+    PARTLY,
+    REPEAT,
+    SUPPORTED,
+    UNSUPPORTED,
+    check_support,
+    judge,
+    missing_terms,
+    same_stem,
+    split_sentences,
+)
+from storychat.stories.formats import read_file, read_text
+
+BOOKSHOP = """\
+As a customer, I want to search books by title or author, so that I can find a book quickly.
+As a customer, I want to add books to a shopping cart, so that I can buy several books at once.
+As a customer, I want to pay by credit card, so that I can complete my order online.
+As a customer, I want to track the delivery status of my order, so that I know when my books will arrive.
+As a customer, I want to save books to a wishlist, so that I can buy them later.
+As a customer, I want to write a review of a book I bought, so that other readers can choose better.
+As a store manager, I want to add new books to the catalogue, so that customers find the latest titles.
+As a store manager, I want to see which books sell best each month, so that I can reorder stock in time.
+As a warehouse clerk, I want to print packing slips for each order, so that parcels hold the right books.
+As an administrator, I want to lock an account after five failed logins, so that nobody can guess a password.
+As a customer, I want to reset my password by email, so that I can log in again when I forget it.
+As a customer, I want an email when a pre-ordered book is released, so that I can read it on the first day.
+As a store manager, I want to sell gift cards, so that customers can give books as presents.
+"""
+
+
+@pytest.fixture(scope="module")
+def bookshop():
+    return {s.id: s for s in read_text(BOOKSHOP).stories}
+
+
+@pytest.fixture(scope="module")
+def g04(dalpiaz):
+    return {s.id: s for s in read_file(dalpiaz / "g04-recycling.txt").stories}
+
+
+def sentences(answer, stories):
+    return [(s.text, s.verdict) for s in check_support(answer, stories).sentences]
+
+
+# The five cases of issue 16, as the bundled model wrote them.
+
+
+def test_an_invented_sentence_under_a_real_id_is_unsupported(bookshop):
+    """"How can I follow my parcel?": paste-9 is about packing slips, paste-10 about locking accounts."""
+    answer = (
+        "[paste-9] As a customer, I want to follow where my parcel is. "
+        "The answer is: [paste-10] As an administrator, I want to lock an account after five failed logins."
+    )
+    invented, quoted = check_support(answer, bookshop).sentences
+    assert invented.against == ("paste-9",)
+    assert invented.verdict == UNSUPPORTED
+    assert set(invented.judgement.unsupported) == {"customer", "follow"}
+    assert invented.judgement.misquote.library == bookshop["paste-9"].text
+    # The second sentence quotes paste-10 faithfully: supported (it answers another question, but says nothing false).
+    assert quoted.verdict == SUPPORTED
+    assert check_support(answer, bookshop).supported_ids() == ["paste-10"]
+
+
+def test_a_misquoted_story_is_flagged_with_the_library_text(g04):
+    answer = "[g04-recycling-2] As a customer, I want to ... before creating an account."
+    (sentence,) = check_support(answer, g04).sentences
+    assert sentence.verdict != SUPPORTED
+    assert sentence.judgement.unsupported == ("customer",)
+    misquote = sentence.judgement.misquote
+    assert misquote.id == "g04-recycling-2"
+    assert misquote.claimed == "As a customer, I want to ... before creating an account."
+    assert misquote.library == (
+        "As a user, I want to be able to anonymously view public information, "
+        "so that I know about recycling centers near me before creating an account."
+    )
+
+
+def test_repeated_frame_sentences_are_cut_from_the_display_and_kept_in_the_raw_text(g04):
+    answer = " ".join(
+        f"The story that most related to the question is: [g04-recycling-{n}]." for n in range(1, 12)
+    )
+    support = check_support(answer, g04)
+    assert [s.cut for s in support.sentences] == [""] + [REPEAT] * 10
+    assert support.shown == "The story that most related to the question is: [g04-recycling-1]."
+    assert support.raw == answer
+    assert {s.verdict for s in support.sentences} == {NO_CLAIM}
+
+
+def test_a_bare_answer_opener_at_the_end_is_cut(g04):
+    answer = (
+        "[g04-recycling-3] As a user, I want to be able to enter my zip code and get a list of nearby "
+        "recycling facilities, so that I can determine which ones I should consider.\n\nThe answer is:"
+    )
+    support = check_support(answer, g04)
+    assert [s.cut for s in support.sentences] == ["", EMPTY_OPENER]
+    assert support.shown == answer[: answer.index("\n")]
+    assert support.any_supported
+
+
+def test_a_question_word_no_story_mentions_gets_a_missing_term_line(bookshop):
+    missing = missing_terms("Can users pay with PayPal?", StoryIndex(list(bookshop.values())))
+    assert missing.words == ("PayPal",)
+    assert missing.closest.id == "paste-3"
+    assert missing.line() == 'No story mentions "PayPal"; closest: [paste-3] (credit card)'
+
+
+def test_a_story_repeated_under_other_ids_is_cut_and_the_copies_are_misquotes(bookshop):
+    """"Can users pay with PayPal?": the credit-card story, written under three ids."""
+    quote = "As a customer, I want to pay by credit card, so that I can complete my order online."
+    answer = f"[paste-3] {quote} [paste-2] {quote} [paste-13] {quote}"
+    first, second, third = check_support(answer, bookshop).sentences
+    assert (first.verdict, first.cut, first.judgement.misquote) == (SUPPORTED, "", None)
+    assert second.cut == third.cut == REPEAT
+    assert second.judgement.misquote.library == bookshop["paste-2"].text
+    assert third.judgement.misquote.library == bookshop["paste-13"].text
+    assert check_support(answer, bookshop).supported_ids() == ["paste-3"]
+
+
+# Splitting
+
+
+def test_sentences_end_at_stops_and_line_breaks_but_not_after_abbreviations_ellipses_or_list_numbers():
+    text = "[a1] Users pay, e.g. by card... or cash. Done!\n1. First item\nWhy? Because."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "[a1] Users pay, e.g. by card... or cash.",
+        "Done!",
+        "1. First item",
+        "Why?",
+        "Because.",
+    ]
+
+
+def test_sentence_offsets_point_into_the_raw_answer(g04):
+    answer = "  [g04-recycling-4] As a user, I want to be able to get the hours of each recycling facility.  \n\n  Yes.  "
+    for s in check_support(answer, g04).sentences:
+        assert answer[s.start:s.end] == s.text
+
+
+# Attribution
+
+
+def test_a_sentence_without_a_citation_is_judged_against_the_stories_cited_just_before_it(g04):
+    answer = (
+        "[g04-recycling-4] As a user, I want to be able to get the hours of each recycling facility. "
+        "The answer is: the hours of each facility. [g04-recycling-1] Users can click on the address. "
+        "It takes users to Google Maps in a new tab."
+    )
+    against = [s.against for s in check_support(answer, g04).sentences]
+    assert against == [("g04-recycling-4",), ("g04-recycling-4",), ("g04-recycling-1",), ("g04-recycling-1",)]
+    assert [v for _, v in sentences(answer, g04)] == [SUPPORTED] * 4
+
+
+def test_a_bare_citation_line_lends_its_story_to_the_next_sentence(g04):
+    answer = "[g04-recycling-3]\nUsers enter their zip code to get a list of nearby recycling facilities."
+    citation, claim = check_support(answer, g04).sentences
+    assert citation.verdict == NO_CLAIM
+    assert claim.against == ("g04-recycling-3",) and claim.verdict == SUPPORTED
+
+
+def test_a_claim_before_any_citation_has_no_story_to_back_it(g04):
+    (sentence,) = check_support("Users can recycle batteries at every center.", g04).sentences
+    assert sentence.against == () and sentence.verdict == UNSUPPORTED
+
+
+def test_a_sentence_citing_an_id_that_is_not_a_story_is_unsupported(g04):
+    (sentence,) = check_support("[g04-recycling-999] Users can enter their zip code.", g04).sentences
+    assert sentence.cites == ("g04-recycling-999",) and sentence.verdict == UNSUPPORTED
+
+
+def test_a_sentence_citing_two_stories_is_judged_against_both_and_credits_the_ones_that_back_it(g04):
+    answer = "[g04-recycling-3, g04-recycling-1] Users enter their zip code and click on the address."
+    (sentence,) = check_support(answer, g04).sentences
+    assert sentence.verdict == SUPPORTED
+    assert sentence.judgement.backed_by == ("g04-recycling-3", "g04-recycling-1")
+    lone = "[g04-recycling-3, g04-recycling-1] Users enter their zip code."
+    assert check_support(lone, g04).sentences[0].judgement.backed_by == ("g04-recycling-3",)
+
+
+# Judging one sentence
+
+
+def test_a_faithful_quote_and_a_quote_cut_off_by_the_token_limit_are_supported(g04):
+    story = g04["g04-recycling-4"]
+    assert judge(f"[{story.id}] {story.text}", [story]).verdict == SUPPORTED
+    assert judge(f"[{story.id}] As a user, I want to be able to get the hours of each", [story]).verdict == SUPPORTED
+
+
+def test_inflections_and_a_restated_goal_are_supported(g04):
+    story = g04["g04-recycling-3"]
+    assert judge("Yes: users can enter a zip code and get lists of the nearby recycling facility.", [story]).verdict == SUPPORTED
+
+
+def test_a_sentence_with_some_words_of_the_story_is_partly_supported_with_the_others_named(g04):
+    judgement = judge("Users can enter their zip code to book a pick up truck.", [g04["g04-recycling-3"]])
+    assert judgement.verdict == PARTLY
+    assert judgement.unsupported == ("book", "pick", "truck")
+
+
+def test_a_sentence_with_no_word_of_the_story_is_unsupported(g04):
+    judgement = judge("Yes, the archive checks submitted papers for plagiarism.", [g04["g04-recycling-3"]])
+    assert judgement.verdict == UNSUPPORTED
+    assert judgement.unsupported == ("archive", "checks", "submitted", "papers", "plagiarism")
+
+
+def test_a_negation_the_story_does_not_make_is_not_supported(g04):
+    judgement = judge("Users cannot get the hours of each recycling facility.", [g04["g04-recycling-4"]])
+    assert judgement.verdict == PARTLY and judgement.unsupported == ("cannot",)
+    assert judge("Users don't get the hours.", [g04["g04-recycling-4"]]).unsupported == ("not",)
+
+
+def test_a_number_the_story_does_not_hold_is_unsupported(bookshop):
+    judgement = judge("An account is locked after 3 failed logins.", [bookshop["paste-10"]])
+    assert judgement.verdict == PARTLY and judgement.unsupported == ("3",)
+
+
+def test_a_quoted_span_must_be_in_the_story(g04):
+    story = g04["g04-recycling-1"]
+    assert judge('The story asks to "click on the address" to open Google Maps.', [story]).misquote is None
+    misquote = judge('The story asks to "click on the map pin" for directions.', [story]).misquote
+    assert misquote.claimed == "click on the map pin" and misquote.library == story.text
+
+
+def test_a_quote_with_the_wrong_role_is_a_misquote_even_when_every_word_is_in_the_story(bookshop):
+    """paste-7's text holds "customers", but its role is store manager."""
+    judgement = judge("As a customer, I want to add new books to the catalogue.", [bookshop["paste-7"]])
+    assert judgement.misquote.library == bookshop["paste-7"].text
+    assert judgement.verdict != SUPPORTED
+
+
+def test_openers_frame_sentences_bare_citations_and_the_refusal_make_no_claim(g04):
+    stories = [g04["g04-recycling-1"]]
+    for text in ("The answer is:", "[g04-recycling-1]", "The story most related to the question is:", REFUSAL, "Yes."):
+        assert judge(text, stories).verdict == NO_CLAIM, text
+
+
+def test_the_refusal_is_never_cut(g04):
+    support = check_support(REFUSAL, g04)
+    assert support.shown == REFUSAL and support.sentences[0].cut == ""
+
+
+def test_an_opener_with_its_answer_on_the_next_line_is_kept(g04):
+    answer = "[g04-recycling-4] As a user, I want to be able to get the hours of each recycling facility.\n\nThe answer is:\nThe hours of each facility."
+    support = check_support(answer, g04)
+    assert [s.cut for s in support.sentences] == ["", "", ""]
+    assert support.shown == answer
+
+
+def test_an_answer_cut_off_after_an_opener_word_loses_the_fragment(g04):
+    answer = "[g04-recycling-4] As a user, I want to be able to get the hours of each recycling facility.\n\nThe answer"
+    support = check_support(answer, g04)
+    assert [s.cut for s in support.sentences] == ["", EMPTY_OPENER]
+    assert support.shown == answer[: answer.index("\n")]
+
+
+def test_the_displayed_answer_keeps_the_line_breaks_between_kept_sentences(g04):
+    answer = "[g04-recycling-1] Users click on the address.\nUsers click on the address.\n\nIt takes me to Google Maps."
+    assert check_support(answer, g04).shown == "[g04-recycling-1] Users click on the address.\n\nIt takes me to Google Maps."
+
+
+# Missing terms
+
+
+def test_every_question_word_in_some_story_gives_no_missing_term_line(bookshop):
+    assert missing_terms("Can customers pay by credit card?", StoryIndex(list(bookshop.values()))) is None
+
+
+def test_synonyms_in_code_and_story_roles_cover_question_words(bookshop):
+    index = StoryIndex(list(bookshop.values()))
+    # "shoppers" is covered by "customer", "users" by the stories' roles, "purchase" by "buy".
+    assert missing_terms("Can shoppers purchase gift cards?", index) is None
+    assert missing_terms("Can users purchase gift cards?", index) is None
+
+
+def test_a_follow_up_about_the_parts_of_a_story_names_no_missing_word(bookshop):
+    index = StoryIndex(list(bookshop.values()))
+    assert missing_terms("Which role asked for that, and what is the benefit?", index) is None
+
+
+def test_words_written_apart_in_a_story_cover_the_joined_word(g04):
+    """g04-recycling-5: "a flexible pick up time"."""
+    missing = missing_terms("Can I choose a pickup time?", StoryIndex(list(g04.values())))
+    assert missing is None
+
+
+def test_a_question_no_story_shares_a_word_with_names_no_closest_story(bookshop):
+    missing = missing_terms("Is there a dark theme?", StoryIndex(list(bookshop.values())))
+    assert missing.words == ("dark", "theme") and missing.closest is None
+    assert missing.line() == 'No story mentions "dark" or "theme"'
+
+
+def test_stems_the_light_stemmer_leaves_apart_are_matched_and_short_or_different_words_are_not():
+    assert same_stem("recycl", "recycle") and same_stem("deliveri", "delivery") and same_stem("creat", "creation")
+    assert not same_stem("sign", "signal") and not same_stem("card", "cart") and not same_stem("organiz", "organization")
+
+
+def test_an_echoed_question_makes_no_claim(g04):
+    stories = [g04["g04-recycling-3"]]
+    assert judge("Question: Can I get a list of recycling facilities by zip code?", stories).verdict == NO_CLAIM
+    assert judge("Question: Can external developers use our data in their", stories).verdict == NO_CLAIM
+
+
+def test_a_bare_yes_claims_what_the_question_asks(g04):
+    stories = [g04["g04-recycling-4"]]
+    judgement = judge("The answer is: Yes.", stories, "Can users bookmark the drop-off places they like?")
+    assert judgement.verdict != SUPPORTED and judgement.unsupported == ("bookmark", "places")
+    assert judge("Yes, we can.", stories, "Can we get the hours of each recycling facility?").verdict == SUPPORTED
+
+
+def test_a_bare_no_is_a_negation_the_story_does_not_make(g04):
+    judgement = judge("The answer is no.", [g04["g04-recycling-8"]], "Will users be told about upcoming events?")
+    assert judgement.verdict == UNSUPPORTED and judgement.unsupported == ("no",)
+
+
+def test_an_opener_ending_in_a_colon_makes_no_claim_and_introduces_the_next_sentence(g04):
+    answer = "[g04-recycling-4] The process is as follows:\n1. Users get the hours of each recycling facility."
+    opener, step = check_support(answer, g04).sentences
+    assert opener.verdict == NO_CLAIM and opener.cut == ""
+    assert step.verdict == SUPPORTED
+
+
+def test_a_citation_cut_off_by_the_token_limit_makes_no_claim(g04):
+    support = check_support("[g04-recycling-4] Users get the hours of each facility. [g04-rec", g04)
+    assert [s.verdict for s in support.sentences] == [SUPPORTED, NO_CLAIM]
+
+
+def test_a_word_the_story_writes_inside_a_compound_is_found(g04):
+    """g04-recycling-49's role is "recyclingfacility representative"."""
+    judgement = judge("A recycling facility can update the type of material it accepts.", [g04["g04-recycling-49"]])
+    assert judgement.verdict == SUPPORTED
+
+
+def test_a_quote_that_swaps_goal_and_benefit_is_a_misquote_though_every_word_is_the_storys(g04):
+    story = g04["g04-recycling-2"]
+    swapped = "[g04-recycling-2] As a user, I want to know about recycling centers near me, so that I can anonymously view public information."
+    judgement = judge(swapped, [story])
+    assert judgement.unsupported == ()
+    assert judgement.misquote.library == story.text and judgement.verdict == PARTLY
