@@ -47,18 +47,19 @@ def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -
     from storychat.llm.models import bundled_model
 
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
-    builder = Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options).builder
+    pipeline = Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options)
     coverage: dict[str, dict] = {}
 
     def approach(topic: Topic) -> set[str]:
-        context = builder.build(stories, topic.question)
+        context = pipeline.prepare(topic.question, stories).context
         c = context.coverage
         coverage[topic.topic] = {"mode": c.mode, "stories": c.stories_in_context, "tokens": c.tokens_in_context}
         return {s.id for s in context.stories}
 
+    fit = pipeline.fit(stories)
     coverage["_budget"] = {
-        "n_ctx": builder.engine.context_length, "max_tokens": options.max_tokens, "story_budget": builder.story_budget,
-        "corpus_tokens": builder.corpus_tokens(stories),
+        "n_ctx": pipeline.engine.context_length, "max_tokens": options.max_tokens, "story_budget": fit.budget,
+        "corpus_tokens": fit.tokens,
     }
     return approach, coverage
 

@@ -22,7 +22,8 @@ from difflib import SequenceMatcher
 from typing import Iterable, Mapping, Sequence
 
 from storychat.answer.citations import extract_ids, is_refusal
-from storychat.answer.retrieval import STOPWORDS, StoryIndex, stem
+from storychat.answer.retrieval import StoryIndex
+from storychat.text import STOPWORDS, stem
 from storychat.stories import Story
 from storychat.stories.parse import parse_parts
 
