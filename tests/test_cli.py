@@ -12,6 +12,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 COMMAND = re.compile(r"^(?:[\w.~/-]*/)?(python app\.py|python -m storychat|storychat)((?: .*)?)$")
 MAKE_RUN = re.compile(r'make run ARGS="([^"]*)"')
+SHELL_OPERATORS = {">", ">>", "2>", "<", "|", "&&", "||", ";"}
+
+
+def shell_words(line: str) -> list[str]:
+    """The words of a shell line up to its first redirection or pipe: what the program itself receives."""
+    words = shlex.split(line, comments=True)
+    cut = next((i for i, word in enumerate(words) if word in SHELL_OPERATORS), len(words))
+    return words[:cut]
 
 
 def documented_command_lines() -> list[tuple[str, list[str]]]:
@@ -26,7 +34,7 @@ def documented_command_lines() -> list[tuple[str, list[str]]]:
             if line.startswith("```"):
                 in_code = not in_code
             elif in_code and (match := COMMAND.match(line.strip())):
-                argv = shlex.split(match[2], comments=True)
+                argv = shell_words(match[2])
                 found.append((where, ["serve", *argv] if match[1] == "python app.py" else argv))
             found += [(where, ["serve", *shlex.split(args)]) for args in MAKE_RUN.findall(line)]
     return found
