@@ -316,6 +316,16 @@ def test_a_bare_yes_claims_what_the_question_asks(g04):
     assert judge("Yes, we can.", stories, "Can we get the hours of each recycling facility?").verdict == SUPPORTED
 
 
+def test_a_yes_cut_off_by_the_token_limit_still_claims_what_the_question_asks(g04):
+    judgement = judge("[g04-recycling-4] Yes, users can", [g04["g04-recycling-4"]], "Can users bookmark the drop-off places they like?")
+    assert judgement.verdict != SUPPORTED and "bookmark" in judgement.unsupported
+
+
+def test_a_single_capital_letter_is_a_word_of_the_claim(g04):
+    judgement = judge("Yes, you can.", [g04["g04-recycling-4"]], "Can I get the hours of each recycling facility in R?")
+    assert judgement.verdict != SUPPORTED and judgement.unsupported == ("R",)
+
+
 def test_a_bare_no_is_a_negation_the_story_does_not_make(g04):
     judgement = judge("The answer is no.", [g04["g04-recycling-8"]], "Will users be told about upcoming events?")
     assert judgement.verdict == UNSUPPORTED and judgement.unsupported == ("no",)

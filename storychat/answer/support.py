@@ -204,15 +204,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def judge(sentence: str, stories: Sequence[Story], question: str = "") -> Judgement:
     """Whether ``stories`` back what ``sentence`` says (its citations are ignored).
 
-    A question asks and claims nothing; a bare "Yes" claims what ``question`` asks.
+    A question asks and claims nothing; a "Yes" claims what ``question`` asks, besides its own words.
     """
     claim = _LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
     if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
         return Judgement(NO_CLAIM)
-    words = _unique(content_words(claim))
+    words = content_words(claim)
     negated = _negated(claim)
-    if not words and not negated and _YES.search(claim):
-        words = _unique(content_words(question))
+    if not negated and _YES.search(claim):
+        words += content_words(question)
+    words = _unique(words)
     if not words and not negated:
         return Judgement(NO_CLAIM)
     vocabularies = {s.id: _vocabulary([s]) for s in stories}
@@ -249,7 +250,7 @@ def content_words(text: str) -> list[Word]:
         stemmed = stem(lower)
         if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
             continue
-        if len(lower) > 1 or lower.isdigit():
+        if len(lower) > 1 or lower.isdigit() or surface.isupper():  # "R", the language
             words.append(Word(surface, stemmed))
     return words
 
