@@ -7,12 +7,13 @@ is proved on the real model: test_pipeline.py, test_engine.py, test_kv_snapshots
 import pytest
 
 from storychat.answer import retrieval
-from storychat.answer.context import QuestionError
+from storychat.answer.context import QuestionError, fill_order
 from storychat.answer.conversation import Conversation
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Token, final
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
+from storychat.stories.formats import read_file
 
 STORIES = [
     Story("US-1", "As a moderator, I want to start a game, so that we can estimate.", "poker.txt", 1),
@@ -72,6 +73,27 @@ def test_retrieval_fills_the_room_for_stories_with_the_best_hits_and_says_so(fak
     assert p.fit(context.stories).tokens <= p.fit([]).budget
     assert cov.tokens_in_context <= cov.n_ctx - 64
     assert context.hits[0].story.id == "US-3" and {h.story.id for h in context.hits} <= {s.id for s in context.stories}
+
+
+def test_retrieval_fills_at_least_90_percent_of_the_story_budget_on_the_22_backlogs(fake_engine, dalpiaz):
+    corpus = [s for path in sorted(dalpiaz.glob("g*.txt")) for s in read_file(path).stories]
+    p = pipeline(fake_engine, n_ctx=8192)
+    for question in ("Which stories are about FABS submissions?", "What does the UI designer want?"):
+        context = p.prepare(question, corpus).context
+        assert context.coverage.mode == "retrieval"
+        assert p.fit(context.stories).tokens >= 0.9 * p.fit([]).budget
+        assert all(h.story in context.stories for h in p.search(question, corpus)[:20])
+
+
+def test_after_the_hits_retrieval_takes_their_backlogs_kin_then_their_backlog_then_the_rest():
+    hit = Story("A-1", "As a moderator, I want to export a transcript.", "a.txt", 1, role="moderator", epic="Export")
+    same_epic = Story("A-2", "As a clerk, I want a report.", "a.txt", 2, role="clerk", epic="Export")
+    same_role = Story("A-3", "As a Moderator, I want to start a game.", "a.txt", 3, role="Moderator")
+    same_backlog = Story("A-4", "As a clerk, I want a form.", "a.txt", 4, role="clerk")
+    elsewhere = Story("B-1", "As a moderator, I want coffee.", "b.txt", 1, role="moderator", epic="Export")
+    library = [elsewhere, same_backlog, same_role, same_epic, hit]
+    hits = [retrieval.Hit(hit, 1.0, 1.0)]
+    assert [s.id for s in fill_order(library, hits)] == ["A-1", "A-3", "A-2", "A-4", "B-1"]
 
 
 def test_every_story_goes_in_when_they_fit_and_the_fit_says_how_much_room_is_left(fake_engine):

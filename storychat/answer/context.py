@@ -2,7 +2,8 @@
 
 Full mode: every story fits, and goes in, in library order: the prompt prefix
 is then identical for every question about the collection. Retrieval mode:
-the best search hits that fit go in. Either way the coverage is reported with
+the room for stories is filled in rank order (``fill_order``): the search hits
+first, then their kin, then the rest. Either way the coverage is reported with
 the answer; truncation is never silent.
 """
 
@@ -105,10 +106,10 @@ class ContextBuilder:
             return stories, "full"
         budget = fit.budget
         picked: set[str] = set()
-        for hit in hits:
-            size = self._tokens(hit.story)
+        for story in fill_order(stories, hits):
+            size = self._tokens(story)
             if size <= budget:
-                picked.add(hit.story.id)
+                picked.add(story.id)
                 budget -= size
         # Keep library order among the picked stories, so the prompt stays stable
         # for questions that retrieve the same set.
@@ -135,3 +136,22 @@ class ContextBuilder:
         while kept and kept[0].role != "user":
             kept.pop(0)
         return kept
+
+
+def fill_order(stories: Sequence[Story], hits: Sequence[Hit]) -> list[Story]:
+    """Every story, in the order retrieval fills the context: the hits, best first;
+    then stories of a hit's backlog with its epic or role; then the rest of those
+    backlogs; then every other story. Ties keep library order."""
+    first = [h.story for h in hits]
+    epics = {(s.source, s.epic) for s in first if s.epic}
+    roles = {(s.source, s.role.lower()) for s in first if s.role}
+    sources = {s.source for s in first}
+
+    def tier(story: Story) -> int:
+        if (story.source, story.epic) in epics or (story.source, story.role.lower()) in roles:
+            return 0
+        return 1 if story.source in sources else 2
+
+    ranked = {s.id for s in first}
+    rest = sorted((s for s in stories if s.id not in ranked), key=tier)  # stable: library order within a tier
+    return first + rest
