@@ -8,19 +8,22 @@ Approaches:
 
 - mention: the chat's exact "Stories mentioning" action (mention_action),
   once per keyword of the topic; the answer is the union.
-- retrieval: the stories today's context builder puts into the bundled
-  model's context for the topic's question when the whole collection does not
-  fit: the real ContextBuilder.build, so BM25 hits in rank order until the
-  story budget is full. The budget is the builder's own (context minus the
-  answer reserve, the turn reserve and the system prompt); -c and -n set the
-  context and the answer reserve as `storychat -c N -n N` would.
+- retrieval: the stories the context builder puts into the bundled model's
+  context for the topic's question when the whole collection does not fit: the
+  real ContextBuilder.build, which fills the story budget (the hits in rank
+  order, then their kin, then the rest). The budget is the builder's own
+  (context minus the answer reserve, the turn reserve and the system prompt);
+  -c and -n set the context and the answer reserve as `storychat -c N -n N` would.
+- hits: the search hits among those stories, which is what retrieval put into
+  the context before it filled the budget (hits only, in rank order until full).
 
-Neither asks the model anything; "retrieval" only loads it to count tokens.
+None asks the model anything; "retrieval" and "hits" only load it to count tokens.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -33,15 +36,15 @@ from storychat.evals import dalpiaz_stories  # noqa: E402
 from storychat.evals.exhaustive import DALPIAZ_TOPICS, Approach, Score, Topic, check_ids, load_topics, score, table  # noqa: E402
 from storychat.stories import Story  # noqa: E402
 
-APPROACHES = ("mention", "retrieval")
+APPROACHES = ("mention", "hits", "retrieval")
 
 
 def mention(stories: list[Story]) -> Approach:
     return lambda topic: {s.id for word in topic.keywords for s in mention_action(stories, word).stories}
 
 
-def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -> tuple[Approach, dict[str, dict]]:
-    """Today's retrieval at the bundled model's context, and what it put into the context per topic."""
+def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -> tuple[dict[str, Approach], dict[str, dict]]:
+    """The "retrieval" and "hits" approaches at the bundled model's context, and what went into the context per topic."""
     from storychat.answer.pipeline import AnswerOptions, Pipeline
     from storychat.llm.llama import EngineOptions, LlamaEngine
     from storychat.llm.models import bundled_model
@@ -50,18 +53,23 @@ def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -
     pipeline = Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options)
     coverage: dict[str, dict] = {}
 
-    def approach(topic: Topic) -> set[str]:
+    @functools.cache
+    def context(topic: Topic):
         context = pipeline.prepare(topic.question, stories).context
         c = context.coverage
         coverage[topic.topic] = {"mode": c.mode, "stories": c.stories_in_context, "tokens": c.tokens_in_context}
-        return {s.id for s in context.stories}
+        return context
 
     fit = pipeline.fit(stories)
     coverage["_budget"] = {
         "n_ctx": pipeline.engine.context_length, "max_tokens": options.max_tokens, "story_budget": fit.budget,
         "corpus_tokens": fit.tokens,
     }
-    return approach, coverage
+    approaches = {
+        "retrieval": lambda topic: {s.id for s in context(topic).stories},
+        "hits": lambda topic: {h.story.id for h in context(topic).hits},
+    }
+    return approaches, coverage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,20 +92,19 @@ def main(argv: list[str] | None = None) -> int:
 
     scores: list[Score] = []
     report: dict = {"topics": str(args.topics), "scores": []}
+    if "hits" in chosen or "retrieval" in chosen:
+        approaches, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
     for name in chosen:
-        if name == "mention":
-            scores.append(score(name, topics, mention(stories)))
-        else:
-            approach, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
-            scores.append(score(name, topics, approach))
-            budget = coverage.pop("_budget")
-            report["retrieval_context"] = {"budget": budget, "per_topic": coverage}
-            tokens = [c["tokens"] for c in coverage.values()]
-            print(
-                f"retrieval: n_ctx {budget['n_ctx']}, answer reserve {budget['max_tokens']}, story budget {budget['story_budget']} "
-                f"tokens, corpus {budget['corpus_tokens']} tokens; context used {min(tokens)}-{max(tokens)} tokens "
-                f"(mean {sum(tokens) / len(tokens):.0f}) of {budget['n_ctx']}"
-            )
+        scores.append(score(name, topics, mention(stories) if name == "mention" else approaches[name]))
+    if "hits" in chosen or "retrieval" in chosen:
+        budget = coverage.pop("_budget")
+        report["retrieval_context"] = {"budget": budget, "per_topic": coverage}
+        tokens = [c["tokens"] for c in coverage.values()]
+        print(
+            f"retrieval: n_ctx {budget['n_ctx']}, answer reserve {budget['max_tokens']}, story budget {budget['story_budget']} "
+            f"tokens, corpus {budget['corpus_tokens']} tokens; context used {min(tokens)}-{max(tokens)} tokens "
+            f"(mean {sum(tokens) / len(tokens):.0f}) of {budget['n_ctx']}"
+        )
     print("\n".join(table(scores)))
     if args.json:
         report["scores"] = [s.to_json() for s in scores]
