@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     stories.set_defaults(run=run_stories)
 
     info = sub.add_parser("info", help="load the model and print the runtime self-check")
-    add_options(info, "model", "library")
+    add_options(info, "model", "answer", "library")
     info.set_defaults(run=run_info)
 
     analyze = sub.add_parser("analyze", help="find duplicate stories, lint their quality, index their roles")
@@ -225,7 +225,8 @@ def run_stories(args: argparse.Namespace) -> int:
 def run_info(args: argparse.Namespace) -> int:
     from storychat import runtime
 
-    for line in runtime.load_engine(Settings.from_namespace(args)).report():
+    settings = Settings.from_namespace(args)
+    for line in runtime.make_pipeline(settings, runtime.load_engine(settings)).report():
         print(line)
     return 0
 

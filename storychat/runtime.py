@@ -78,6 +78,7 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
         temperature=settings.temp,
         strict=settings.strict,
         max_question_chars=settings.max_question_chars,
+        profile=settings.answer_profile,
     )
     return Pipeline(engine, template, options)
 

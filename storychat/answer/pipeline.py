@@ -13,6 +13,7 @@ from typing import Iterable, Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError
+from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.config import DEFAULTS
@@ -32,8 +33,9 @@ class AnswerOptions:
     # before the question made the answer state its fact (19 of 20 needles, 8 without); a gate
     # at 0.20 best separates unanswerable questions.
     focus: int = 1  # stories repeated just before the question; 0 turns the focus block off
-    constrained: bool = True  # the answer must open with the id of one of the best-matching stories
-    cite_from: int = 1  # how many of the best-matching stories that opening id may name
+    constrained: bool = True  # the answer must open with a cited id (the profile says which ids, and whether it may refuse)
+    cite_from: int = 1  # how many of the best-matching stories that opening id may name (tiny profile)
+    profile: str = DEFAULTS.answer_profile  # auto, tiny or open: storychat/answer/profiles.py
     min_match: float = 0.2  # relevance gate: refuse without the model below this match
     closest: int = 3
 
@@ -120,8 +122,13 @@ class Pipeline:
         self.engine = engine
         self.template = template
         self.options = options
+        self.profile: Profile = choose(options.profile, engine.info().parameters)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher()
+
+    def report(self) -> list[str]:
+        """The engine's self-check and the answer profile in force: what `storychat info` prints."""
+        return [*self.engine.report(), self.profile.sentence()]
 
     def with_options(self, **changes) -> "Pipeline":
         """The same engine and template with other answer options."""
@@ -217,9 +224,15 @@ class Pipeline:
             *context.history,
             Message("user", render_question(question, ranked[: self.options.focus])),
         ]
+        return Request(context, messages, self._grammar(context, ranked))
+
+    def _grammar(self, context: Context, ranked: list[Story]) -> str | None:
+        if not self.options.constrained:
+            return None
+        if self.profile.name == OPEN:
+            return citation_grammar([s.id for s in context.stories], refusal=REFUSAL)
         openers = ranked[: self.options.cite_from]
-        grammar = citation_grammar([s.id for s in openers]) if self.options.constrained and openers else None
-        return Request(context, messages, grammar)
+        return citation_grammar([s.id for s in openers]) if openers else None
 
     @staticmethod
     def _gate_query(question: str, history: Sequence[Message]) -> str:

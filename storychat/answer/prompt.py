@@ -79,10 +79,16 @@ def render_question(question: str, focus: list[Story]) -> str:
     return f"Stories most related to the question:\n{listed}\n\nQuestion: {question}"
 
 
-def citation_grammar(ids: list[str]) -> str:
-    """GBNF that makes the answer open with one of these ids in brackets (quote-first)."""
-    choices = " | ".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in ids)
-    return f'root ::= "[" id "]" rest\nid ::= {choices}\nrest ::= [^\\x00]*\n'
+def citation_grammar(ids: list[str], refusal: str | None = None) -> str:
+    """GBNF that makes the answer open with one of these ids in brackets (quote-first),
+    or, given ``refusal``, be exactly that sentence instead."""
+    choices = " | ".join(_literal(i) for i in ids)
+    root = f'{_literal(refusal)} | "[" id "]" rest' if refusal else '"[" id "]" rest'
+    return f'root ::= {root}\nid ::= {choices}\nrest ::= [^\\x00]*\n'
+
+
+def _literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_story(story: Story) -> str:

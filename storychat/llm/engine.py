@@ -28,6 +28,7 @@ class EngineInfo:
     n_ctx: int
     prefill_tps: float = 0.0  # from a startup probe, 0 when not measured
     decode_tps: float = 0.0
+    parameters: int | None = None  # the model's parameter count, None when the engine cannot tell
 
     def startup_line(self) -> str:
         return f"model {self.model} | context {self.n_ctx} tokens"

@@ -204,6 +204,7 @@ class LlamaEngine:
             flash_attn=self._flash_attn,
             kv_type=options.kv_type,
             kv_bytes=kv_bytes(shape, self._llm.n_ctx(), options.kv_type),
+            parameters=llama_cpp.llama_model_n_params(self._llm.model),
         )
         self._kv_per_token = kv_bytes(shape, 1, options.kv_type)
         self._formatter = self._chat_formatter()

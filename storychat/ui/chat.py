@@ -123,7 +123,7 @@ class ChatPanel:
                     export_json = gr.Button("JSON", size="sm")
                 transcript_file = gr.File(label="Transcript with checked citations", interactive=False)
             with gr.Accordion("Model", open=False):
-                gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.engine.report()), elem_id="model")
+                gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
             chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
