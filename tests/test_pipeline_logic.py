@@ -156,6 +156,24 @@ def test_a_follow_up_without_content_words_is_judged_by_the_question_before_it(f
     assert p.answer("And why?", STORIES).gated
 
 
+def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_story_cited_before(fake_engine):
+    p = pipeline(fake_engine)
+    history = Conversation().add(QUESTION, p.answer(QUESTION, STORIES)).history
+    follow_up = "Which role asked for that, and what is the benefit?"
+    assert p.answer(follow_up, STORIES).gated
+    request = p.prepare(follow_up, STORIES, history)
+    assert request.follows_cited and request.context.hits[0].story.id == "US-3" and '"US-3"' in request.grammar
+    assert not p.answer(follow_up, STORIES, history).gated
+
+
+def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation(fake_engine):
+    p = pipeline(fake_engine)
+    history = Conversation().add(QUESTION, p.answer(QUESTION, STORIES)).history
+    request = p.prepare("Can the moderator pay with PayPal?", STORIES, history)
+    assert not request.follows_cited
+    assert p.answer("Can the moderator pay with PayPal?", STORIES, history).gated
+
+
 def test_an_empty_or_overlong_question_is_refused_with_the_reason(fake_engine):
     with pytest.raises(QuestionError, match="Type a question"):
         pipeline(fake_engine).answer("   ", STORIES)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from storychat.answer.prompt import REFUSAL
@@ -21,21 +23,7 @@ from storychat.answer.support import (
 )
 from storychat.stories.formats import read_file, read_text
 
-BOOKSHOP = """\
-As a customer, I want to search books by title or author, so that I can find a book quickly.
-As a customer, I want to add books to a shopping cart, so that I can buy several books at once.
-As a customer, I want to pay by credit card, so that I can complete my order online.
-As a customer, I want to track the delivery status of my order, so that I know when my books will arrive.
-As a customer, I want to save books to a wishlist, so that I can buy them later.
-As a customer, I want to write a review of a book I bought, so that other readers can choose better.
-As a store manager, I want to add new books to the catalogue, so that customers find the latest titles.
-As a store manager, I want to see which books sell best each month, so that I can reorder stock in time.
-As a warehouse clerk, I want to print packing slips for each order, so that parcels hold the right books.
-As an administrator, I want to lock an account after five failed logins, so that nobody can guess a password.
-As a customer, I want to reset my password by email, so that I can log in again when I forget it.
-As a customer, I want an email when a pre-ordered book is released, so that I can read it on the first day.
-As a store manager, I want to sell gift cards, so that customers can give books as presents.
-"""
+BOOKSHOP = (Path(__file__).parent / "data" / "bookshop.txt").read_text(encoding="utf-8")  # 13 invented stories, pasted
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,13 @@ from typing import Iterable, Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError
+from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
-from storychat.text import terms
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,7 @@ class Request:
     context: Context
     messages: list[Message]
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
+    follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ class Pipeline:
         started = time.perf_counter()
         request = self.prepare(question, stories, history)
         hits = request.context.hits
-        best = hits[0].match if hits else 0.0
-        if best < self.options.min_match:
+        best = max((h.match for h in hits), default=0.0)
+        if best < self.options.min_match and not request.follows_cited:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
             yield Done(self._gated(request.context, best, started))
             return
@@ -169,9 +170,14 @@ class Pipeline:
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
         question = self._validate(question)
-        hits = self.search(self._gate_query(question, history), stories)
+        turn = previous_turn(history, stories)
+        follow_up = turn is not None and refers_back(question, turn)
+        hits = self.search(f"{turn.question} {question}" if follow_up else question, stories)
+        if follow_up:
+            hits = cited_first(hits, turn.cited)
         context = self._builder.build(stories, question, history, hits)
-        return self._request(question, context, [h.story for h in context.hits])
+        request = self._request(question, context, [h.story for h in context.hits])
+        return replace(request, follows_cited=follow_up and bool(turn.cited))
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) that share a term with ``query``, best first (BM25)."""
@@ -234,15 +240,6 @@ class Pipeline:
         openers = ranked[: self.options.cite_from]
         return citation_grammar([s.id for s in openers]) if openers else None
 
-    @staticmethod
-    def _gate_query(question: str, history: Sequence[Message]) -> str:
-        # A follow-up like "and why?" has no content words of its own: judge it
-        # by the question it follows.
-        if terms(question) or not history:
-            return question
-        earlier = [m.content for m in history if m.role == "user"]
-        return f"{earlier[-1]} {question}" if earlier else question
-
     def _gated(self, context: Context, best: float, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
         return Answer(
@@ -289,5 +286,5 @@ class Pipeline:
             unsupported=unsupported,
             closest=closest,
             dropped_turns=context.dropped_turns,
-            best_match=hits[0].match if hits else 0.0,
+            best_match=max((h.match for h in hits), default=0.0),
         )
