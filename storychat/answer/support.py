@@ -19,7 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from storychat.answer.citations import extract_ids, is_refusal
 from storychat.answer.retrieval import StoryIndex
@@ -51,6 +51,7 @@ SYNONYMS = (
     frozenset({"postcode", "zip", "zipcode"}),
     frozenset({"shopper", "customer", "buyer", "client", "purchaser"}),
     frozenset({"parcel", "package", "shipment", "delivery"}),
+    frozenset({"track", "follow", "trace"}),
     frozenset({"purchase", "buy", "order"}),
     frozenset({"spreadsheet", "excel", "xlsx", "csv"}),
     frozenset({"bookmark", "favorite", "favourite", "wishlist"}),
@@ -115,6 +116,18 @@ class Sentence:
     def verdict(self) -> str:
         return self.judgement.verdict
 
+    @property
+    def flagged(self) -> bool:
+        """Partly supported or unsupported: marked where the answer is shown."""
+        return self.verdict in (PARTLY, UNSUPPORTED)
+
+    def why(self) -> str:
+        """The verdict, the words no story it is judged against holds, and any misquote, in words."""
+        j = self.judgement
+        return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
+            f"; it misquotes [{j.misquote.id}]" if j.misquote and j.misquote.id else ""
+        )
+
 
 @dataclass(frozen=True)
 class Support:
@@ -124,13 +137,22 @@ class Support:
     @property
     def shown(self) -> str:
         """The answer without its cut sentences."""
+        return self.show(lambda s: s.text)
+
+    def show(self, write: Callable[[Sentence], str]) -> str:
+        """The answer without its cut sentences, each written by ``write`` (the spaces between kept as they are)."""
         parts, end = [], 0
         for s in self.sentences:
             if not s.cut:
                 parts.append(self.raw[end:s.start] if parts else "")
-                parts.append(s.text)
+                parts.append(write(s))
             end = s.end
         return "".join(parts).strip()
+
+    @property
+    def misquotes(self) -> list[Misquote]:
+        """Every story text the answer presented wrongly, cut sentences included (their citations stay listed)."""
+        return list(dict.fromkeys(s.judgement.misquote for s in self.sentences if s.judgement.misquote))
 
     @property
     def claims(self) -> list[Sentence]:
