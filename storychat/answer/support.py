@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Callable, Iterable, Mapping, Sequence
 
 from storychat.answer.citations import extract_ids, is_refusal
@@ -278,7 +279,7 @@ def content_words(text: str) -> list[Word]:
 
 def missing_terms(question: str, index: StoryIndex) -> MissingTerms | None:
     """The question's words that no story holds and no synonym covers; None when every word is covered."""
-    vocabulary = _vocabulary(index.stories)
+    vocabulary = _index_vocabulary(index)
     has_roles = any(s.role for s in index.stories)
     missing = [
         w.surface for w in _unique(content_words(question))
@@ -309,7 +310,12 @@ def same_stem(a: str, b: str) -> bool:
 
 
 def _known(word: str, vocabulary: set[str]) -> bool:
-    return word in vocabulary or any(same_stem(word, v) or _part_of(word, v) for v in vocabulary)
+    if word in vocabulary:
+        return True
+    # Both other ways need the word's first five letters inside the other: test that first (a
+    # backlog of 1,700 stories has 17,000 stems).
+    head = word[:5]
+    return len(word) >= 5 and any(head in v and (same_stem(word, v) or _part_of(word, v)) for v in vocabulary)
 
 
 def _part_of(word: str, compound: str) -> bool:
@@ -321,6 +327,12 @@ def _part_of(word: str, compound: str) -> bool:
 
 def _synonym_known(word: str, vocabulary: set[str]) -> bool:
     return any(_known(stem(other), vocabulary) for group in SYNONYMS if word in {stem(g) for g in group} for other in group)
+
+
+@lru_cache(maxsize=2)
+def _index_vocabulary(index: StoryIndex) -> frozenset[str]:
+    """The vocabulary of an index's stories, kept while the pipeline searches the same index."""
+    return frozenset(_vocabulary(index.stories))
 
 
 def _vocabulary(stories: Iterable[Story]) -> set[str]:
