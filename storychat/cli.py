@@ -180,6 +180,8 @@ def print_answer(answer, as_json: bool) -> None:
         print(f"\n[withheld: the answer {answer.doubt}]\n{answer.answer}")
     elif answer.doubt:
         print(f"\n[warning: the answer {answer.doubt}]")
+    elif answer.answer != answer.raw:
+        print(f"\n[shown without its repeated sentences and empty openers]\n{answer.answer}")
     for s in answer.support.sentences:
         if s.flagged and not s.cut:
             print(f"  {s.why()}: {s.text}")

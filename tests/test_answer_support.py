@@ -134,7 +134,7 @@ def test_the_chat_shows_a_withheld_answer_with_the_reason_and_the_missing_line(f
     assert f"⚠ Model's raw answer (withheld: it {NOTHING_SUPPORTED})" in titles
 
 
-def test_the_cli_prints_the_doubt_the_flagged_sentences_and_the_misquote(fake_engine, capsys):
+def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut_answer(fake_engine, capsys):
     print_answer(answer(fake_engine, PARCEL_ANSWER), as_json=False)
     out = capsys.readouterr().out
     assert "  unsupported: no story it cites says " in out and f"; it misquotes [paste-9]: {INVENTED}" in out
@@ -142,6 +142,8 @@ def test_the_cli_prints_the_doubt_the_flagged_sentences_and_the_misquote(fake_en
     assert "  misquoted [paste-9]: the answer says 'As a customer, I want to follow where my parcel is.'" in out
     print_answer(answer(fake_engine, INVENTED), as_json=False)
     assert f"[withheld: the answer {NOTHING_SUPPORTED}]\n{REFUSAL}" in capsys.readouterr().out
+    print_answer(answer(fake_engine, f"{TRACKED} {TRACKED}\n\nThe answer is:"), as_json=False)
+    assert f"[shown without its repeated sentences and empty openers]\n{TRACKED}\n" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("reply", [PARCEL_ANSWER, INVENTED])
