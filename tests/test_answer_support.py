@@ -111,6 +111,12 @@ def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_ver
     assert paste10.startswith("- ✓ **[paste-10]**")
 
 
+def test_a_marked_sentence_that_is_a_list_item_stays_a_list_item(fake_engine):
+    shown, *_ = answer_messages(answer(fake_engine, f"{TRACKED}\n1. [paste-4] Customers follow parcels by drone.", strict=False))
+    assert shown["content"].endswith('\n1. <span class="sentence-unsupported" title="unsupported: no story it cites says '
+                                     'follow, parcels, drone">⚠ [paste-4] Customers follow parcels by drone.</span>')
+
+
 def test_the_evidence_panel_shows_a_misquote_beside_the_library_text(fake_engine):
     _, evidence = answer_messages(answer(fake_engine, PARCEL_ANSWER))
     paste9 = evidence["content"].split("\n")[0]

@@ -80,7 +80,7 @@ _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
 _ELLIPSIS = re.compile(r"\.\.\.|…")
 _ASKS = re.compile(r"^\s*question\s*:|\?[\"'”’)]*\s*$", re.I)
 _YES = re.compile(r"\byes\b", re.I)
-_LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
+LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
 QUOTE_COVERAGE = 0.8  # share of a presented quote's words that must follow the story's text in order
 PARTLY_SHARE = 0.5
@@ -229,7 +229,7 @@ def judge(sentence: str, stories: Sequence[Story], question: str = "") -> Judgem
 
     A question asks and claims nothing; a bare "Yes" claims what ``question`` asks.
     """
-    claim = _LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
+    claim = LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
     if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
         return Judgement(NO_CLAIM)
     words = _unique(content_words(claim))

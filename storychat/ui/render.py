@@ -7,7 +7,7 @@ import html
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.answer.citations import Citation
 from storychat.answer.pipeline import Answer
-from storychat.answer.support import PARTLY, UNSUPPORTED, Misquote, Sentence
+from storychat.answer.support import LIST_MARKER, PARTLY, UNSUPPORTED, Misquote, Sentence
 from storychat.llm.engine import EngineInfo
 from storychat.stories import Story
 from storychat.stories.library import ImportReport
@@ -76,7 +76,9 @@ def sentence_markdown(s: Sentence) -> str:
     """A sentence of the answer; one the stories it cites do not (fully) support is marked, with the words they lack."""
     if not s.flagged:
         return e(s.text)
-    return f'<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">⚠ {e(s.text)}</span>'
+    item = LIST_MARKER.match(s.text)  # left outside the mark, so a list stays a list
+    head = item.group(0) if item else ""
+    return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">⚠ {e(s.text[len(head):])}</span>'
 
 
 def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
