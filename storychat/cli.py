@@ -176,11 +176,22 @@ def print_answer(answer, as_json: bool) -> None:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
     print()
-    if answer.answer != answer.raw:
-        print(f"\n[withheld: the answer cited no story it was shown]\n{answer.answer}")
+    if answer.withheld:
+        print(f"\n[withheld: the answer {answer.doubt}]\n{answer.answer}")
+    elif answer.doubt:
+        print(f"\n[warning: the answer {answer.doubt}]")
+    elif answer.answer != answer.raw:
+        print(f"\n[shown without its repeated sentences and empty openers]\n{answer.answer}")
+    for s in answer.support.sentences:
+        if s.flagged and not s.cut:
+            print(f"  {s.why()}: {s.text}")
+    if answer.missing:
+        print(answer.missing.line())
     for c in answer.citations:
-        mark = "ok " if c.valid else "BAD"
+        mark = "ok " if c.verified else "-- " if c.valid else "BAD"
         print(f"  {mark} [{c.id}] {c.source}:{c.line} {c.text}")
+    for m in answer.support.misquotes:
+        print(f"  misquoted [{m.id}]: the answer says {m.claimed!r}; the story says {m.library!r}")
     for s in answer.closest:
         print(f"  closest [{s.id}] {s.text}")
     cov, t = answer.context, answer.timings

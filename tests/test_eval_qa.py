@@ -45,7 +45,7 @@ def _metrics(refused_unanswerable: int, unanswerable: int, wrong_refusals: int, 
 # --- metrics -------------------------------------------------------------------------------------
 
 
-def test_scores_count_refusals_recall_and_invalid_citations():
+def test_scores_count_refusals_recall_invalid_citations_and_answers_with_no_supported_sentence():
     results = [
         _result(expect=["b-1"], valid=["b-1", "b-2"], retrieved=True),  # evidence found
         _result(expect=["b-1"], valid=["b-3"], invalid=["X-9"], retrieved=True),  # answered, wrong story
@@ -54,17 +54,18 @@ def test_scores_count_refusals_recall_and_invalid_citations():
         _result(refused=True),  # unanswerable, refused
         _result(valid=["b-2"]),  # unanswerable, answered
         _result(refused=True, invalid=["b-99"], retrieved=True, unsupported=True),  # retrieval: answerable only
+        _result(refused=True, valid=["b-2"], nothing_supported=True),  # unanswerable, withheld: no supported sentence
     ]
     m = score(results)
-    assert (m.questions, m.answerable, m.unanswerable) == (7, 4, 3)
-    assert (m.refused_unanswerable, m.refused_rate) == (2, 2 / 3)
+    assert (m.questions, m.answerable, m.unanswerable) == (8, 4, 4)
+    assert (m.refused_unanswerable, m.refused_rate) == (3, 3 / 4)
     assert (m.wrong_refusals, m.wrong_refusal_rate) == (1, 0.25)
     assert (m.evidence_found, m.recall) == (2, 0.5)
-    assert (m.citations, m.invalid_citations, m.invalid_share) == (7, 2, 2 / 7)
-    assert m.seconds == 7.0
+    assert (m.citations, m.invalid_citations, m.invalid_share) == (8, 2, 2 / 8)
+    assert m.seconds == 8.0
     assert m.retrieved == 2
-    assert m.unsupported == 1
-    assert m.separation == round(2 / 3 - 0.25, 6)
+    assert (m.unsupported, m.nothing_supported) == (1, 1)
+    assert m.separation == round(3 / 4 - 0.25, 6)
 
 
 def test_a_refusal_that_opens_with_the_expected_id_is_not_evidence():

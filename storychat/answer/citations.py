@@ -23,6 +23,7 @@ class Citation:
     role: str = ""
     goal: str = ""
     benefit: str = ""
+    verified: bool = False  # valid, and a sentence of the answer that cites it is supported by it (the ✓)
 
 
 def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
@@ -42,22 +43,25 @@ def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
 
 
 def check_citations(
-    answer: str, in_context: Mapping[str, Story], known: Mapping[str, Story]
+    answer: str, in_context: Mapping[str, Story], known: Mapping[str, Story], supported: Collection[str] = ()
 ) -> list[Citation]:
-    """A citation is valid only when the story exists and the model was shown it."""
+    """A citation is valid only when the story exists and the model was shown it, and
+    verified only when it is valid and among the ``supported`` ids (``Support.supported_ids``)."""
     citations = []
     for story_id in extract_ids(answer, known):
         story = known.get(story_id)
+        valid = story is not None and story_id in in_context
         citations.append(
             Citation(
                 id=story_id,
                 source=story.source if story else "",
                 line=story.line if story else 0,
                 text=story.text if story else "",
-                valid=story is not None and story_id in in_context,
+                valid=valid,
                 role=story.role if story else "",
                 goal=story.goal if story else "",
                 benefit=story.benefit if story else "",
+                verified=valid and story_id in supported,
             )
         )
     return citations

@@ -17,9 +17,15 @@ from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
+from storychat.answer.support import MissingTerms, Sentence, Support, check_support, missing_terms
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
+
+
+# Why an answer is not to be trusted as written: withheld when strict, else shown with this warning.
+UNCITED = "cites no story the model was shown"
+NOTHING_SUPPORTED = "has no sentence that the stories it cites support"
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,18 @@ class Answer:
     best_match: float = 0.0
     closest: list[Story] = field(default_factory=list)
     dropped_turns: int = 0
+    support: Support = field(default_factory=lambda: Support("", []))  # every sentence of ``raw``, judged
+    doubt: str = ""  # UNCITED or NOTHING_SUPPORTED; "" when the answer may be shown as it is
+    missing: MissingTerms | None = None  # the question's words that no story mentions
 
     @property
     def evidence(self) -> list[Citation]:
         return [c for c in self.citations if c.valid]
+
+    @property
+    def withheld(self) -> bool:
+        """The model's answer was replaced by the refusal (strict mode)."""
+        return bool(self.doubt) and self.refused
 
     def to_json(self) -> dict:
         return {
@@ -79,16 +93,35 @@ class Answer:
             "best_match": self.best_match,
             "raw": self.raw,
             "citations": [asdict(c) for c in self.citations],
+            "doubt": self.doubt,
+            "sentences": [_sentence_json(s) for s in self.support.sentences],
+            "missing": _missing_json(self.missing),
             "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
             "context": {**asdict(self.context), "dropped_turns": self.dropped_turns},
             "timings": asdict(self.timings),
         }
 
 
+def _sentence_json(s: Sentence) -> dict:
+    j = s.judgement
+    return {
+        "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
+        "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
+        "misquote": asdict(j.misquote) if j.misquote else None,
+    }
+
+
+def _missing_json(missing: MissingTerms | None) -> dict | None:
+    if missing is None:
+        return None
+    return {"words": list(missing.words), "closest": missing.closest.id if missing.closest else None, "line": missing.line()}
+
+
 @dataclass(frozen=True)
 class Request:
     """What the engine is given for one question, and the context it was built from."""
 
+    question: str
     context: Context
     messages: list[Message]
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
@@ -143,11 +176,12 @@ class Pipeline:
         request = self.prepare(question, stories, history)
         hits = request.context.hits
         best = max((h.match for h in hits), default=0.0)
+        missing = missing_terms(request.question, self._searcher.index(stories))
         if best < self.options.min_match and not request.follows_cited:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
-            yield Done(self._gated(request.context, best, started))
+            yield Done(self._gated(request.context, best, started, missing))
             return
-        yield from self._generate(request, stories, collection, started, hits)
+        yield from self._generate(request, stories, collection, started, hits, missing)
 
     def answer(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -188,7 +222,8 @@ class Pipeline:
         return self._builder.fit(stories)
 
     def _generate(
-        self, request: Request, stories: Sequence[Story], collection: str, started: float, hits: list[Hit]
+        self, request: Request, stories: Sequence[Story], collection: str, started: float, hits: list[Hit],
+        missing: MissingTerms | None = None,
     ) -> Iterator[Event]:
         cov = request.context.coverage
         yield Progress(
@@ -221,7 +256,7 @@ class Pipeline:
             prompt_evaluated=usage.prompt_evaluated if usage else 0,
             prefix_source=usage.prefix_source if usage else "",
         )
-        yield Done(self._check("".join(pieces).strip(), stories, request.context, timings, hits))
+        yield Done(self._check("".join(pieces).strip(), request, stories, timings, hits, missing))
 
     def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
         """The messages and citation grammar for ``question``; ``ranked``: stories best match first."""
@@ -230,7 +265,7 @@ class Pipeline:
             *context.history,
             Message("user", render_question(question, ranked[: self.options.focus])),
         ]
-        return Request(context, messages, self._grammar(context, ranked))
+        return Request(question, context, messages, self._grammar(context, ranked))
 
     def _grammar(self, context: Context, ranked: list[Story]) -> str | None:
         if not self.options.constrained:
@@ -240,7 +275,7 @@ class Pipeline:
         openers = ranked[: self.options.cite_from]
         return citation_grammar([s.id for s in openers]) if openers else None
 
-    def _gated(self, context: Context, best: float, started: float) -> Answer:
+    def _gated(self, context: Context, best: float, started: float, missing: MissingTerms | None) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
         return Answer(
             answer=REFUSAL,
@@ -252,6 +287,7 @@ class Pipeline:
             dropped_turns=context.dropped_turns,
             gated=True,
             best_match=best,
+            missing=missing,
         )
 
     def _validate(self, question: str) -> str:
@@ -266,15 +302,19 @@ class Pipeline:
             )
         return question
 
-    def _check(self, raw: str, stories: Sequence[Story], context: Context, timings: Timings, hits: list[Hit]) -> Answer:
+    def _check(
+        self, raw: str, request: Request, stories: Sequence[Story], timings: Timings, hits: list[Hit],
+        missing: MissingTerms | None,
+    ) -> Answer:
+        context = request.context
         known = {s.id: s for s in stories}
-        shown = {s.id: s for s in context.stories}
-        citations = check_citations(raw, shown, known)
+        support = check_support(raw, known, request.question)
+        citations = check_citations(raw, {s.id: s for s in context.stories}, known, support.supported_ids())
         refused = is_refusal(raw)
-        unsupported = not refused and not any(c.valid for c in citations)
-        closest = [h.story for h in hits[: self.options.closest]] if refused or unsupported else []
-        text = raw
-        if unsupported and self.options.strict:
+        doubt = "" if refused else _doubt(citations)
+        closest = [h.story for h in hits[: self.options.closest]] if refused or doubt else []
+        text = support.shown
+        if doubt and self.options.strict:
             text, refused = REFUSAL, True
         return Answer(
             answer=text,
@@ -283,8 +323,18 @@ class Pipeline:
             context=context.coverage,
             timings=timings,
             raw=raw,
-            unsupported=unsupported,
+            unsupported=doubt == UNCITED,
             closest=closest,
             dropped_turns=context.dropped_turns,
             best_match=max((h.match for h in hits), default=0.0),
+            support=support,
+            doubt=doubt,
+            missing=missing,
         )
+
+
+def _doubt(citations: list[Citation]) -> str:
+    """Why an answer that is not a refusal cannot be shown as it is, or ""."""
+    if not any(c.valid for c in citations):
+        return UNCITED
+    return "" if any(c.verified for c in citations) else NOTHING_SUPPORTED

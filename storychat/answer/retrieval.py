@@ -70,13 +70,17 @@ class Searcher:
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) sharing a term with ``query``, best first."""
+        return self.index(stories).search(query, k)
+
+    def index(self, stories: Sequence[Story]) -> StoryIndex:
+        """The index of ``stories``, notes left out: the one made last when they are the same stories."""
         stories = [s for s in stories if not s.is_note]
         key = tuple(f"{s.id}\0{s.text}" for s in stories)
         cached_key, index = self._indexed
         if index is None or cached_key != key:
             index = StoryIndex(stories)
             self._indexed = (key, index)
-        return index.search(query, k)
+        return index
 
 
 def _searchable(story: Story) -> str:

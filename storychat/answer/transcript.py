@@ -21,16 +21,24 @@ def to_markdown(turns: Sequence[Turn], collection: str) -> str:
     for turn in turns:
         a, c = turn.answer, turn.answer.context
         lines += [f"## {turn.question}", "", a.answer, ""]
+        if a.missing:
+            lines += [a.missing.line(), ""]
+        flagged = [s for s in a.support.sentences if s.flagged and not s.cut]
+        if flagged and not a.withheld:
+            lines += [f"- {s.why()}: {s.text}" for s in flagged] + [""]
         if a.citations:
-            lines.append("Citations, checked against the stories the model was shown:")
+            lines.append("Citations, checked against the stories the model was shown (✓: a sentence of the answer is supported by it):")
             for cite in a.citations:
                 if cite.valid:
-                    lines.append(f"- valid [{cite.id}] {cite.text} ({cite.source}:{cite.line})")
+                    lines.append(f"- valid [{cite.id}] {cite.text} ({cite.source}:{cite.line})" + (" ✓" if cite.verified else ""))
                 else:
                     lines.append(f"- INVALID [{cite.id}]: " + ("not in the model's context" if cite.text else "no such story"))
+            lines += [f"- misquoted [{m.id}]: the answer says \"{m.claimed}\"; the story says \"{m.library}\"" for m in a.support.misquotes]
             lines.append("")
-        if a.unsupported:
-            lines += [f"Withheld model answer (cited no story it was shown): {a.raw}", ""]
+        if a.withheld:
+            lines += [f"Withheld model answer (it {a.doubt}): {a.raw}", ""]
+        elif a.doubt:
+            lines += [f"Warning: this answer {a.doubt}.", ""]
         lines += [
             f"_Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context} of "
             f"{c.n_ctx} tokens ({c.mode})._",

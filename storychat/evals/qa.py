@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.pipeline import AnswerOptions, Pipeline
+from storychat.answer.pipeline import NOTHING_SUPPORTED, AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.evals.jsonl import Record, read_records
 from storychat.stories import Story
@@ -155,6 +155,7 @@ class Result:
     retrieved: bool = False  # an expected story among the top RETRIEVAL_K BM25 hits
     unsupported: bool = False  # the model cited no valid story (withheld when strict)
     raw: str = ""  # what the model wrote
+    nothing_supported: bool = False  # it cited a valid story, yet no sentence is supported (withheld when strict)
 
     @property
     def found_evidence(self) -> bool:
@@ -196,6 +197,7 @@ def ask(pipeline: Pipeline, question: Question, backlog: Backlog) -> Result:
         retrieved=any(h.story.id in question.expect_ids for h in top),
         unsupported=answer.unsupported,
         raw=answer.raw,
+        nothing_supported=answer.doubt == NOTHING_SUPPORTED,
     )
 
 
@@ -214,6 +216,7 @@ class Metrics:
     unsupported: int
     seconds: float
     retrieved: int
+    nothing_supported: int = 0
 
     @property
     def refused_rate(self) -> float:
@@ -263,6 +266,7 @@ def score(results: Iterable[Result]) -> Metrics:
         unsupported=sum(r.unsupported for r in results),
         seconds=round(sum(r.seconds for r in results), 3),
         retrieved=sum(r.retrieved for r in answerable),
+        nothing_supported=sum(r.nothing_supported for r in results),
     )
 
 
@@ -326,6 +330,7 @@ class Evaluation:
             f"shown valid, not a story:  {m.false_valid}  (target 0)",
             f"refused by the gate:       {m.gated}",
             f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
+            f"no supported sentence:     {m.nothing_supported}  ({'withheld' if o.strict else 'shown with a warning'})",
             f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]
@@ -370,6 +375,7 @@ def _result_json(r: Result) -> dict:
         "refused": r.refused,
         "gated": r.gated,
         "unsupported": r.unsupported,
+        "nothing_supported": r.nothing_supported,
         "best_match": r.best_match,
         "valid_ids": list(r.valid_ids),
         "invalid_ids": list(r.invalid_ids),

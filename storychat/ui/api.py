@@ -22,8 +22,10 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
             question: what to ask about the backlog, e.g. "Which stories touch invoicing?"
             collection: the name of the story collection to answer from
         Returns:
-            The answer with its citations (each marked valid or not), the closest stories when it
-            refuses, what was in the model's context, and timings.
+            The answer with its citations (each marked valid or not, and verified when a sentence of
+            the answer is supported by it), every sentence judged against the stories it cites, the
+            question's words no story mentions, the closest stories when it refuses, what was in the
+            model's context, and timings: the `ask --json` object.
         """
         shelf = shelves.shelf(collection)
         if not shelf.everything:

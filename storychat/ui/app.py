@@ -14,7 +14,7 @@ from storychat.stories.library import Library
 from storychat.ui import api
 from storychat.ui.chat import ChatPanel
 from storychat.ui.library import DEFAULT_COLLECTION, Costs, LibraryPanel
-from storychat.ui.render import status_line
+from storychat.ui.render import CSS, status_line
 from storychat.ui.selftest import SelfTest
 
 INTRO = (
@@ -33,6 +33,7 @@ def serve(settings: Settings, engine: Engine) -> None:
         show_error=True,
         max_file_size=limits.max_bytes,
         mcp_server=settings.mcp,
+        css=CSS,
     )
 
 

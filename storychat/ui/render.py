@@ -7,6 +7,7 @@ import html
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.answer.citations import Citation
 from storychat.answer.pipeline import Answer
+from storychat.answer.support import LIST_MARKER, PARTLY, UNSUPPORTED, Misquote, Sentence
 from storychat.llm.engine import EngineInfo
 from storychat.stories import Story
 from storychat.stories.library import ImportReport
@@ -25,14 +26,30 @@ def status_line(info: EngineInfo, collection: str, answer: Answer | None = None)
     return line
 
 
+# The sentences the chat marks as not (fully) supported by the stories they cite.
+SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly"}
+CSS = f"""
+.{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
+.{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
+"""
+
+
 def answer_messages(answer: Answer) -> list[dict]:
     """The answer, then its evidence (and, when withheld, the raw text) as collapsible messages."""
-    messages = [{"role": "assistant", "content": e(answer.answer)}]
+    shown = e(answer.answer) if answer.withheld or not answer.support.sentences else answer.support.show(sentence_markdown)
+    if answer.missing:
+        shown += f"\n\n{e(answer.missing.line())}"
+    messages = [{"role": "assistant", "content": shown}]
     if answer.citations:
         valid = len(answer.evidence)
+        verified = sum(c.verified for c in answer.citations)
+        misquotes = answer.support.misquotes
         messages.append({
-            "role": "assistant", "content": "\n".join(citation_line(c) for c in answer.citations),
-            "metadata": {"title": f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked"},
+            "role": "assistant", "content": "\n".join(citation_line(c, misquotes) for c in answer.citations),
+            "metadata": {"title": (
+                f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked, "
+                f"{verified} support{'s' if verified == 1 else ''} the answer"
+            )},
         })
     if answer.closest:
         title = "No story matches the question. Closest stories" if answer.gated else "Closest stories"
@@ -41,24 +58,40 @@ def answer_messages(answer: Answer) -> list[dict]:
             "content": "\n".join(f"- **[{e(s.id)}]** {e(s.text)} _({e(s.source)}:{s.line})_" for s in answer.closest),
             "metadata": {"title": title},
         })
-    if answer.unsupported and answer.answer != answer.raw:
+    if answer.withheld:
         messages.append({
             "role": "assistant", "content": e(answer.raw),
-            "metadata": {"title": "⚠ Model's raw answer (withheld: it cites no story it was shown)"},
+            "metadata": {"title": f"⚠ Model's raw answer (withheld: it {answer.doubt})"},
         })
-    elif answer.unsupported:
+    elif answer.doubt:
         messages.append({
             "role": "assistant",
-            "content": "This answer cites no story the model was shown (--no-strict). Check it against the stories.",
+            "content": f"This answer {answer.doubt} (--no-strict). Check it against the stories.",
             "metadata": {"title": "⚠ Unsupported answer"},
         })
     return messages
 
 
-def citation_line(c: Citation) -> str:
+def sentence_markdown(s: Sentence) -> str:
+    """A sentence of the answer; one the stories it cites do not (fully) support is marked, with the words they lack."""
+    if not s.flagged:
+        return e(s.text)
+    item = LIST_MARKER.match(s.text)  # left outside the mark, so a list stays a list
+    head = item.group(0) if item else ""
+    return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">⚠ {e(s.text[len(head):])}</span>'
+
+
+def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
     if c.valid:
         parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
-        return f"- ✓ **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
+        mark = "✓" if c.verified else "⚠"
+        line = f"- {mark} **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
+        if not c.verified:
+            line += "<br>No sentence of the answer is supported by it."
+        return line + "".join(
+            f"<br>Misquoted. The answer says: “{e(m.claimed)}”<br>The story says: “{e(m.library)}”"
+            for m in misquotes if m.id == c.id
+        )
     if c.text:
         return f"- ✗ **[{e(c.id)}]** exists but was not in the model's context"
     return f"- ✗ **[{e(c.id)}]** is not a story id"

@@ -1,0 +1,164 @@
+"""What the user sees of the support check: the pipeline's answer, its JSON, the chat and the CLI, on a FakeEngine.
+
+The check itself is tested in test_support.py; the bundled model's own answers in test_pipeline.py.
+"""
+
+import pytest
+
+from storychat.answer.conversation import Conversation
+from storychat.answer.pipeline import NOTHING_SUPPORTED, UNCITED, AnswerOptions, Pipeline
+from storychat.answer.prompt import REFUSAL
+from storychat.answer.support import EMPTY_OPENER, REPEAT, SUPPORTED, UNSUPPORTED
+from storychat.answer.transcript import to_markdown
+from storychat.cli import print_answer
+from storychat.stories.formats import read_text
+from storychat.ui.render import answer_messages
+from tests.test_support import BOOKSHOP
+
+STORIES = read_text(BOOKSHOP).stories
+PARCEL = "How can I follow my parcel?"
+# The bundled model's answer from issue 16: an invented sentence under paste-9 (packing slips),
+# then paste-10 (locking accounts) quoted faithfully.
+INVENTED = "[paste-9] As a customer, I want to follow where my parcel is."
+FAITHFUL = "[paste-10] As an administrator, I want to lock an account after five failed logins."
+PARCEL_ANSWER = f"{INVENTED} The answer is: {FAITHFUL}"
+TRACKED = "[paste-4] As a customer, I want to track the delivery status of my order."
+
+
+def answer(fake_engine, reply: str, question: str = PARCEL, **options):
+    fake_engine.reply = reply
+    # min_match 0: these tests are about what happens to the model's answer, not the relevance gate.
+    return Pipeline(fake_engine, options=AnswerOptions(max_tokens=200, constrained=False, min_match=0.0, **options)).answer(
+        question, STORIES
+    )
+
+
+def test_a_citation_is_verified_only_where_a_sentence_citing_it_is_supported_by_it(fake_engine):
+    a = answer(fake_engine, PARCEL_ANSWER)
+    assert [(c.id, c.valid, c.verified) for c in a.citations] == [("paste-9", True, False), ("paste-10", True, True)]
+    assert [c.id for c in a.evidence] == ["paste-9", "paste-10"]  # valid keeps its meaning: shown to the model
+    assert not a.refused and not a.doubt and not a.unsupported
+
+
+def test_an_answer_none_of_whose_sentences_is_supported_is_withheld_like_an_uncited_one(fake_engine):
+    withheld = answer(fake_engine, INVENTED)
+    assert (withheld.refused, withheld.withheld, withheld.answer, withheld.raw) == (True, True, REFUSAL, INVENTED)
+    assert withheld.doubt == NOTHING_SUPPORTED and not withheld.unsupported  # it does cite a story it was shown
+    assert withheld.closest  # as for any refusal
+    uncited = answer(fake_engine, "You can follow it.")
+    assert (uncited.withheld, uncited.doubt, uncited.unsupported) == (True, UNCITED, True)
+    shown = answer(fake_engine, INVENTED, strict=False)
+    assert (shown.refused, shown.withheld, shown.answer, shown.doubt) == (False, False, INVENTED, NOTHING_SUPPORTED)
+
+
+def test_a_supported_answer_is_neither_withheld_nor_doubted(fake_engine):
+    a = answer(fake_engine, TRACKED)
+    assert (a.refused, a.doubt, a.answer, [c.verified for c in a.citations]) == (False, "", TRACKED, [True])
+    assert a.closest == []
+
+
+def test_a_model_refusal_is_not_doubted(fake_engine):
+    a = answer(fake_engine, REFUSAL)
+    assert a.refused and not a.doubt and not a.withheld and a.answer == REFUSAL
+
+
+def test_repeated_sentences_and_an_empty_opener_are_cut_from_the_answer_and_kept_in_the_raw_text(fake_engine):
+    raw = f"{TRACKED} {TRACKED}\n\nThe answer is:"
+    a = answer(fake_engine, raw)
+    assert a.answer == TRACKED and a.raw == raw
+    assert [s.cut for s in a.support.sentences] == ["", REPEAT, EMPTY_OPENER]
+
+
+def test_the_json_has_one_record_per_sentence_and_keeps_the_existing_fields(fake_engine):
+    payload = answer(fake_engine, PARCEL_ANSWER).to_json()
+    assert payload["answer"] == payload["raw"] == PARCEL_ANSWER
+    assert [c["valid"] for c in payload["citations"]] == [True, True]
+    assert [c["verified"] for c in payload["citations"]] == [False, True]
+    invented, faithful = payload["sentences"]
+    assert invented["text"] == INVENTED and invented["cites"] == ["paste-9"] and invented["verdict"] == UNSUPPORTED
+    assert set(invented["unsupported_words"]) == {"customer", "follow"}
+    assert invented["misquote"] == {
+        "id": "paste-9", "claimed": "As a customer, I want to follow where my parcel is.",
+        "library": "As a warehouse clerk, I want to print packing slips for each order, so that parcels hold the right books.",
+    }
+    assert faithful["text"] == f"The answer is: {FAITHFUL}" and faithful["cut"] == ""
+    assert (faithful["verdict"], faithful["backed_by"], faithful["misquote"]) == (SUPPORTED, ["paste-10"], None)
+    assert payload["doubt"] == "" and payload["missing"] is None
+
+
+def test_a_question_word_no_story_mentions_gets_the_missing_line_also_when_the_gate_refuses(fake_engine):
+    question = "Can users pay with PayPal?"
+    line = 'No story mentions "PayPal"; closest: [paste-3] (credit card)'
+    answered = answer(fake_engine, "[paste-3] As a customer, I want to pay by credit card.", question)
+    assert answered.missing.line() == line
+    assert answered.to_json()["missing"] == {"words": ["PayPal"], "closest": "paste-3", "line": line}
+    fake_engine.reply, fake_engine.calls = "unused", []
+    gated = Pipeline(fake_engine, options=AnswerOptions(min_match=0.99)).answer(question, STORIES)
+    assert gated.gated and fake_engine.calls == [] and gated.missing.line() == line
+
+
+def test_every_question_word_a_story_holds_gets_no_missing_line(fake_engine):
+    assert answer(fake_engine, TRACKED, "Can a customer track the delivery of an order?").missing is None
+
+
+def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_verified_citations(fake_engine):
+    shown, evidence = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    assert shown["content"].startswith('<span class="sentence-unsupported" title="unsupported: no story it cites says ')
+    assert f"⚠ {INVENTED}</span> The answer is: {FAITHFUL}" in shown["content"]
+    assert evidence["metadata"]["title"] == "Evidence: 2 cited stories checked, 1 supports the answer"
+    paste9, paste10 = evidence["content"].split("\n")
+    assert paste9.startswith("- ⚠ **[paste-9]**") and "No sentence of the answer is supported by it." in paste9
+    assert paste10.startswith("- ✓ **[paste-10]**")
+
+
+def test_a_marked_sentence_that_is_a_list_item_stays_a_list_item(fake_engine):
+    shown, *_ = answer_messages(answer(fake_engine, f"{TRACKED}\n1. [paste-4] Customers follow parcels by drone.", strict=False))
+    assert shown["content"].endswith('\n1. <span class="sentence-unsupported" title="unsupported: no story it cites says '
+                                     'follow, parcels, drone">⚠ [paste-4] Customers follow parcels by drone.</span>')
+
+
+def test_the_evidence_panel_shows_a_misquote_beside_the_library_text(fake_engine):
+    _, evidence = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    paste9 = evidence["content"].split("\n")[0]
+    assert (
+        "<br>Misquoted. The answer says: “As a customer, I want to follow where my parcel is.”"
+        "<br>The story says: “As a warehouse clerk, I want to print packing slips for each order, "
+        "so that parcels hold the right books.”"
+    ) in paste9
+
+
+def test_the_chat_shows_model_text_in_a_marked_sentence_as_text(fake_engine):
+    shown, *_ = answer_messages(answer(fake_engine, '[paste-9] <img src=x onerror="alert(1)"> follows parcels.', strict=False))
+    assert "<img" not in shown["content"] and "&lt;img src=x" in shown["content"]
+    assert shown["content"].count("<span") == 1 and 'title="unsupported' in shown["content"]
+
+
+def test_the_chat_shows_a_withheld_answer_with_the_reason_and_the_missing_line(fake_engine):
+    messages = answer_messages(answer(fake_engine, "[paste-3] Users pay with PayPal.", "Can users pay with PayPal?"))
+    assert messages[0]["content"] == f'{REFUSAL}\n\nNo story mentions "PayPal"; closest: [paste-3] (credit card)'
+    titles = [m.get("metadata", {}).get("title", "") for m in messages]
+    assert f"⚠ Model's raw answer (withheld: it {NOTHING_SUPPORTED})" in titles
+
+
+def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut_answer(fake_engine, capsys):
+    print_answer(answer(fake_engine, PARCEL_ANSWER), as_json=False)
+    out = capsys.readouterr().out
+    assert "  unsupported: no story it cites says " in out and f"; it misquotes [paste-9]: {INVENTED}" in out
+    assert "  --  [paste-9] " in out and "  ok  [paste-10] " in out
+    assert "  misquoted [paste-9]: the answer says 'As a customer, I want to follow where my parcel is.'" in out
+    print_answer(answer(fake_engine, INVENTED), as_json=False)
+    assert f"[withheld: the answer {NOTHING_SUPPORTED}]\n{REFUSAL}" in capsys.readouterr().out
+    print_answer(answer(fake_engine, f"{TRACKED} {TRACKED}\n\nThe answer is:"), as_json=False)
+    assert f"[shown without its repeated sentences and empty openers]\n{TRACKED}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("reply", [PARCEL_ANSWER, INVENTED])
+def test_the_markdown_transcript_says_what_the_chat_says(fake_engine, reply):
+    a = answer(fake_engine, reply)
+    text = to_markdown(Conversation().add(PARCEL, a).turns, "bookshop")
+    assert "- valid [paste-9] As a warehouse clerk" in text and "- misquoted [paste-9]: the answer says" in text
+    if a.withheld:
+        assert f"Withheld model answer (it {NOTHING_SUPPORTED}): {INVENTED}" in text
+    else:
+        assert "guess a password. (paste:10) ✓\n" in text and "books. (paste:9)\n" in text
+        assert f"- unsupported: no story it cites says customer, follow; it misquotes [paste-9]: {INVENTED}" in text
