@@ -192,8 +192,10 @@ def print_answer(answer, as_json: bool) -> None:
         print(f"  {mark} [{c.id}] {c.source}:{c.line} {c.text}")
     for m in answer.support.misquotes:
         print(f"  misquoted [{m.id}]: the answer says {m.claimed!r}; the story says {m.library!r}")
+    if answer.closest:
+        print("Possibly relevant:")
     for s in answer.closest:
-        print(f"  closest [{s.id}] {s.text}")
+        print(f"  [{s.id}] {s.text}")
     cov, t = answer.context, answer.timings
     print(
         f"context: {cov.stories_in_context}/{cov.stories_total} stories, {cov.tokens_in_context}/"

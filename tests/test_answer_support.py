@@ -140,6 +140,15 @@ def test_the_chat_shows_a_withheld_answer_with_the_reason_and_the_missing_line(f
     assert f"⚠ Model's raw answer (withheld: it {NOTHING_SUPPORTED})" in titles
 
 
+def test_a_refusal_with_close_stories_lists_them_as_possibly_relevant(fake_engine, capsys):
+    gated = Pipeline(fake_engine).answer("Can shoppers keep a list of books to purchase at a later time?", STORIES)
+    assert gated.gated and gated.closest
+    [panel] = [m for m in answer_messages(gated) if m.get("metadata", {}).get("title") == "Possibly relevant:"]
+    assert f"**[{gated.closest[0].id}]**" in panel["content"] and "No story matches" not in str(answer_messages(gated))
+    print_answer(gated, as_json=False)
+    assert f"Possibly relevant:\n  [{gated.closest[0].id}]" in capsys.readouterr().out
+
+
 def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut_answer(fake_engine, capsys):
     print_answer(answer(fake_engine, PARCEL_ANSWER), as_json=False)
     out = capsys.readouterr().out

@@ -52,7 +52,7 @@ def answer_messages(answer: Answer) -> list[dict]:
             )},
         })
     if answer.closest:
-        title = "No story matches the question. Closest stories" if answer.gated else "Closest stories"
+        title = "Possibly relevant:"
         messages.append({
             "role": "assistant",
             "content": "\n".join(f"- **[{e(s.id)}]** {e(s.text)} _({e(s.source)}:{s.line})_" for s in answer.closest),
