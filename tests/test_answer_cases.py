@@ -1,12 +1,20 @@
-"""The cases of issue 16, asked of the bundled model through the pipeline, on 13 pasted bookshop stories."""
+"""The five cases of issue 16, asked of the bundled model through the pipeline.
 
+Four are on 13 pasted bookshop stories (tests/data/bookshop.txt), one on the
+g04 recycling backlog. The check itself is tested in test_support.py, what the
+user sees of it on a FakeEngine in test_answer_support.py.
+"""
+
+import re
 from pathlib import Path
 
 import pytest
 
 from storychat.answer.conversation import Conversation
-from storychat.answer.pipeline import AnswerOptions, Pipeline
-from storychat.stories.formats import read_text
+from storychat.answer.support import SUPPORTED, UNSUPPORTED
+from storychat.stories.formats import read_file, read_text
+from storychat.ui.render import answer_messages
+from tests.test_pipeline import assert_contract, run
 
 pytestmark = pytest.mark.model
 
@@ -14,23 +22,67 @@ BOOKSHOP = read_text((Path(__file__).parent / "data" / "bookshop.txt").read_text
 WISHLIST = "paste-5"  # "As a customer, I want to save books to a wishlist, so that I can buy them later."
 
 
-@pytest.fixture(scope="module")
-def bookshop(engine):
-    return Pipeline(engine, options=AnswerOptions(max_tokens=48))
+def test_an_invented_sentence_under_a_real_id_is_marked_unsupported_and_gets_no_check_mark(pipeline):
+    """The parcel question: the model writes, under a real id, a sentence that story does not hold."""
+    _, answer = run(pipeline, "How can I follow my parcel?", BOOKSHOP)
+    by_id = {s.id: s for s in BOOKSHOP}
+    invented = [s for s in answer.support.sentences if s.verdict == UNSUPPORTED and s.cites]
+    assert invented, answer.raw
+    supported_ids = {i for s in answer.support.sentences if s.verdict == SUPPORTED for i in s.judgement.backed_by}
+    citations = {c.id: c for c in answer.citations}
+    messages = answer_messages(answer)
+    for sentence in invented:
+        claim = re.sub(r"\[[^\]]*\]", "", sentence.text).strip()
+        for story_id in sentence.cites:
+            assert claim not in by_id[story_id].text  # it really is not the story's text
+            if story_id not in supported_ids:
+                assert citations[story_id].valid and not citations[story_id].verified
+                assert f"- ⚠ **[{story_id}]**" in messages[1]["content"] and f"✓ **[{story_id}]**" not in messages[1]["content"]
+        if not answer.withheld:
+            assert '<span class="sentence-unsupported"' in messages[0]["content"]
+    assert_contract(answer.to_json(), BOOKSHOP)
 
 
-def test_the_wishlist_paraphrase_is_answered_from_the_wishlist_story_or_lists_it_as_possibly_relevant(bookshop):
-    answer = bookshop.answer("Can shoppers keep a list of books to purchase at a later time?", BOOKSHOP)
+def test_a_misquoted_story_is_shown_beside_the_library_text(pipeline, dalpiaz):
+    """The recycling-centre question: the model quotes g04-recycling-2 with words the story does not have."""
+    stories = read_file(dalpiaz / "g04-recycling.txt").stories
+    _, answer = run(pipeline, "How can I find recycling centers near me?", stories)
+    misquotes = [s.judgement.misquote for s in answer.support.sentences if s.judgement.misquote]
+    assert misquotes, answer.raw
+    library = {s.id: s.text for s in stories}
+    for misquote in misquotes:
+        assert misquote.library == library[misquote.id] and misquote.claimed != misquote.library
+    evidence = answer_messages(answer)[1]["content"]
+    assert "Misquoted. The answer says:" in evidence and "The story says:" in evidence
+    assert_contract(answer.to_json(), stories)
+
+
+def test_a_question_word_no_story_mentions_gets_a_line_naming_the_closest_story(pipeline):
+    """The PayPal question, on a backlog with a credit-card story."""
+    _, answer = run(pipeline, "Can users pay with PayPal?", BOOKSHOP)
+    line = 'No story mentions "PayPal"; closest: [paste-3] (credit card)'
+    assert answer.missing.line() == line
+    assert answer.to_json()["missing"] == {"words": ["PayPal"], "closest": "paste-3", "line": line}
+    assert answer_messages(answer)[0]["content"].endswith(f"\n\n{line}")
+    # Whatever the model claims about PayPal, no story backs it: it is never shown as supported.
+    about_paypal = [s for s in answer.support.sentences if "paypal" in s.text.lower() and not s.cut]
+    assert all(s.verdict != SUPPORTED for s in about_paypal)
+    assert_contract(answer.to_json(), BOOKSHOP)
+
+
+def test_the_wishlist_paraphrase_is_answered_from_the_wishlist_story_or_lists_it_as_possibly_relevant(pipeline):
+    _, answer = run(pipeline, "Can shoppers keep a list of books to purchase at a later time?", BOOKSHOP)
     if answer.gated:
         assert answer.closest[0].id == WISHLIST
     else:
         assert WISHLIST in [c.id for c in answer.evidence]
 
 
-def test_a_follow_up_is_answered_from_the_story_the_previous_answer_cited(bookshop):
-    first = bookshop.answer("Can customers save books to a wishlist?", BOOKSHOP)
+def test_a_follow_up_is_answered_from_the_story_the_previous_answer_cited(pipeline):
+    question = "Can customers save books to a wishlist?"
+    _, first = run(pipeline, question, BOOKSHOP)
     assert [c.id for c in first.evidence] == [WISHLIST]
-    history = Conversation().add("Can customers save books to a wishlist?", first).history
-    follow_up = bookshop.answer("Which role asked for that, and what is the benefit?", BOOKSHOP, history)
-    assert not follow_up.gated and not follow_up.refused
-    assert follow_up.raw.startswith(f"[{WISHLIST}]") and WISHLIST in [c.id for c in follow_up.evidence]
+    history = Conversation().add(question, first).history
+    _, follow_up = run(pipeline, "Which role asked for that, and what is the benefit?", BOOKSHOP, history)
+    assert not follow_up.gated and follow_up.raw.startswith(f"[{WISHLIST}]")
+    assert WISHLIST in [c.id for c in follow_up.evidence]

@@ -1,7 +1,6 @@
 """The answer pipeline end to end, on the real bundled model and a real backlog."""
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +11,7 @@ from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, T
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.support import NO_CLAIM, PARTLY, SUPPORTED, UNSUPPORTED
 from storychat.llm.engine import Message
-from storychat.stories.formats import read_file, read_text
-from storychat.ui.render import answer_messages
-from tests.test_support import BOOKSHOP
+from storychat.stories.formats import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,45 +141,6 @@ def test_a_prompt_injection_story_does_not_change_refusals_or_answers(pipeline, 
     assert off_topic.refused and "HACKED" not in off_topic.answer
     _, on_topic = run(pipeline, "Is there a story about exporting a game transcript?", stories)
     assert "HACKED" not in on_topic.answer and on_topic.evidence
-
-
-@pytest.fixture(scope="module")
-def bookshop():
-    return read_text(BOOKSHOP).stories
-
-
-def test_an_invented_sentence_under_a_real_id_is_marked_unsupported_and_gets_no_check_mark(pipeline, bookshop):
-    """Issue 16's parcel question: the bundled model writes, under a real id, a sentence that story does not hold."""
-    _, answer = run(pipeline, "How can I follow my parcel?", bookshop)
-    by_id = {s.id: s for s in bookshop}
-    invented = [s for s in answer.support.sentences if s.verdict == UNSUPPORTED and s.cites]
-    assert invented, answer.raw
-    supported_ids = {i for s in answer.support.sentences if s.verdict == SUPPORTED for i in s.judgement.backed_by}
-    citations = {c.id: c for c in answer.citations}
-    messages = answer_messages(answer)
-    for sentence in invented:
-        claim = re.sub(r"\[[^\]]*\]", "", sentence.text).strip()
-        for story_id in sentence.cites:
-            assert claim not in by_id[story_id].text  # it really is not the story's text
-            if story_id not in supported_ids:
-                assert citations[story_id].valid and not citations[story_id].verified
-                assert f"- ⚠ **[{story_id}]**" in messages[1]["content"] and f"✓ **[{story_id}]**" not in messages[1]["content"]
-        if not answer.withheld:
-            assert '<span class="sentence-unsupported"' in messages[0]["content"]
-    assert_contract(answer.to_json(), bookshop)
-
-
-def test_a_question_word_no_story_mentions_gets_a_line_naming_the_closest_story(pipeline, bookshop):
-    """Issue 16's PayPal question, on a pasted backlog with a credit-card story."""
-    _, answer = run(pipeline, "Can users pay with PayPal?", bookshop)
-    line = 'No story mentions "PayPal"; closest: [paste-3] (credit card)'
-    assert answer.missing.line() == line
-    assert answer.to_json()["missing"] == {"words": ["PayPal"], "closest": "paste-3", "line": line}
-    assert answer_messages(answer)[0]["content"].endswith(f"\n\n{line}")
-    # Whatever the model claims about PayPal, no story backs it: it is never shown as supported.
-    about_paypal = [s for s in answer.support.sentences if "paypal" in s.text.lower() and not s.cut]
-    assert all(s.verdict != SUPPORTED for s in about_paypal)
-    assert_contract(answer.to_json(), bookshop)
 
 
 def test_cli_ask_json_on_the_planning_poker_backlog(dalpiaz, tmp_path):
