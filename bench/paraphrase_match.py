@@ -63,10 +63,10 @@ def best_by_subwords(index: StoryIndex, question: str) -> Best:
     wanted = set(terms(question))
     if not wanted:
         return Best("", 0.0)
-    weight = {t: index._idf.get(t, index._unknown_idf) for t in wanted}
+    weight = {t: index.weight(t) for t in wanted}
     scores = {h.story.id: h.score for h in index.search(question)}
     best = Best("", 0.0)
-    for story, story_terms in zip(index.stories, index._terms):
+    for story, story_terms in zip(index.stories, index.story_terms):
         found = {t for t in wanted if any(subword_match(t, s) for s in set(story_terms))}
         match = round(sum(weight[t] for t in found) / sum(weight.values()), 3)
         if (match, scores.get(story.id, 0.0)) > (best.match, scores.get(best.story_id, 0.0)):

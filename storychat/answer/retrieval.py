@@ -29,16 +29,16 @@ class StoryIndex:
 
     def __init__(self, stories: Sequence[Story]):
         self.stories = list(stories)
-        self._terms = [terms(_searchable(s)) for s in self.stories]
-        df = Counter(t for story_terms in self._terms for t in set(story_terms))
+        self.story_terms = [terms(_searchable(s)) for s in self.stories]  # in the order of ``stories``
+        df = Counter(t for story_terms in self.story_terms for t in set(story_terms))
         n = len(self.stories)
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._bm25 = bm25s.BM25()
         # bm25s cannot index a corpus without a single term.
-        self._empty = not any(self._terms)
+        self._empty = not any(self.story_terms)
         if not self._empty:
-            self._bm25.index(self._terms, show_progress=False)
+            self._bm25.index(self.story_terms, show_progress=False)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Stories sharing at least one term with the query, best first."""
@@ -48,14 +48,18 @@ class StoryIndex:
         k = min(k or len(self.stories), len(self.stories))
         docs, scores = self._bm25.retrieve([query_terms], k=k, show_progress=False)
         return [
-            Hit(self.stories[int(d)], float(s), self._match(query_terms, self._terms[int(d)]))
+            Hit(self.stories[int(d)], float(s), self._match(query_terms, self.story_terms[int(d)]))
             for d, s in zip(docs[0], scores[0])
             if s > 0
         ]
 
+    def weight(self, term: str) -> float:
+        """The term's IDF in this index; a term no story holds weighs most."""
+        return self._idf.get(term, self._unknown_idf)
+
     def _match(self, query_terms: list[str], story_terms: list[str]) -> float:
         wanted = set(query_terms)
-        weight = {t: self._idf.get(t, self._unknown_idf) for t in wanted}
+        weight = {t: self.weight(t) for t in wanted}
         found = wanted & set(story_terms)
         return round(sum(weight[t] for t in found) / sum(weight.values()), 3)
 
