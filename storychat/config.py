@@ -82,7 +82,7 @@ OPTIONS: tuple[Option, ...] = (
     # answers
     Option(("-n", "--max-tokens", "--n-predict"), "max_tokens", "longest answer in tokens", "answer", int, 512, "N"),
     Option(("--temp",), "temp", "sampling temperature (0 = deterministic)", "answer", float, 0.0, "T"),
-    Option(("--no-strict",), "strict", "show answers that cite no valid story or have no sentence it supports (with a warning) instead of refusing", "answer", default=True, negates=True),
+    Option(("--no-strict",), "strict", "show answers that cite no valid story (with a warning) instead of refusing", "answer", default=True, negates=True),
     Option(("--prompt-template",), "prompt_template", "file with the system prompt; must contain {stories}", "answer", metavar="FILE"),
     Option(("--answer-profile",), "answer_profile", "how the grammar holds the answer's opening: tiny (the best match's id), open (any story's id, or the refusal) or auto (open from 1B parameters)", "answer", default="auto", metavar="auto|tiny|open"),
     Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),

@@ -40,15 +40,15 @@ def test_a_citation_is_verified_only_where_a_sentence_citing_it_is_supported_by_
     assert not a.refused and not a.doubt and not a.unsupported
 
 
-def test_an_answer_none_of_whose_sentences_is_supported_is_withheld_like_an_uncited_one(fake_engine):
-    withheld = answer(fake_engine, INVENTED)
-    assert (withheld.refused, withheld.withheld, withheld.answer, withheld.raw) == (True, True, REFUSAL, INVENTED)
-    assert withheld.doubt == NOTHING_SUPPORTED and not withheld.unsupported  # it does cite a story it was shown
-    assert withheld.closest  # as for any refusal
+def test_an_answer_none_of_whose_sentences_is_supported_is_shown_with_a_warning_and_an_uncited_one_withheld(fake_engine):
+    doubted = answer(fake_engine, INVENTED)
+    assert (doubted.refused, doubted.withheld, doubted.answer, doubted.raw) == (False, False, INVENTED, INVENTED)
+    assert doubted.doubt == NOTHING_SUPPORTED and not doubted.unsupported  # it does cite a story it was shown
+    assert doubted.closest  # the stories that might hold the answer
     uncited = answer(fake_engine, "You can follow it.")
-    assert (uncited.withheld, uncited.doubt, uncited.unsupported) == (True, UNCITED, True)
-    shown = answer(fake_engine, INVENTED, strict=False)
-    assert (shown.refused, shown.withheld, shown.answer, shown.doubt) == (False, False, INVENTED, NOTHING_SUPPORTED)
+    assert (uncited.withheld, uncited.doubt, uncited.unsupported, uncited.answer) == (True, UNCITED, True, REFUSAL)
+    shown = answer(fake_engine, "You can follow it.", strict=False)
+    assert (shown.refused, shown.withheld, shown.answer, shown.doubt) == (False, False, "You can follow it.", UNCITED)
 
 
 def test_a_supported_answer_is_neither_withheld_nor_doubted(fake_engine):
@@ -133,11 +133,19 @@ def test_the_chat_shows_model_text_in_a_marked_sentence_as_text(fake_engine):
     assert shown["content"].count("<span") == 1 and 'title="unsupported' in shown["content"]
 
 
-def test_the_chat_shows_a_withheld_answer_with_the_reason_and_the_missing_line(fake_engine):
+def test_the_chat_warns_of_an_answer_with_no_supported_sentence_and_shows_the_missing_line(fake_engine):
     messages = answer_messages(answer(fake_engine, "[paste-3] Users pay with PayPal.", "Can users pay with PayPal?"))
-    assert messages[0]["content"] == f'{REFUSAL}\n\nNo story mentions "PayPal"; closest: [paste-3] (credit card)'
+    assert messages[0]["content"].endswith('\n\nNo story mentions "PayPal"; closest: [paste-3] (credit card)')
+    assert 'class="sentence-' in messages[0]["content"]
+    [warning] = [m for m in messages if m.get("metadata", {}).get("title") == "⚠ Unsupported answer"]
+    assert warning["content"] == f"This answer {NOTHING_SUPPORTED}. Check it against the stories."
+
+
+def test_the_chat_shows_a_withheld_answer_with_the_reason(fake_engine):
+    messages = answer_messages(answer(fake_engine, "Users pay with PayPal.", "Can users pay with PayPal?"))
+    assert messages[0]["content"].startswith(REFUSAL)
     titles = [m.get("metadata", {}).get("title", "") for m in messages]
-    assert f"⚠ Model's raw answer (withheld: it {NOTHING_SUPPORTED})" in titles
+    assert f"⚠ Model's raw answer (withheld: it {UNCITED})" in titles
 
 
 def test_a_refusal_with_close_stories_lists_them_as_possibly_relevant(fake_engine, capsys):
@@ -156,7 +164,9 @@ def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut
     assert "  --  [paste-9] " in out and "  ok  [paste-10] " in out
     assert "  misquoted [paste-9]: the answer says 'As a customer, I want to follow where my parcel is.'" in out
     print_answer(answer(fake_engine, INVENTED), as_json=False)
-    assert f"[withheld: the answer {NOTHING_SUPPORTED}]\n{REFUSAL}" in capsys.readouterr().out
+    assert f"[warning: the answer {NOTHING_SUPPORTED}]" in capsys.readouterr().out
+    print_answer(answer(fake_engine, "You can follow it."), as_json=False)
+    assert f"[withheld: the answer {UNCITED}]\n{REFUSAL}" in capsys.readouterr().out
     print_answer(answer(fake_engine, f"{TRACKED} {TRACKED}\n\nThe answer is:"), as_json=False)
     assert f"[shown without its repeated sentences and empty openers]\n{TRACKED}\n" in capsys.readouterr().out
 
@@ -166,8 +176,8 @@ def test_the_markdown_transcript_says_what_the_chat_says(fake_engine, reply):
     a = answer(fake_engine, reply)
     text = to_markdown(Conversation().add(PARCEL, a).turns, "bookshop")
     assert "- valid [paste-9] As a warehouse clerk" in text and "- misquoted [paste-9]: the answer says" in text
-    if a.withheld:
-        assert f"Withheld model answer (it {NOTHING_SUPPORTED}): {INVENTED}" in text
+    if a.doubt:
+        assert f"Warning: this answer {NOTHING_SUPPORTED}." in text
     else:
         assert "guess a password. (paste:10) ✓\n" in text and "books. (paste:9)\n" in text
         assert f"- unsupported: no story it cites says customer, follow; it misquotes [paste-9]: {INVENTED}" in text

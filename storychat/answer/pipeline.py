@@ -23,7 +23,9 @@ from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
 
 
-# Why an answer is not to be trusted as written: withheld when strict, else shown with this warning.
+# Why an answer is not to be trusted as written. An uncited one is withheld when strict; one with no
+# supported sentence is shown with this warning and its sentences marked: withholding those too cost
+# 24 more wrong refusals of 53 on the QA set, since the check flags paraphrases (docs/evaluation.md).
 UNCITED = "cites no story the model was shown"
 NOTHING_SUPPORTED = "has no sentence that the stories it cites support"
 
@@ -125,6 +127,7 @@ class Request:
     context: Context
     messages: list[Message]
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
+    best_match: float = 0.0  # the search's best hit's match, what the relevance gate judges
     follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
 
 
@@ -175,7 +178,7 @@ class Pipeline:
         started = time.perf_counter()
         request = self.prepare(question, stories, history)
         hits = request.context.hits
-        best = max((h.match for h in hits), default=0.0)
+        best = request.best_match
         missing = missing_terms(request.question, self._searcher.index(stories))
         if best < self.options.min_match and not request.follows_cited:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
@@ -207,11 +210,12 @@ class Pipeline:
         turn = previous_turn(history, stories)
         follow_up = turn is not None and refers_back(question, turn)
         hits = self.search(f"{turn.question} {question}" if follow_up else question, stories)
+        best = hits[0].match if hits else 0.0
         if follow_up:
             hits = cited_first(hits, turn.cited)
         context = self._builder.build(stories, question, history, hits)
         request = self._request(question, context, [h.story for h in context.hits])
-        return replace(request, follows_cited=follow_up and bool(turn.cited))
+        return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited))
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) that share a term with ``query``, best first (BM25)."""
@@ -314,7 +318,7 @@ class Pipeline:
         doubt = "" if refused else _doubt(citations)
         closest = [h.story for h in hits[: self.options.closest]] if refused or doubt else []
         text = support.shown
-        if doubt and self.options.strict:
+        if doubt == UNCITED and self.options.strict:
             text, refused = REFUSAL, True
         return Answer(
             answer=text,
@@ -326,7 +330,7 @@ class Pipeline:
             unsupported=doubt == UNCITED,
             closest=closest,
             dropped_turns=context.dropped_turns,
-            best_match=max((h.match for h in hits), default=0.0),
+            best_match=request.best_match,
             support=support,
             doubt=doubt,
             missing=missing,

@@ -155,7 +155,7 @@ class Result:
     retrieved: bool = False  # an expected story among the top RETRIEVAL_K BM25 hits
     unsupported: bool = False  # the model cited no valid story (withheld when strict)
     raw: str = ""  # what the model wrote
-    nothing_supported: bool = False  # it cited a valid story, yet no sentence is supported (withheld when strict)
+    nothing_supported: bool = False  # it cited a valid story, yet no sentence is supported (shown with a warning)
 
     @property
     def found_evidence(self) -> bool:
@@ -330,7 +330,7 @@ class Evaluation:
             f"shown valid, not a story:  {m.false_valid}  (target 0)",
             f"refused by the gate:       {m.gated}",
             f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
-            f"no supported sentence:     {m.nothing_supported}  ({'withheld' if o.strict else 'shown with a warning'})",
+            f"no supported sentence:     {m.nothing_supported}  (shown with a warning)",
             f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]

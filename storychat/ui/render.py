@@ -66,7 +66,7 @@ def answer_messages(answer: Answer) -> list[dict]:
     elif answer.doubt:
         messages.append({
             "role": "assistant",
-            "content": f"This answer {answer.doubt} (--no-strict). Check it against the stories.",
+            "content": f"This answer {answer.doubt}. Check it against the stories.",
             "metadata": {"title": "⚠ Unsupported answer"},
         })
     return messages
