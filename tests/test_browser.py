@@ -53,6 +53,7 @@ def opened(chromium, dalpiaz, tmp_path_factory, max_tokens: str):
     data_dir = tmp_path_factory.mktemp("browser")
     with running_app(data_dir, "--auth", f"{USER}:{PASSWORD}", "-n", max_tokens) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page.server_log = data_dir / "server.log"
         log_in(page, url, PASSWORD)
         stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
         page.locator("#paste textarea").fill("\n".join(stories))
@@ -157,3 +158,22 @@ def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("[...document.scripts].some(s => s.textContent.includes('__pwned'))") is False
     assert page.locator("#stories b, #chat b").filter(has_text="bold").count() == 0
+
+
+def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
+    page.get_by_role("button", name="Find duplicates").click()
+    chat = page.locator("#chat")
+    chat.get_by_text("Find duplicates:").wait_for(timeout=60_000)
+    ask(page, "")
+    page.get_by_text("Type a question about the stories first.").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert chat.get_by_text("Find duplicates:").count() == 1
+    assert chat.get_by_text("Error", exact=True).count() == 0
+    assert page.locator("#coverage").get_by_text("Error", exact=True).count() == 0
+    log = page.server_log.read_text()
+    assert "Traceback" not in log and "user mistake: Type a question about the stories first." in log
+    # A button that needs a choice waits for it, and says so; an empty picker says why it is empty.
+    assert page.get_by_role("button", name="Stories by role").is_disabled()
+    assert page.get_by_role("button", name="Summarise an epic").is_disabled()
+    page.get_by_text("Pick a role first, then list its stories.").wait_for(timeout=10_000)
+    page.get_by_text("None: no story has an epic").wait_for(timeout=10_000)

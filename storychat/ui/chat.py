@@ -14,7 +14,8 @@ from storychat.answer import transcript
 from storychat.answer.context import QuestionError
 from storychat.answer.conversation import Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
-from storychat.ui.library import Costs, LibraryPanel
+from storychat.ui.library import PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
+from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import answer_messages, coverage_line, e, status_line
 
 
@@ -45,10 +46,9 @@ class ChatPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
+    @shown_inline
     def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
-        stories = self.shelves.shelf(collection).everything
-        if not [s for s in stories if not s.is_note]:
-            raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+        stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         try:
             for event in self.pipeline.ask(question, stories, conversation.history, collection):
@@ -65,16 +65,14 @@ class ChatPanel:
                         coverage_line(answer), status_line(self.info, collection, answer),
                     )
         except QuestionError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise Mistake(str(exc)) from exc
 
+    @shown_inline
     def quick_action(self, kind: str, argument: str, chat: list, collection: str):
-        stories = self.shelves.shelf(collection).stories
-        if not stories:
-            raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         try:
-            action = quick_action(kind, stories, argument)
+            action = quick_action(kind, self._stories(collection).stories, argument)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise Mistake(str(exc)) from exc
         listed = {
             "role": "assistant",
             "content": "\n".join(f"- {line}" for line in action.evidence_markdown or map(e, action.evidence)) or "Nothing found.",
@@ -92,9 +90,16 @@ class ChatPanel:
             elif isinstance(event, Done):
                 yield chat[:-1] + answer_messages(event.answer) + [listed], coverage_line(event.answer)
 
+    def _stories(self, collection: str) -> Shelf:
+        shelf = self.shelves.shelf(collection)
+        if not shelf.stories:
+            raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+        return shelf
+
+    @shown_inline
     def export(self, kind: str, conversation: Conversation, collection: str) -> str:
         if not conversation.turns:
-            raise gr.Error("Nothing to export yet: ask a question first.")
+            raise Mistake("Nothing to export yet: ask a question first.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
         render = transcript.to_markdown if kind == "md" else transcript.to_json
         path.write_text(render(conversation.turns, collection), encoding="utf-8")
@@ -110,12 +115,12 @@ class ChatPanel:
             with gr.Row(equal_height=True):
                 duplicates = gr.Button("Find duplicates", size="sm")
                 quality = gr.Button("Quality report", size="sm")
-                role_pick = gr.Dropdown(label="Role", choices=[], allow_custom_value=True, scale=2)
-                role = gr.Button("Stories by role", size="sm")
-                epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
-                epic = gr.Button("Summarise an epic", size="sm")
-                word = gr.Textbox(label="Word", placeholder="export", scale=2)
-                mention = gr.Button("Stories mentioning", size="sm")
+                role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=2, elem_id="role-pick")
+                role = gr.Button("Stories by role", size="sm", interactive=False, elem_id="by-role")
+                epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=2, elem_id="epic-pick")
+                epic = gr.Button("Summarise an epic", size="sm", interactive=False, elem_id="by-epic")
+                word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
+                mention = gr.Button("Stories mentioning", size="sm", interactive=False)
             coverage = gr.Markdown(elem_id="coverage")
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():
@@ -147,6 +152,8 @@ class ChatPanel:
         )
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
+        for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
+            pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
         for button, kind, argument in [
             (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument),

@@ -17,10 +17,16 @@ from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
 from storychat.stories.library import Library
 from storychat.stories.tokens import count_tokens
+from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
+NO_STORIES = "None yet: this collection has no stories."
+NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
+NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
+PICK_ROLE = "Pick a role first, then list its stories."
+PICK_EPIC = "Pick an epic first, then summarise it."
 FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
 
 
@@ -95,8 +101,8 @@ class LibraryPanel:
         return (
             message, table(stories), gr.update(choices=shelf.names, value=collection),
             status_line(self.info, collection), self.summary(shelf),
-            gr.update(choices=[g.name for g in role_index(stories)]),
-            gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
+            choices([g.name for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
+            choices([g.name for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
             self.costs.markdown(stories),
         )
 
@@ -149,9 +155,10 @@ class LibraryPanel:
         message = f"Deleted collection {e(collection)} ({removed} stories)."
         return self.refresh(collection, message) + (gr.update(visible=False),)
 
+    @shown_inline
     def export(self, collection: str, kind: str) -> str:
         if not self.shelf(collection).stories:
-            raise gr.Error("Nothing to export: the collection is empty.")
+            raise Mistake("Nothing to export: the collection is empty.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"{collection}.{kind}"
         (self.library.export_csv if kind == "csv" else self.library.export_jsonl)(collection, path)
         return str(path)
@@ -197,6 +204,11 @@ class LibraryPanel:
         ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+
+
+def choices(names: list[str], why_none: str, pick: str) -> dict:
+    """A picker's choices, and beside it what to do: pick one, or why there is none to pick."""
+    return gr.update(choices=names, info=pick if names else why_none)
 
 
 def table(stories: list[Story]) -> list[list]:

@@ -12,6 +12,7 @@ from storychat.answer.pipeline import Pipeline
 from storychat.evals import needle
 from storychat.evals.needle import QUICK_DEPTHS, QUICK_LENGTHS
 from storychat.ui.library import LibraryPanel
+from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e
 
 ABOUT = (
@@ -36,17 +37,18 @@ class SelfTest:
         self.pipeline = pipeline
         self.shelves = shelves
 
+    @shown_inline
     def run(self, collection: str, progress=gr.Progress()):
         stories = self.shelves.shelf(collection).stories
         if not stories:
-            raise gr.Error(f"Collection {collection!r} has no stories to hide a needle in. Paste or upload some first.")
+            raise Mistake(f"Collection {collection!r} has no stories to hide a needle in. Paste or upload some first.")
         out = Path(tempfile.mkdtemp(prefix="storychat-selftest-"))
         longest = needle.longest(self.pipeline, stories)
         lengths = [n for n in QUICK_LENGTHS if n <= longest] or [longest]
         try:
             cells = needle.run_grid(self.pipeline, stories, lengths, QUICK_DEPTHS, lambda done, what: progress(done, desc=what))
         except needle.NeedleError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise Mistake(str(exc)) from exc
         title = f"{self.pipeline.engine.info().model} on {collection}"
         return (
             f"**Verdict:** {e(needle.verdict(cells))}",
