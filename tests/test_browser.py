@@ -37,30 +37,46 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def page(chromium, dalpiaz, tmp_path_factory):
-    """A logged-in tab on an app with short answers (-n 40)."""
-    yield from opened(chromium, dalpiaz, tmp_path_factory, "40")
+def app(dalpiaz, tmp_path_factory):
+    """An app with a login and short answers (-n 40): its URL and its server log."""
+    yield from started(tmp_path_factory, "40")
+
+
+@pytest.fixture(scope="module")
+def page(chromium, app, dalpiaz):
+    """A logged-in tab on ``app``, with the first planning-poker stories pasted."""
+    yield from opened(chromium, app, dalpiaz)
 
 
 @pytest.fixture(scope="module")
 def long_page(chromium, dalpiaz, tmp_path_factory):
     """A logged-in tab on an app with long answers (-n 300), to press Stop while one streams."""
-    yield from opened(chromium, dalpiaz, tmp_path_factory, "300")
+    for app in started(tmp_path_factory, "300"):
+        yield from opened(chromium, app, dalpiaz)
 
 
-def opened(chromium, dalpiaz, tmp_path_factory, max_tokens: str):
-    """Start an app with a login, log in, and paste the first planning-poker stories."""
+def started(tmp_path_factory, max_tokens: str):
     data_dir = tmp_path_factory.mktemp("browser")
     with running_app(data_dir, "--auth", f"{USER}:{PASSWORD}", "-n", max_tokens) as url:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        page.server_log = data_dir / "server.log"
-        log_in(page, url, PASSWORD)
-        stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
-        page.locator("#paste textarea").fill("\n".join(stories))
-        page.locator("#add").click()
-        page.locator("#report").get_by_text("Added 8 stories").wait_for(timeout=60_000)
-        yield page
-        page.close()
+        yield url, data_dir / "server.log"
+
+
+def opened(chromium, app, dalpiaz):
+    """Log in and paste the first planning-poker stories (a test before may have pasted them already)."""
+    url, server_log = app
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.server_log = server_log
+    log_in(page, url, PASSWORD)
+    paste_poker(page, dalpiaz)
+    yield page
+    page.close()
+
+
+def paste_poker(page, dalpiaz) -> None:
+    stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
+    page.locator("#paste textarea").fill("\n".join(stories))
+    page.locator("#add").click()
+    page.locator("#report").get_by_text(re.compile(r"Added (8|0) stories")).wait_for(timeout=60_000)
 
 
 def log_in(page, url: str, password: str) -> None:
@@ -93,6 +109,17 @@ def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 10
             return value
         time.sleep(step_ms / 1000)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {condition.__name__}")
+
+
+def test_the_first_page_says_to_add_stories_first_until_there_are_some(chromium, app, dalpiaz):
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(tab, app[0], PASSWORD)
+    hint = tab.locator("#first-steps")
+    hint.get_by_text("Paste them on the right").wait_for(timeout=60_000)
+    assert tab.locator("#chat [data-testid=bot]").count() == 0
+    paste_poker(tab, dalpiaz)
+    hint.wait_for(state="hidden", timeout=30_000)
+    tab.close()
 
 
 def test_a_wrong_password_does_not_open_the_app(chromium, page):
@@ -177,3 +204,4 @@ def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
     assert page.get_by_role("button", name="Summarise an epic").is_disabled()
     page.get_by_text("Pick a role first, then list its stories.").wait_for(timeout=10_000)
     page.get_by_text("None: no story has an epic").wait_for(timeout=10_000)
+

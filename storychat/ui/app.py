@@ -56,7 +56,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         collection = library_ui.collection
         targets = [
             library_ui.report, library_ui.table, collection, status, library_ui.summary,
-            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost,
+            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps,
         ]
         chat.wire(chat_ui, conversation, collection, status, concurrency)
         shelves.wire(library_ui, targets)

@@ -14,13 +14,14 @@ from storychat.answer import transcript
 from storychat.answer.context import QuestionError
 from storychat.answer.conversation import Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
-from storychat.ui.library import PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
+from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import answer_messages, coverage_line, e, status_line
 
 
 @dataclass
 class ChatColumn:
+    first_steps: gr.Markdown
     chatbot: gr.Chatbot
     question: gr.Textbox
     ask: gr.Button
@@ -37,6 +38,12 @@ class ChatColumn:
     export_md: gr.Button
     export_json: gr.Button
     transcript: gr.File
+
+
+FIRST_STEPS = (
+    "**Start with your stories.** Paste them on the right (one per line, or blocks separated by a blank line), "
+    "upload a file, or pick a collection you already have. Then ask a question or press a quick action."
+)
 
 
 class ChatPanel:
@@ -107,6 +114,7 @@ class ChatPanel:
 
     def layout(self) -> ChatColumn:
         with gr.Column(scale=3):
+            first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
             chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
             with gr.Row():
                 question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
@@ -130,7 +138,7 @@ class ChatPanel:
             with gr.Accordion("Model", open=False):
                 gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.engine.report()), elem_id="model")
         return ChatColumn(
-            chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
+            first_steps, chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
         )
 

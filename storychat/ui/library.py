@@ -95,7 +95,7 @@ class LibraryPanel:
         return Shelf(collection, sorted(names | {collection}), everything)
 
     def refresh(self, collection: str, message: str = "") -> tuple:
-        """Every library output: report, table, picker, status, summary, role and epic choices, cost."""
+        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps."""
         shelf = self.shelf(collection)
         stories = shelf.stories
         return (
@@ -104,6 +104,7 @@ class LibraryPanel:
             choices([g.name for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
             choices([g.name for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
             self.costs.markdown(stories),
+            gr.update(visible=not stories),
         )
 
     def summary(self, shelf: Shelf) -> str:
