@@ -205,3 +205,44 @@ def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
     page.get_by_text("Pick a role first, then list its stories.").wait_for(timeout=10_000)
     page.get_by_text("None: no story has an epic").wait_for(timeout=10_000)
 
+
+# Every word (hyphens and slashes count as breaks) of the text under `selector` that lies on more
+# than one line: a word broken inside itself.
+BROKEN_WORDS = """(selector) => {
+    const broken = [];
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(word[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):
+    page.locator("#paste textarea").fill("ESC-1: As a manager, I want to see the facilities' rota (for all sites), so that I can plan.")
+    page.locator("#add").click()
+    page.locator("#report").get_by_text("Added 1 stories").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Quality report").click()
+    page.locator("#chat").get_by_text("Evidence: the complete list").wait_for(timeout=ANSWER_TIMEOUT_S * 1000)
+    page.locator("#chat").get_by_text("Evidence: the complete list").click()
+    page.locator("#chat").get_by_text("the facilities' rota").first.wait_for(timeout=10_000)
+    page.get_by_text("Cloud cost comparison").click()
+    page.locator("#cost").get_by_text("Per 100 questions").wait_for(timeout=10_000)
+    text = page.locator("body").inner_text()
+    assert "&#x27;" not in text and "&amp;" not in text and "&lt;" not in text
+    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #chat .prose, #summary, #report") == []
+    # The right edge of each column header, against the right edge of the table's box on the page.
+    edges = page.evaluate("""() => {
+        const box = document.querySelector('#stories').getBoundingClientRect();
+        return Object.fromEntries([...document.querySelectorAll('#stories th')]
+            .map(th => [th.innerText.trim(), th.getBoundingClientRect().right - box.right]));
+    }""")
+    assert all(edges[name] <= 1 for name in ("benefit", "epic", "source")), edges

@@ -22,6 +22,13 @@ INTRO = (
     "and refuse when the stories do not say."
 )
 
+# Text wraps between words only. Gradio's Markdown lets a table cell break anywhere
+# (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
+CSS = """
+.prose, .prose * { word-break: normal !important; overflow-wrap: break-word !important; }
+.prose td, .prose th { overflow-wrap: normal !important; }
+"""
+
 
 def serve(settings: Settings, engine: Engine) -> None:
     limits = runtime.limits(settings)
@@ -31,6 +38,7 @@ def serve(settings: Settings, engine: Engine) -> None:
         server_port=settings.port,
         auth=credentials(settings) or None,
         show_error=True,
+        css=CSS,
         max_file_size=limits.max_bytes,
         mcp_server=settings.mcp,
     )
@@ -50,6 +58,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 with gr.Row():
                     chat_ui = chat.layout()
                     library_ui = shelves.layout()
+                library_ui.table.render()  # the page's full width: every column in view
             with gr.Tab("Self-test"):
                 selftest_ui = selftest.layout()
 

@@ -22,6 +22,7 @@ from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
+COLUMN_WIDTHS = ["10%", "12%", "30%", "26%", "10%", "8%", "4%"]  # wrapped text in view, no sideways scroll
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -179,8 +180,8 @@ class LibraryPanel:
             upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
             report = gr.Markdown(elem_id="report")
             stories = gr.Dataframe(
-                headers=TABLE_HEADERS, value=table(shelf.stories), interactive=False,
-                wrap=True, label="Stories", elem_id="stories",
+                headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
+                wrap=True, label="Stories", elem_id="stories", render=False,
             )
             with gr.Accordion("Manage collection", open=False):
                 with gr.Row():
