@@ -4,6 +4,7 @@ and see story HTML shown as text. Saves docs/screenshot.png for the README."""
 import re
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -160,16 +161,37 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
     page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
 
 
-def test_stop_cancels_a_streaming_answer_and_the_next_question_is_answered(long_page):
+# Every text the newest answer's bubble shows, whatever it starts with.
+RECORD_BUBBLE_TEXTS = RECORD_ANSWER_TEXTS.replace("text.startsWith('[') && ", "")
+
+
+def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answer_stopped(long_page):
+    long_page.evaluate(RECORD_BUBBLE_TEXTS)
     ask(long_page, "Which stories describe what the moderator wants to do with a round?")
     wait_until(lambda: last_bot_text(long_page).startswith("["))  # the first tokens are in
     long_page.locator("#stop").click()
     stopped_at = last_bot_text(long_page)
+    long_page.locator("#chat").get_by_text("Stopped: the answer was not finished").wait_for(timeout=30_000)
+    # Before the first word, the bubble said what the model was reading, and the seconds went by.
+    progress = [t for t in long_page.evaluate("window.__answerTexts") if t.startswith("⏳")]
+    assert any(t.startswith("⏳ Reading 8 of 8 stories") for t in progress), progress
+    assert all(re.search(r" · \d+ s$", t) for t in progress), progress
+    assert len({t.rsplit("·", 1)[1] for t in progress}) >= 2, progress
     time.sleep(3)
     assert not coverage(long_page).startswith("Context:")  # the stopped answer never finished
-    assert len(last_bot_text(long_page)) <= len(stopped_at) + 40  # at most a token or two were in flight
+    answer, mark = last_bot_text(long_page).split("⏹")
+    assert answer.strip() in stopped_at and len(answer.strip()) <= len(stopped_at) + 40  # a token or two in flight
+    long_page.get_by_text("Export this chat").click()
+    long_page.get_by_role("button", name="Markdown").click()
+    link = long_page.locator("a[href*='transcript-my-stories.md']")
+    link.wait_for(timeout=30_000)
+    exported = Path(unquote(link.get_attribute("href").split("file=", 1)[1])).read_text(encoding="utf-8")
+    assert "Which stories describe what the moderator wants" in exported and "Stopped: the answer was not finished" in exported
     ask(long_page, "Who can invite estimators to the game?")
     wait_until(lambda: coverage(long_page).startswith("Context:"))
+    # The terminal showed how far the model had loaded, and what took the rest of the start.
+    log = long_page.server_log.read_text()
+    assert re.search(r"Loading \S+\.gguf: 100%\n", log) and "measuring prefill and decode speed" in log, log[:2000]
 
 
 def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):

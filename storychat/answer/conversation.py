@@ -11,7 +11,12 @@ from storychat.llm.engine import Message
 @dataclass(frozen=True)
 class Turn:
     question: str
-    answer: Answer
+    answer: Answer | None  # None: stopped before the answer was finished
+    partial: str = ""  # what the model had written when it was stopped
+
+    @property
+    def stopped(self) -> bool:
+        return self.answer is None
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,9 @@ class Conversation:
     def add(self, question: str, answer: Answer) -> "Conversation":
         return Conversation((*self.turns, Turn(question, answer)))
 
+    def add_stopped(self, question: str, partial: str) -> "Conversation":
+        return Conversation((*self.turns, Turn(question, None, partial)))
+
     @property
     def history(self) -> list[Message]:
         """The turns as chat messages for the next question.
@@ -30,9 +38,11 @@ class Conversation:
         The assistant's message is what the model wrote, also when the strict
         check withheld it, so it stays consistent with itself; a refusal by the
         relevance gate, which never reached the model, is the refusal sentence.
+        A stopped turn is left out: half an answer would teach the model to stop short.
         """
         return [
             message
             for turn in self.turns
+            if not turn.stopped
             for message in (Message("user", turn.question), Message("assistant", turn.answer.raw or turn.answer.answer))
         ]

@@ -8,17 +8,27 @@ from typing import Sequence
 from storychat.answer.conversation import Turn
 
 
+STOPPED = "Stopped: the answer was not finished, and its citations were not checked."
+
+
 def to_json(turns: Sequence[Turn], collection: str) -> str:
     return json.dumps(
-        {"collection": collection, "turns": [{"question": t.question, **t.answer.to_json()} for t in turns]},
+        {"collection": collection, "turns": [{"question": t.question, **_turn_json(t)} for t in turns]},
         ensure_ascii=False,
         indent=2,
     )
 
 
+def _turn_json(turn: Turn) -> dict:
+    return {"stopped": True, "answer": turn.partial} if turn.stopped else {"stopped": False, **turn.answer.to_json()}
+
+
 def to_markdown(turns: Sequence[Turn], collection: str) -> str:
     lines = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
+        if turn.stopped:
+            lines += [f"## {turn.question}", "", turn.partial, "", f"_{STOPPED}_", ""]
+            continue
         a, c = turn.answer, turn.answer.context
         lines += [f"## {turn.question}", "", a.answer, ""]
         if a.citations:

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Generator, Iterator
+from typing import Callable, Generator, Iterator
 
 import llama_cpp
 import numpy as np
@@ -80,6 +80,7 @@ class EngineOptions:
     kv_type: str = DEFAULTS.kv_type
     threads: int | None = None  # None: the physical cores, as llama.cpp counts them
     cache: KVCache | None = None
+    on_load_progress: Callable[[float], None] | None = None  # called with 0..1 while llama.cpp loads the weights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -289,6 +290,7 @@ class LlamaEngine:
             type_v=kv,
             n_threads=self.options.threads or physical_cores(),
             verbose=False,
+            on_load_progress=self.options.on_load_progress,
         )
 
     @property
@@ -501,6 +503,25 @@ class _CountingLlama(llama_cpp.Llama):
     Everything evaluated between ``start_counting`` and the first sampled
     token is prompt work; what prefix matching or a snapshot skipped is not.
     """
+
+    def __init__(self, *args, on_load_progress: Callable[[float], None] | None = None, **kwargs):
+        self._load_progress = None
+        if on_load_progress:
+            # Kept on self: llama.cpp holds only a C pointer to it while the weights load.
+            self._load_progress = llama_cpp.llama_progress_callback(lambda progress, _: on_load_progress(progress) or True)
+        super().__init__(*args, **kwargs)
+
+    # Llama() makes its llama.cpp model params and loads the weights with them inside its
+    # constructor, with no argument for a progress callback; this setter adds ours as they are made.
+    @property
+    def model_params(self):
+        return self._model_params
+
+    @model_params.setter
+    def model_params(self, params) -> None:
+        if self._load_progress is not None:
+            params.progress_callback = self._load_progress
+        self._model_params = params
 
     def start_counting(self) -> None:
         self.prompt_evaluated = 0

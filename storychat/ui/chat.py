@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -16,7 +18,8 @@ from storychat.answer.conversation import Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import answer_messages, coverage_line, e, status_line
+from storychat.ui.render import PENDING, answer_messages, coverage_line, e, message_text, pending_line, status_line
+from storychat.ui.ticking import ticking
 
 
 @dataclass
@@ -55,24 +58,37 @@ class ChatPanel:
 
     @shown_inline
     def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
+        """Stream the answer into the chat; until its first word, the bubble shows what the model is doing.
+
+        The last output is the question while it is being answered, for Stop to mark it stopped.
+        """
         stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
+        started, stage, written = time.monotonic(), "Waiting for the model", ""
         try:
-            for event in self.pipeline.ask(question, stories, conversation.history, collection):
-                if isinstance(event, Progress):
-                    yield chat, conversation, f"… {e(event.message)}", gr.update()
-                elif isinstance(event, Token):
-                    chat[-1]["content"] += e(event.text)
-                    yield chat, conversation, gr.update(), gr.update()
-                elif isinstance(event, Done):
+            for event in ticking(self.pipeline.ask(question, stories, conversation.history, collection)):
+                if isinstance(event, Done):
                     answer = event.answer
                     self.costs.record(answer)
                     yield (
                         chat[:-1] + answer_messages(answer), conversation.add(question, answer),
-                        coverage_line(answer), status_line(self.info, collection, answer),
+                        coverage_line(answer), status_line(self.info, collection, answer), "",
                     )
+                elif not (event is None and written):
+                    stage = event.message if isinstance(event, Progress) else stage
+                    written += event.text if isinstance(event, Token) else ""
+                    chat[-1]["content"] = e(written) if written else pending_line(stage, time.monotonic() - started)
+                    yield chat, conversation, gr.skip(), gr.skip(), question
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
+
+    def stopped(self, chat: list, conversation: Conversation, answering: str):
+        """After Stop: the unfinished answer says it was stopped, and the export keeps it as stopped."""
+        if not answering or not chat:
+            return gr.skip()
+        partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
+        chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.STOPPED}**"}
+        return chat, conversation.add_stopped(answering, html.unescape(partial)), "", "Stopped: the model is free for the next question."
 
     @shown_inline
     def quick_action(self, kind: str, argument: str, chat: list, collection: str):
@@ -146,17 +162,18 @@ class ChatPanel:
         # One llama.cpp context answers one question at a time: the engine waits its callers in
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
+        answering = gr.State("")
         ask = dict(
             fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection],
-            outputs=[ui.chatbot, conversation, ui.coverage, status], **engine_queue,
+            outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
             event.then(lambda: "", outputs=ui.question, api_visibility="private")
-        ui.stop.click(
-            lambda: "Stopped: the model is free for the next question.", outputs=ui.coverage,
-            cancels=[asked, submitted], api_visibility="private",
+        ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
+            self.stopped, [ui.chatbot, conversation, answering], [ui.chatbot, conversation, answering, ui.coverage],
+            api_visibility="private",
         )
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")

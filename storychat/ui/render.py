@@ -17,6 +17,20 @@ def e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+PENDING = "⏳"
+
+
+def pending_line(stage: str, elapsed_s: float) -> str:
+    """The answer's bubble until its first word: what the model is doing, and for how long."""
+    return f"{PENDING} {e(stage)} · {elapsed_s:.0f} s"
+
+
+def message_text(message: dict) -> str:
+    """A chat message's text as the browser sends it back (a string, or a list of parts)."""
+    content = message.get("content", "")
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
 def status_line(info: EngineInfo, collection: str, answer: Answer | None = None) -> str:
     line = f"**{e(info.model)}** · context {info.n_ctx:,} tokens · collection **{e(collection)}**"
     if answer:
