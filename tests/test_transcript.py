@@ -43,5 +43,5 @@ def test_a_stopped_answer_is_exported_as_stopped_and_left_out_of_the_next_prompt
     conversation = Conversation().add("Can the moderator export?", turn().answer).add_stopped("Who estimates?", "[US-2] The estim")
     text = to_markdown(conversation.turns, "poker")
     assert "## Who estimates?\n\n[US-2] The estim\n\n_Stopped: the answer was not finished" in text
-    assert json.loads(to_json(conversation.turns, "poker"))["turns"][1] == {"question": "Who estimates?", "stopped": True, "answer": "[US-2] The estim"}
+    assert json.loads(to_json(conversation.turns, "poker"))["turns"][1] == {"question": "Who estimates?", "kind": "stopped", "answer": "[US-2] The estim"}
     assert [m.content for m in conversation.history] == ["Can the moderator export?", "[US-1] The moderator can export a game."]

@@ -15,6 +15,7 @@ from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
+from storychat.answer.support import checked_summary
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
@@ -152,12 +153,18 @@ class Pipeline:
 
         No relevance gate: the set is the evidence. Its first stories are the
         focus, and the answer must open with the id of one of them. The set is not
-        a collection, so its KV snapshot carries no collection label.
+        a collection, so its KV snapshot carries no collection label. The finished
+        answer keeps only the sentences the set supports and that do more than repeat
+        the instruction (``raw`` keeps what the model wrote); it is "" when none do.
         """
         started = time.perf_counter()
         context = self._builder.build(stories, instruction, (), self.search(instruction, stories))
         request = self._request(instruction, context, list(context.stories))
-        yield from self._generate(request, stories, "", started, [])
+        by_id = {s.id: s for s in stories}
+        for event in self._generate(request, stories, "", started, []):
+            if isinstance(event, Done):
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.answer, by_id, instruction)))
+            yield event
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from storychat.answer.conversation import Turn
+from storychat.answer.conversation import QUICK_ACTION, STOPPED, Turn
 
-
-STOPPED = "Stopped: the answer was not finished, and its citations were not checked."
+# What a turn without a checked answer says about itself.
+NOTES = {
+    STOPPED: "Stopped: the answer was not finished, and its citations were not checked.",
+    QUICK_ACTION: "Quick action: the list was computed by code; the model's summary keeps only the sentences the stories support.",
+}
 
 
 def to_json(turns: Sequence[Turn], collection: str) -> str:
@@ -20,14 +23,14 @@ def to_json(turns: Sequence[Turn], collection: str) -> str:
 
 
 def _turn_json(turn: Turn) -> dict:
-    return {"stopped": True, "answer": turn.partial} if turn.stopped else {"stopped": False, **turn.answer.to_json()}
+    return {"kind": turn.kind, **(turn.answer.to_json() if turn.answer else {"answer": turn.text})}
 
 
 def to_markdown(turns: Sequence[Turn], collection: str) -> str:
     lines = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
-        if turn.stopped:
-            lines += [f"## {turn.question}", "", turn.partial, "", f"_{STOPPED}_", ""]
+        if not turn.answer:
+            lines += [f"## {turn.question}", "", turn.text, "", f"_{NOTES[turn.kind]}_", ""]
             continue
         a, c = turn.answer, turn.answer.context
         lines += [f"## {turn.question}", "", a.answer, ""]

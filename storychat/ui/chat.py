@@ -14,11 +14,13 @@ import gradio as gr
 from storychat.analysis.actions import quick_action
 from storychat.answer import transcript
 from storychat.answer.context import QuestionError
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import STOPPED, Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import PENDING, answer_messages, coverage_line, e, message_text, pending_line, status_line
+from storychat.ui.render import (
+    PENDING, answer_messages, coverage_line, e, message_text, pending_line, status_line, summary_messages,
+)
 from storychat.ui.ticking import ticking
 
 
@@ -58,27 +60,20 @@ class ChatPanel:
 
     @shown_inline
     def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
-        """Stream the answer into the chat; until its first word, the bubble shows what the model is doing.
-
-        The last output is the question while it is being answered, for Stop to mark it stopped.
-        """
+        """Stream the answer into the chat. The last output is the question while it is being answered,
+        for Stop to mark it stopped."""
         stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
-        started, stage, written = time.monotonic(), "Waiting for the model", ""
         try:
-            for event in ticking(self.pipeline.ask(question, stories, conversation.history, collection)):
-                if isinstance(event, Done):
-                    answer = event.answer
-                    self.costs.record(answer)
-                    yield (
-                        chat[:-1] + answer_messages(answer), conversation.add(question, answer),
-                        coverage_line(answer), status_line(self.info, collection, answer), "",
-                    )
-                elif not (event is None and written):
-                    stage = event.message if isinstance(event, Progress) else stage
-                    written += event.text if isinstance(event, Token) else ""
-                    chat[-1]["content"] = e(written) if written else pending_line(stage, time.monotonic() - started)
+            for chat, answer in self._streamed(self.pipeline.ask(question, stories, conversation.history, collection), chat):
+                if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), question
+                    continue
+                self.costs.record(answer)
+                yield (
+                    chat[:-1] + answer_messages(answer), conversation.add(question, answer),
+                    coverage_line(answer), status_line(self.info, collection, answer), "",
+                )
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
 
@@ -87,31 +82,47 @@ class ChatPanel:
         if not answering or not chat:
             return gr.skip()
         partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
-        chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.STOPPED}**"}
+        chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.NOTES[STOPPED]}**"}
         return chat, conversation.add_stopped(answering, html.unescape(partial)), "", "Stopped: the model is free for the next question."
 
     @shown_inline
-    def quick_action(self, kind: str, argument: str, chat: list, collection: str):
+    def quick_action(self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str):
+        """The complete result computed by code first; then the model's summary, only what the stories support."""
         try:
             action = quick_action(kind, self._stories(collection).stories, argument)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
-        listed = {
-            "role": "assistant",
-            "content": "\n".join(f"- {line}" for line in action.evidence_markdown or map(e, action.evidence)) or "Nothing found.",
-            "metadata": {"title": f"Evidence: the complete list, computed by code ({len(action.evidence)})"},
-        }
-        chat = chat + [{"role": "user", "content": e(action.title)}]
+        listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
+        chat = chat + [
+            {"role": "user", "content": e(action.title)},
+            {"role": "assistant", "content": action.evidence_markdown or e(listed)},
+        ]
         if action.empty:
-            yield chat + [{"role": "assistant", "content": "Nothing found."}], ""
+            yield chat, conversation.add_action(action.title, listed), ""
             return
-        chat = chat + [{"role": "assistant", "content": ""}]
-        for event in self.pipeline.summarise(action.instruction, action.stories):
-            if isinstance(event, Token):
-                chat[-1]["content"] += e(event.text)
-                yield chat, gr.update()
-            elif isinstance(event, Done):
-                yield chat[:-1] + answer_messages(event.answer) + [listed], coverage_line(event.answer)
+        summarised = self.pipeline.summarise(action.instruction, action.stories)
+        for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
+            if answer is None:
+                yield chat, conversation, gr.skip()
+            else:
+                summary = f"\n\nThe model's summary: {answer.answer}" if answer.answer else ""
+                yield chat[:-1] + summary_messages(answer), conversation.add_action(action.title, listed + summary), coverage_line(answer)
+
+    def _streamed(self, events, chat: list):
+        """``(chat, None)`` while ``events`` stream into the last bubble, then ``(chat, answer)``.
+
+        Until the first word the bubble says what the model is doing and for how long,
+        updated each second while the model reads its prompt.
+        """
+        started, stage, written = time.monotonic(), "Waiting for the model", ""
+        for event in ticking(events):
+            if isinstance(event, Done):
+                yield chat, event.answer
+            elif not (event is None and written):
+                stage = event.message if isinstance(event, Progress) else stage
+                written += event.text if isinstance(event, Token) else ""
+                chat[-1]["content"] = e(written) if written else pending_line(stage, time.monotonic() - started)
+                yield chat, None
 
     def _stories(self, collection: str) -> Shelf:
         shelf = self.shelves.shelf(collection)
@@ -122,7 +133,7 @@ class ChatPanel:
     @shown_inline
     def export(self, kind: str, conversation: Conversation, collection: str) -> str:
         if not conversation.turns:
-            raise Mistake("Nothing to export yet: ask a question first.")
+            raise Mistake("Nothing to export yet: ask a question or run a quick action first.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
         render = transcript.to_markdown if kind == "md" else transcript.to_json
         path.write_text(render(conversation.turns, collection), encoding="utf-8")
@@ -185,6 +196,6 @@ class ChatPanel:
             (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
         ]:
             button.click(
-                partial(self.quick_action, kind), [argument, ui.chatbot, collection], [ui.chatbot, ui.coverage],
+                partial(self.quick_action, kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
             )

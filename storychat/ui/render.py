@@ -69,6 +69,16 @@ def answer_messages(answer: Answer) -> list[dict]:
     return messages
 
 
+def summary_messages(answer: Answer) -> list[dict]:
+    """A quick action's summary by the model, when a sentence of it survived the support check."""
+    if not answer.answer:
+        return []
+    return [{
+        "role": "assistant", "content": e(answer.answer),
+        "metadata": {"title": "The model's summary: only the sentences the stories support"},
+    }]
+
+
 def citation_line(c: Citation) -> str:
     if c.valid:
         parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
