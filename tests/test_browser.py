@@ -296,3 +296,19 @@ def test_a_duplicate_pair_is_reported_once_with_both_stories_side_by_side_and_ex
     link.wait_for(timeout=30_000)
     exported = Path(unquote(link.get_attribute("href").split("file=", 1)[1])).read_text(encoding="utf-8")
     assert re.search(r"## Find duplicates: .*\n\n(- .*\n)*- \[paste-\d+\] ~ \[paste-\d+\] similarity 0\.\d\d", exported), exported
+
+
+def test_every_token_figure_names_its_unit_and_the_speed_probe_says_how_busy_the_machine_was(page):
+    before = coverage(page)
+    ask(page, "Who can invite estimators to the game?")
+    wait_until(lambda: coverage(page) != before and coverage(page).startswith("Context:"))
+    for name in ("Cloud cost comparison", "Model"):
+        if not page.locator("#cost" if name.startswith("Cloud") else "#model").is_visible():
+            page.get_by_role("button", name=re.compile(rf"^{name} ")).click()
+    page.locator("#model").wait_for(timeout=10_000)
+    shown = {where: page.locator(where).inner_text() for where in ("#summary", "#status", "#coverage", "#cost", "#model")}
+    for where, text in shown.items():
+        assert not re.search(r"\d tokens", text), (where, text)  # "612 model tokens", "496 cl100k tokens"
+    assert len(re.findall(r"[\d,]+ model tokens", shown["#summary"])) == 1 and "cl100k" not in shown["#summary"]
+    assert re.search(r"[\d,]+ cl100k tokens \(for cloud prices\)", shown["#cost"])
+    assert re.search(r"Speed probe at startup, (on an idle machine|under a load average of [\d.]+ on \d+ cores)", shown["#model"])

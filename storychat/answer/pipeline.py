@@ -187,7 +187,7 @@ class Pipeline:
         cov = request.context.coverage
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
-            f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
+            f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
         pieces: list[str] = []
         first_token_at = None

@@ -46,7 +46,7 @@ def to_markdown(turns: Sequence[Turn], collection: str) -> str:
             lines += [f"Withheld model answer (cited no story it was shown): {a.raw}", ""]
         lines += [
             f"_Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context} of "
-            f"{c.n_ctx} tokens ({c.mode})._",
+            f"{c.n_ctx} model tokens ({c.mode})._",
             "",
         ]
     return "\n".join(lines)

@@ -16,7 +16,6 @@ from storychat.evals.cost import LocalRun, estimate, load_prices
 from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
 from storychat.stories.library import Library
-from storychat.stories.tokens import count_tokens
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e, report_text, status_line
 
@@ -113,12 +112,11 @@ class LibraryPanel:
         if not stories:
             return f"Collection **{e(shelf.collection)}** is empty: paste or upload stories."
         fit = self.pipeline.fit(stories)
-        fits = "yes" if fit.fits else f"no, retrieval picks the most relevant (needs {fit.tokens:,} of {fit.budget:,} tokens)"
+        fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         notes = len(shelf.everything) - len(stories)
         return (
-            f"**{len(stories)}** stories, {notes} notes · {count_tokens(s.text for s in stories):,} tokens "
-            f"(cl100k) · fits in the loaded model's context: **{fits}**"
-            + (f" ({fit.tokens:,} of {fit.budget:,} tokens)" if fit.fits else "")
+            f"**{len(stories)}** stories, {notes} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
+            f"in the loaded model's context: {fits}"
         )
 
     def import_paste(self, text: str, collection: str) -> tuple:

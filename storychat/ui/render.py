@@ -32,10 +32,10 @@ def message_text(message: dict) -> str:
 
 
 def status_line(info: EngineInfo, collection: str, answer: Answer | None = None) -> str:
-    line = f"**{e(info.model)}** · context {info.n_ctx:,} tokens · collection **{e(collection)}**"
+    line = f"**{e(info.model)}** · context {info.n_ctx:,} model tokens · collection **{e(collection)}**"
     if answer:
         c = answer.context
-        line += f" · last answer read {c.stories_in_context}/{c.stories_total} stories, {c.tokens_in_context:,}/{c.n_ctx:,} tokens ({c.mode})"
+        line += f" · last answer read {c.stories_in_context} of {c.stories_total} stories ({c.mode})"
     return line
 
 
@@ -93,7 +93,7 @@ def coverage_line(answer: Answer) -> str:
     dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
     return (
         f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
-        f"{c.n_ctx:,} tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
+        f"{c.n_ctx:,} model tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
     )
 
 
