@@ -312,3 +312,23 @@ def test_every_token_figure_names_its_unit_and_the_speed_probe_says_how_busy_the
     assert len(re.findall(r"[\d,]+ model tokens", shown["#summary"])) == 1 and "cl100k" not in shown["#summary"]
     assert re.search(r"[\d,]+ cl100k tokens \(for cloud prices\)", shown["#cost"])
     assert re.search(r"Speed probe at startup, (on an idle machine|under a load average of [\d.]+ on \d+ cores)", shown["#model"])
+
+
+def test_the_self_test_stops_on_stop_and_when_its_tab_is_closed(chromium, app, page):
+    stopped = lambda: page.server_log.read_text().count("self-test stopped with")  # noqa: E731
+    count = stopped()
+    page.get_by_role("tab", name="Self-test").click()
+    page.locator("#selftest").click()
+    page.get_by_text(re.compile(r"model tokens, needle at \d+%")).first.wait_for(timeout=ANSWER_TIMEOUT_S * 1000)
+    page.locator("#selftest-stop").click()
+    page.locator("#verdict").get_by_text("Stopped.").wait_for(timeout=30_000)
+    wait_until(lambda: stopped() == count + 1)  # it ended before its next answer: the model is free
+    # A tab closed while its self-test runs stops it too.
+    other = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(other, app[0], PASSWORD)
+    other.get_by_role("tab", name="Self-test").click()
+    other.locator("#selftest").click()
+    other.get_by_text(re.compile(r"model tokens, needle at \d+%")).first.wait_for(timeout=ANSWER_TIMEOUT_S * 1000)
+    other.close()
+    wait_until(lambda: stopped() == count + 2)
+    page.get_by_role("tab", name="Chat").click()

@@ -69,7 +69,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         ]
         chat.wire(chat_ui, conversation, collection, status, concurrency)
         shelves.wire(library_ui, targets)
-        selftest.wire(selftest_ui, collection, concurrency)
+        selftest.wire(selftest_ui, collection, concurrency, demo)
 
         def choose(name: str):
             """Another collection: a new conversation, and the library panel shows it."""
