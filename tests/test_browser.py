@@ -1,5 +1,6 @@
 """End to end in Chromium: log in, paste stories, watch an answer stream, stop one,
-and see story HTML shown as text. Saves docs/screenshot.png for the README."""
+and see story HTML shown as text; the polish of issue 17 (progress, mistakes, quick actions, units,
+the self-test's Stop). Saves docs/screenshot.png and docs/screenshot-quick-action.png for the README."""
 
 import re
 import time
@@ -259,7 +260,10 @@ def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_ev
     page.locator("#cost").get_by_text("Per 100 questions").wait_for(timeout=10_000)
     text = page.locator("body").inner_text()
     assert "&#x27;" not in text and "&amp;" not in text and "&lt;" not in text
-    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #chat .prose, #summary, #report") == []
+    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #chat .prose, #summary, #report, #stories th") == []
+    # The cost table fits its box: no column is cut off at its right edge.
+    assert page.evaluate("(() => { const t = document.querySelector('#cost table'); "
+                         "return t.getBoundingClientRect().right <= document.querySelector('#cost').getBoundingClientRect().right + 1; })()")
     # The right edge of each column header, against the right edge of the table's box on the page.
     edges = page.evaluate("""() => {
         const box = document.querySelector('#stories').getBoundingClientRect();
@@ -289,6 +293,8 @@ def test_a_duplicate_pair_is_reported_once_with_both_stories_side_by_side_and_ex
     wait_until(lambda: coverage(page) != before)  # the model's summary is done
     bots = " ".join(page.locator("#chat [data-testid=bot]").all_inner_texts())
     assert "Question:" not in bots
+    pair.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-quick-action.png"), full_page=True)
     if not page.get_by_role("button", name="Markdown").is_visible():
         page.get_by_text("Export this chat").click()
     page.get_by_role("button", name="Markdown").click()

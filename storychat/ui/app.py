@@ -58,7 +58,10 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 with gr.Row():
                     chat_ui = chat.layout()
                     library_ui = shelves.layout()
-                library_ui.table.render()  # the page's full width: every column in view
+                # The page's full width: every column in view, numbers and words never broken.
+                library_ui.table.render()
+                with gr.Accordion("Cloud cost comparison", open=False):
+                    library_ui.cost.render()
             with gr.Tab("Self-test"):
                 selftest_ui = selftest.layout()
 

@@ -21,7 +21,7 @@ from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
-COLUMN_WIDTHS = ["10%", "12%", "30%", "26%", "10%", "8%", "4%"]  # wrapped text in view, no sideways scroll
+COLUMN_WIDTHS = ["10%", "12%", "28%", "25%", "10%", "9%", "6%"]  # wrapped text in view, no sideways scroll
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -191,8 +191,7 @@ class LibraryPanel:
                     csv = gr.Button("Export CSV")
                     jsonl = gr.Button("Export JSONL")
                 export_file = gr.File(label="Export", interactive=False)
-            with gr.Accordion("Cloud cost comparison", open=False):
-                cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost")
+            cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost", render=False)
         return LibraryColumn(collection, summary, paste, add, upload, report, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
 
     def wire(self, ui: LibraryColumn, targets: list) -> None:
