@@ -156,6 +156,7 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
     assert len(partials) >= 2 and all(a in b for a, b in zip(partials, partials[1:])), partials
     assert partials[-1].startswith("[paste-"), partials
     assert "8 of 8 stories" in coverage(page)
+    wait_until(lambda: page.locator("#question textarea").input_value() == "", timeout_s=10)  # answered: box empties
     assert page.locator("#chat").get_by_text(re.compile(r"Evidence: \d+ cited stor(y|ies) checked")).count() == 1
     page.locator("#chat").get_by_text(re.compile(r"✓ \[paste-\d+\] As a moderator")).first.wait_for(state="visible", timeout=10_000)
     page.wait_for_timeout(1000)  # let the evidence panel finish opening before the screenshot
@@ -220,6 +221,11 @@ def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
     assert chat.get_by_text("Find duplicates:").count() == 1
     assert chat.get_by_text("Error", exact=True).count() == 0
     assert page.locator("#coverage").get_by_text("Error", exact=True).count() == 0
+    too_long = "Which stories " + "really " * 700
+    ask(page, too_long)
+    page.get_by_text(re.compile(r"The question is [\d,]+ characters; the limit is 4,000")).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.locator("#question textarea").input_value() == too_long  # kept, to be shortened
     log = page.server_log.read_text()
     assert "Traceback" not in log and "user mistake: Type a question about the stories first." in log
     # A button that needs a choice waits for it, and says so; an empty picker says why it is empty.

@@ -77,6 +77,12 @@ class ChatPanel:
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
 
+    @staticmethod
+    def answered(question: str, conversation: Conversation):
+        """The question box empties once its question was answered; a refused one stays to be put right."""
+        turns = conversation.turns
+        return "" if turns and turns[-1].question == question else gr.skip()
+
     def stopped(self, chat: list, conversation: Conversation, answering: str):
         """After Stop: the unfinished answer says it was stopped, and the export keeps it as stopped."""
         if not answering or not chat:
@@ -181,7 +187,7 @@ class ChatPanel:
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
-            event.then(lambda: "", outputs=ui.question, api_visibility="private")
+            event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
         ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
             self.stopped, [ui.chatbot, conversation, answering], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
