@@ -317,7 +317,8 @@ def print_analysis(result: dict) -> None:
         if "summary" in record:
             summary = record["summary"]
             valid = [c["id"] for c in summary["citations"] if c["valid"]]
-            print(f"  summary (model, cites {', '.join(valid) or 'nothing valid'}): {summary['answer']}")
+            shown = summary["answer"] or "none left: no sentence the stories support said more than the instruction"
+            print(f"  summary (model, cites {', '.join(valid) or 'nothing valid'}): {shown}")
     if "duplicates" in result:
         pairs = result["duplicates"]["pairs"]
         print(f"\nduplicate pairs (similarity >= {result['duplicates']['threshold']}): {len(pairs)}")

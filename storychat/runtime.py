@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,22 +42,50 @@ def load_embedded(settings: Settings) -> LlamaEngine:
     path = resolve_model(settings.model, settings.hf_repo, settings.hf_file)
     log(f"Loading {path.name} ({path.stat().st_size / 2**30:.2f} GiB) ...")
     started = time.perf_counter()
-    engine = LlamaEngine(
-        path,
-        EngineOptions(
-            n_ctx=settings.n_ctx,
-            gpu_layers=settings.gpu_layers,
-            flash_attn=settings.flash_attn,
-            kv_type=settings.kv_type,
-            threads=settings.threads,
-            cache=kv_cache(settings),
-        ),
-    )
+    with LoadProgress(path.name) as progress:
+        engine = LlamaEngine(
+            path,
+            EngineOptions(
+                n_ctx=settings.n_ctx,
+                gpu_layers=settings.gpu_layers,
+                flash_attn=settings.flash_attn,
+                kv_type=settings.kv_type,
+                threads=settings.threads,
+                cache=kv_cache(settings),
+                on_load_progress=progress,
+            ),
+        )
     for note in engine.notes:
         log(f"Note: {note}")
+    log(f"Weights loaded in {time.perf_counter() - started:.1f}s; measuring prefill and decode speed (a short probe) ...")
     engine.probe()
     log(f"Loaded in {time.perf_counter() - started:.1f}s: {engine.info().startup_line()}")
     return engine
+
+
+class LoadProgress:
+    """The loading percentage on the terminal, in steps of 10%.
+
+    It writes to its own copy of stderr: llama-cpp-python points stderr at
+    /dev/null while it loads the weights, to hide llama.cpp's log.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.shown = -1
+        self.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+
+    def __call__(self, fraction: float) -> None:
+        step = int(fraction * 10)
+        if step > self.shown:
+            self.shown = step
+            print(f"Loading {self.name}: {step * 10}%", file=self.terminal, flush=True)
+
+    def __enter__(self) -> "LoadProgress":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.terminal.close()
 
 
 def data_dir(settings: Settings) -> Path:

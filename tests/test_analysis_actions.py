@@ -83,7 +83,8 @@ def test_how_many_stories_mention_a_word_is_counted_exactly(dalpiaz):
     assert action.title == "Stories mentioning 'export': 2"
 
 
-def test_the_quality_report_highlights_the_offending_words(recycling):
+def test_the_quality_report_groups_findings_by_rule_and_highlights_the_offending_words(recycling):
     action = quality_action(recycling)
-    line = next(m for m in action.evidence_markdown if "g04-recycling-3" in m)
-    assert "**and**" in line and "atomic" in line
+    atomic = action.evidence_markdown.split("**atomic** (medium, 6):\n")[1].split("\n**")[0]
+    line = next(m for m in atomic.splitlines() if "g04-recycling-3" in m)
+    assert "**and**" in line and "adds a second action" in line

@@ -160,3 +160,9 @@ def test_highlighting_bolds_the_offending_words_and_escapes_html_and_markdown():
 def test_overlapping_spans_are_bolded_once():
     findings = [Finding("s", "minimal", "low", "", (5, 12)), Finding("s", "atomic", "medium", "", (9, 17))]
     assert highlight_markdown("As a user, I want it", findings) == "As a **user, I want** it"
+
+
+def test_an_apostrophe_is_shown_as_itself_not_as_an_escaped_entity():
+    story = read_text("As a manager, I want to see the facilities' rota (for all sites), so that I can plan.").stories[0]
+    shown = highlight_markdown(story.text, lint([story]))
+    assert "facilities' rota **(for all sites)**" in shown and "&" not in shown

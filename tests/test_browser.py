@@ -1,9 +1,11 @@
 """End to end in Chromium: log in, paste stories, watch an answer stream, stop one,
-and see story HTML shown as text. Saves docs/screenshot.png for the README."""
+and see story HTML shown as text; the polish of issue 17 (progress, mistakes, quick actions, units,
+the self-test's Stop). Saves docs/screenshot.png and docs/screenshot-quick-action.png for the README."""
 
 import re
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -37,29 +39,46 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def page(chromium, dalpiaz, tmp_path_factory):
-    """A logged-in tab on an app with short answers (-n 40)."""
-    yield from opened(chromium, dalpiaz, tmp_path_factory, "40")
+def app(dalpiaz, tmp_path_factory):
+    """An app with a login and short answers (-n 40): its URL and its server log."""
+    yield from started(tmp_path_factory, "40")
+
+
+@pytest.fixture(scope="module")
+def page(chromium, app, dalpiaz):
+    """A logged-in tab on ``app``, with the first planning-poker stories pasted."""
+    yield from opened(chromium, app, dalpiaz)
 
 
 @pytest.fixture(scope="module")
 def long_page(chromium, dalpiaz, tmp_path_factory):
     """A logged-in tab on an app with long answers (-n 300), to press Stop while one streams."""
-    yield from opened(chromium, dalpiaz, tmp_path_factory, "300")
+    for app in started(tmp_path_factory, "300"):
+        yield from opened(chromium, app, dalpiaz)
 
 
-def opened(chromium, dalpiaz, tmp_path_factory, max_tokens: str):
-    """Start an app with a login, log in, and paste the first planning-poker stories."""
+def started(tmp_path_factory, max_tokens: str):
     data_dir = tmp_path_factory.mktemp("browser")
     with running_app(data_dir, "--auth", f"{USER}:{PASSWORD}", "-n", max_tokens) as url:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        log_in(page, url, PASSWORD)
-        stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
-        page.locator("#paste textarea").fill("\n".join(stories))
-        page.locator("#add").click()
-        page.locator("#report").get_by_text("Added 8 stories").wait_for(timeout=60_000)
-        yield page
-        page.close()
+        yield url, data_dir / "server.log"
+
+
+def opened(chromium, app, dalpiaz):
+    """Log in and paste the first planning-poker stories (a test before may have pasted them already)."""
+    url, server_log = app
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page.server_log = server_log
+    log_in(page, url, PASSWORD)
+    paste_poker(page, dalpiaz)
+    yield page
+    page.close()
+
+
+def paste_poker(page, dalpiaz) -> None:
+    stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
+    page.locator("#paste textarea").fill("\n".join(stories))
+    page.locator("#add").click()
+    page.locator("#report").get_by_text(re.compile(r"Added (8|0) stories")).wait_for(timeout=60_000)
 
 
 def log_in(page, url: str, password: str) -> None:
@@ -94,6 +113,17 @@ def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 10
     raise AssertionError(f"timed out after {timeout_s}s waiting for {condition.__name__}")
 
 
+def test_the_first_page_says_to_add_stories_first_until_there_are_some(chromium, app, dalpiaz):
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(tab, app[0], PASSWORD)
+    hint = tab.locator("#first-steps")
+    hint.get_by_text("Paste them on the right").wait_for(timeout=60_000)
+    assert tab.locator("#chat [data-testid=bot]").count() == 0
+    paste_poker(tab, dalpiaz)
+    hint.wait_for(state="hidden", timeout=30_000)
+    tab.close()
+
+
 def test_a_wrong_password_does_not_open_the_app(chromium, page):
     other = chromium.new_page()
     log_in(other, page.url, "wrong")
@@ -126,22 +156,44 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
     assert len(partials) >= 2 and all(a in b for a, b in zip(partials, partials[1:])), partials
     assert partials[-1].startswith("[paste-"), partials
     assert "8 of 8 stories" in coverage(page)
+    wait_until(lambda: page.locator("#question textarea").input_value() == "", timeout_s=10)  # answered: box empties
     assert page.locator("#chat").get_by_text(re.compile(r"Evidence: \d+ cited stor(y|ies) checked")).count() == 1
     page.locator("#chat").get_by_text(re.compile(r"✓ \[paste-\d+\] As a moderator")).first.wait_for(state="visible", timeout=10_000)
     page.wait_for_timeout(1000)  # let the evidence panel finish opening before the screenshot
     page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
 
 
-def test_stop_cancels_a_streaming_answer_and_the_next_question_is_answered(long_page):
+# Every text the newest answer's bubble shows, whatever it starts with.
+RECORD_BUBBLE_TEXTS = RECORD_ANSWER_TEXTS.replace("text.startsWith('[') && ", "")
+
+
+def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answer_stopped(long_page):
+    long_page.evaluate(RECORD_BUBBLE_TEXTS)
     ask(long_page, "Which stories describe what the moderator wants to do with a round?")
     wait_until(lambda: last_bot_text(long_page).startswith("["))  # the first tokens are in
     long_page.locator("#stop").click()
     stopped_at = last_bot_text(long_page)
+    long_page.locator("#chat").get_by_text("Stopped: the answer was not finished").wait_for(timeout=30_000)
+    # Before the first word, the bubble said what the model was reading, and the seconds went by.
+    progress = [t for t in long_page.evaluate("window.__answerTexts") if t.startswith("⏳")]
+    assert any(t.startswith("⏳ Reading 8 of 8 stories") for t in progress), progress
+    assert all(re.search(r" · \d+ s$", t) for t in progress), progress
+    assert len({t.rsplit("·", 1)[1] for t in progress}) >= 2, progress
     time.sleep(3)
     assert not coverage(long_page).startswith("Context:")  # the stopped answer never finished
-    assert len(last_bot_text(long_page)) <= len(stopped_at) + 40  # at most a token or two were in flight
+    answer, mark = last_bot_text(long_page).split("⏹")
+    assert answer.strip() in stopped_at and len(answer.strip()) <= len(stopped_at) + 40  # a token or two in flight
+    long_page.get_by_text("Export this chat").click()
+    long_page.get_by_role("button", name="Markdown").click()
+    link = long_page.locator("a[href*='transcript-my-stories.md']")
+    link.wait_for(timeout=30_000)
+    exported = Path(unquote(link.get_attribute("href").split("file=", 1)[1])).read_text(encoding="utf-8")
+    assert "Which stories describe what the moderator wants" in exported and "Stopped: the answer was not finished" in exported
     ask(long_page, "Who can invite estimators to the game?")
     wait_until(lambda: coverage(long_page).startswith("Context:"))
+    # The terminal showed how far the model had loaded, and what took the rest of the start.
+    log = long_page.server_log.read_text()
+    assert re.search(r"Loading \S+\.gguf: 100%\n", log) and "measuring prefill and decode speed" in log, log[:2000]
 
 
 def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
@@ -157,3 +209,138 @@ def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("[...document.scripts].some(s => s.textContent.includes('__pwned'))") is False
     assert page.locator("#stories b, #chat b").filter(has_text="bold").count() == 0
+
+
+def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
+    page.get_by_role("button", name="Find duplicates").click()
+    chat = page.locator("#chat")
+    chat.get_by_text("Find duplicates:").wait_for(timeout=60_000)
+    ask(page, "")
+    page.get_by_text("Type a question about the stories first.").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert chat.get_by_text("Find duplicates:").count() == 1
+    assert chat.get_by_text("Error", exact=True).count() == 0
+    assert page.locator("#coverage").get_by_text("Error", exact=True).count() == 0
+    too_long = "Which stories " + "really " * 700
+    ask(page, too_long)
+    page.get_by_text(re.compile(r"The question is [\d,]+ characters; the limit is 4,000")).first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    assert page.locator("#question textarea").input_value() == too_long  # kept, to be shortened
+    log = page.server_log.read_text()
+    assert "Traceback" not in log and "user mistake: Type a question about the stories first." in log
+    # A button that needs a choice waits for it, and says so; an empty picker says why it is empty.
+    assert page.get_by_role("button", name="Stories by role").is_disabled()
+    assert page.get_by_role("button", name="Summarise an epic").is_disabled()
+    page.get_by_text("Pick a role first, then list its stories.").wait_for(timeout=10_000)
+    page.get_by_text("None: no story has an epic").wait_for(timeout=10_000)
+
+
+# Every word (hyphens and slashes count as breaks) of the text under `selector` that lies on more
+# than one line: a word broken inside itself.
+BROKEN_WORDS = """(selector) => {
+    const broken = [];
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(word[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):
+    page.locator("#paste textarea").fill("ESC-1: As a manager, I want to see the facilities' rota (for all sites), so that I can plan.")
+    page.locator("#add").click()
+    page.locator("#report").get_by_text("Added 1 stories").wait_for(timeout=60_000)
+    before = coverage(page)
+    page.get_by_role("button", name="Quality report").click()
+    page.locator("#chat").get_by_text("the facilities' rota").first.wait_for(timeout=60_000)
+    page.get_by_text("Cloud cost comparison").click()
+    page.locator("#cost").get_by_text("Per 100 questions").wait_for(timeout=10_000)
+    text = page.locator("body").inner_text()
+    assert "&#x27;" not in text and "&amp;" not in text and "&lt;" not in text
+    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #chat .prose, #summary, #report, #stories th") == []
+    # The cost table fits its box: no column is cut off at its right edge.
+    assert page.evaluate("(() => { const t = document.querySelector('#cost table'); "
+                         "return t.getBoundingClientRect().right <= document.querySelector('#cost').getBoundingClientRect().right + 1; })()")
+    # The right edge of each column header, against the right edge of the table's box on the page.
+    edges = page.evaluate("""() => {
+        const box = document.querySelector('#stories').getBoundingClientRect();
+        return Object.fromEntries([...document.querySelectorAll('#stories th')]
+            .map(th => [th.innerText.trim(), th.getBoundingClientRect().right - box.right]));
+    }""")
+    assert all(edges[name] <= 1 for name in ("benefit", "epic", "source")), edges
+    wait_until(lambda: coverage(page) != before)  # the model's summary is done: the next test starts on an idle model
+
+
+def test_a_duplicate_pair_is_reported_once_with_both_stories_side_by_side_and_exported(page, dalpiaz):
+    g04 = {s.id: s.text for s in read_file(dalpiaz / "g04-recycling.txt").stories}
+    first, second = g04["g04-recycling-5"], g04["g04-recycling-12"]  # "have" / "choose" a flexible pick up time
+    page.locator("#paste textarea").fill(f"{first}\n{second}")
+    page.locator("#add").click()
+    report = page.locator("#report")
+    report.get_by_text("Added 2 stories").wait_for(timeout=60_000)
+    assert report.inner_text().count(" duplicates paste-") == 1, report.inner_text()
+    before = coverage(page)
+    page.get_by_role("button", name="Find duplicates").click()
+    pair = page.locator("#chat tr").filter(has_text="have a flexible pick up time").filter(has_text="choose a flexible pick up time")
+    pair.first.wait_for(timeout=60_000)
+    assert pair.count() == 1
+    cells = pair.first.locator("td").all_inner_texts()
+    assert len(cells) == 3 and "have a flexible" in cells[0] and "choose a flexible" in cells[1], cells
+    assert re.fullmatch(r"0\.\d\d", cells[2].strip()), cells
+    wait_until(lambda: coverage(page) != before)  # the model's summary is done
+    bots = " ".join(page.locator("#chat [data-testid=bot]").all_inner_texts())
+    assert "Question:" not in bots
+    pair.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ROOT / "docs" / "screenshot-quick-action.png"), full_page=True)
+    if not page.get_by_role("button", name="Markdown").is_visible():
+        page.get_by_text("Export this chat").click()
+    page.get_by_role("button", name="Markdown").click()
+    link = page.locator("a[href*='transcript-my-stories.md']")
+    link.wait_for(timeout=30_000)
+    exported = Path(unquote(link.get_attribute("href").split("file=", 1)[1])).read_text(encoding="utf-8")
+    assert re.search(r"## Find duplicates: .*\n\n(- .*\n)*- \[paste-\d+\] ~ \[paste-\d+\] similarity 0\.\d\d", exported), exported
+
+
+def test_every_token_figure_names_its_unit_and_the_speed_probe_says_how_busy_the_machine_was(page):
+    before = coverage(page)
+    ask(page, "Who can invite estimators to the game?")
+    wait_until(lambda: coverage(page) != before and coverage(page).startswith("Context:"))
+    for name in ("Cloud cost comparison", "Model"):
+        if not page.locator("#cost" if name.startswith("Cloud") else "#model").is_visible():
+            page.get_by_role("button", name=re.compile(rf"^{name} ")).click()
+    page.locator("#model").wait_for(timeout=10_000)
+    shown = {where: page.locator(where).inner_text() for where in ("#summary", "#status", "#coverage", "#cost", "#model")}
+    for where, text in shown.items():
+        assert not re.search(r"\d tokens", text), (where, text)  # "612 model tokens", "496 cl100k tokens"
+    assert len(re.findall(r"[\d,]+ model tokens", shown["#summary"])) == 1 and "cl100k" not in shown["#summary"]
+    assert re.search(r"[\d,]+ cl100k tokens \(for cloud prices\)", shown["#cost"])
+    assert re.search(r"Speed probe at startup, (on an idle machine|under a load average of [\d.]+ on \d+ cores)", shown["#model"])
+
+
+def test_the_self_test_stops_on_stop_and_when_its_tab_is_closed(chromium, app, page):
+    stopped = lambda: page.server_log.read_text().count("self-test stopped with")  # noqa: E731
+    count = stopped()
+    page.get_by_role("tab", name="Self-test").click()
+    page.locator("#selftest").click()
+    page.get_by_text(re.compile(r"model tokens, needle at \d+%")).first.wait_for(timeout=ANSWER_TIMEOUT_S * 1000)
+    page.locator("#selftest-stop").click()
+    page.locator("#verdict").get_by_text("Stopped.").wait_for(timeout=30_000)
+    wait_until(lambda: stopped() == count + 1)  # it ended before its next answer: the model is free
+    # A tab closed while its self-test runs stops it too.
+    other = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(other, app[0], PASSWORD)
+    other.get_by_role("tab", name="Self-test").click()
+    other.locator("#selftest").click()
+    other.get_by_text(re.compile(r"model tokens, needle at \d+%")).first.wait_for(timeout=ANSWER_TIMEOUT_S * 1000)
+    other.close()
+    wait_until(lambda: stopped() == count + 2)
+    page.get_by_role("tab", name="Chat").click()

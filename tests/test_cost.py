@@ -58,7 +58,7 @@ def test_a_question_costs_the_corpus_and_question_at_the_input_price_and_the_ans
 def test_a_corpus_larger_than_the_context_window_is_flagged():
     tiny = cloud_cost(Price("tiny", "", 0.5, 1.0, 10_000), corpus=10_000, question_tokens=50, answer_tokens=300)
     assert not tiny.fits
-    assert tiny.note == "does not fit: needs 10,350 of 10,000 tokens"
+    assert tiny.note == "does not fit: needs 10,350 of 10,000 cl100k tokens"
     assert tiny.per_question == pytest.approx((10_050 * 0.5 + 300 * 1.0) / 1e6, abs=1e-12)
 
 
@@ -83,7 +83,7 @@ def test_the_markdown_shows_each_model_the_local_run_and_where_the_prices_come_f
     text = estimate(STORIES, load_prices(write(tmp_path, TABLE)), local).markdown()
     assert "| Cloud big | 100,000 |" in text
     assert "| Local small.gguf | 8,192 | free | free | stays on this machine; 12.3 s for one answer" in text
-    assert "7,000 prompt and 120 answer tokens" in text
+    assert "7,000 prompt and 120 answer model tokens" in text
     assert "read 40 of 200 stories (retrieval)" in text
     assert f"list prices as of 2025-06, from {tmp_path / 'prices.json'}" in text
 

@@ -58,7 +58,7 @@ def test_closing_a_stream_part_way_frees_the_engine_for_the_next_answer(engine):
 def test_the_engine_describes_itself_with_its_own_facts(engine):
     info = engine.info()
     report = engine.report()
-    assert report[0].startswith(f"Model: {info.model}, context {info.n_ctx:,} tokens")
+    assert report[0].startswith(f"Model: {info.model}, context {info.n_ctx:,} model tokens")
     assert any(line.startswith("Flash attention:") for line in report)
     assert any("Largest context that fits" in line for line in report)
     assert f"context {info.n_ctx} tokens" in info.startup_line() and "KV cache" in info.startup_line()

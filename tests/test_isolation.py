@@ -27,8 +27,8 @@ def ids(paste: str) -> set[str]:
 
 
 def tokens_in_context(coverage: str) -> int:
-    """The prompt size from the coverage line ("... 243 of 4,096 tokens ..."): it counts the history sent."""
-    return int(re.search(r"([\d,]+) of [\d,]+ tokens", coverage).group(1).replace(",", ""))
+    """The prompt size from the coverage line ("... 243 of 4,096 model tokens ..."): it counts the history sent."""
+    return int(re.search(r"([\d,]+) of [\d,]+ model tokens", coverage).group(1).replace(",", ""))
 
 
 @pytest.fixture(scope="module")

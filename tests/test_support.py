@@ -16,6 +16,7 @@ from storychat.answer.support import (
     SUPPORTED,
     UNSUPPORTED,
     check_support,
+    checked_summary,
     judge,
     missing_terms,
     same_stem,
@@ -343,3 +344,14 @@ def test_a_quote_that_swaps_goal_and_benefit_is_a_misquote_though_every_word_is_
     judgement = judge(swapped, [story])
     assert judgement.unsupported == ()
     assert judgement.misquote.library == story.text and judgement.verdict == PARTLY
+
+
+def test_a_summary_keeps_its_supported_sentences_and_drops_those_that_echo_the_instruction(bookshop):
+    instruction = "These are all the stories of the role 'store manager'. Summarise what this role wants, citing the ids."
+    summary = (
+        "Question: These are all the stories of the role store manager. "
+        "[paste-8] The store manager wants to see which books sell best each month. "
+        "[paste-7] The manager also wants a dashboard of warehouse robots."
+    )
+    assert checked_summary(summary, bookshop, instruction) == "[paste-8] The store manager wants to see which books sell best each month."
+    assert checked_summary("Question: Summarise what this role wants, citing the ids.", bookshop, instruction) == ""

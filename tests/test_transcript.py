@@ -1,6 +1,7 @@
 import json
 
 from storychat.answer.citations import Citation
+from storychat.answer.conversation import Conversation
 from storychat.answer.context import Coverage
 from storychat.answer.pipeline import Answer, Timings
 from storychat.answer.transcript import Turn, to_json, to_markdown
@@ -36,3 +37,11 @@ def test_json_transcript_keeps_the_ask_contract_per_turn():
     assert first["question"] == "Can the moderator export?"
     assert [c["valid"] for c in first["citations"]] == [True, False]
     assert first["context"]["mode"] == "full"
+
+
+def test_a_stopped_answer_is_exported_as_stopped_and_left_out_of_the_next_prompt():
+    conversation = Conversation().add("Can the moderator export?", turn().answer).add_stopped("Who estimates?", "[US-2] The estim")
+    text = to_markdown(conversation.turns, "poker")
+    assert "## Who estimates?\n\n[US-2] The estim\n\n_Stopped: the answer was not finished" in text
+    assert json.loads(to_json(conversation.turns, "poker"))["turns"][1] == {"question": "Who estimates?", "kind": "stopped", "answer": "[US-2] The estim"}
+    assert [m.content for m in conversation.history] == ["Can the moderator export?", "[US-1] The moderator can export a game."]

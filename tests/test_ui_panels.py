@@ -31,12 +31,13 @@ def panel(tmp_path, fake_engine, monkeypatch) -> tuple[LibraryPanel, list]:
 
 def test_one_refresh_reads_the_collection_names_once_and_the_stories_once(tmp_path, fake_engine, monkeypatch):
     shelves, calls = panel(tmp_path, fake_engine, monkeypatch)
-    report, table, picker, status, summary, roles, epics, cost = shelves.refresh("poker", "done")
+    report, table, picker, status, summary, roles, epics, cost, first_steps = shelves.refresh("poker", "done")
     assert calls == ["collections", "stories"]
     assert report == "done" and [row[0] for row in table] == ["paste-1", "paste-2"]
     assert picker["choices"] == ["poker"] and picker["value"] == "poker"
     assert "collection **poker**" in status and summary.startswith("**2** stories, 1 notes")
     assert roles["choices"] == ["estimator", "moderator"] and "Local model" in cost
+    assert first_steps["visible"] is False
 
 
 def test_a_collection_not_yet_made_is_shown_empty_without_reading_stories(tmp_path, fake_engine, monkeypatch):

@@ -7,11 +7,11 @@ Each action returns the stories it found, the full list as evidence lines
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates
-from storychat.analysis.lint import by_story, highlight_markdown, lint, summarise
+from storychat.analysis.duplicates import DEFAULT_THRESHOLD, DuplicatePair, find_duplicates
+from storychat.analysis.lint import Finding, by_story, highlight_markdown, lint, summarise
 from storychat.analysis.roles import (
     normalise_epic, normalise_role, stories_for_role, stories_in_epic, stories_mentioning,
 )
@@ -24,7 +24,7 @@ class Action:
     instruction: str
     stories: list[Story]
     evidence: list[str]
-    evidence_markdown: list[str] = field(default_factory=list)  # richer view for the UI, already escaped
+    evidence_markdown: str = ""  # the UI's view of the evidence, complete and already escaped; "" for a plain list
 
     @property
     def empty(self) -> bool:
@@ -61,7 +61,23 @@ def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_
             f"[{p.a.id}] ~ [{p.b.id}] " + ("same text" if p.exact else f"similarity {p.similarity:.2f}")
             for p in pairs
         ],
+        evidence_markdown=side_by_side(pairs),
     )
+
+
+def side_by_side(pairs: Sequence[DuplicatePair]) -> str:
+    """Each pair as one table row: the two stories' text next to each other, and how alike they are."""
+    if not pairs:
+        return ""
+    rows = [
+        f"| {_story_cell(p.a)} | {_story_cell(p.b)} | {'same text' if p.exact else f'{p.similarity:.2f}'} |"
+        for p in pairs
+    ]
+    return "\n".join(["| Story | Its duplicate | Similarity |", "|---|---|---:|", *rows])
+
+
+def _story_cell(story: Story) -> str:
+    return f"**\\[{story.id}\\]** {highlight_markdown(story.text, ())}"
 
 
 def quality_action(stories: Sequence[Story]) -> Action:
@@ -77,12 +93,24 @@ def quality_action(stories: Sequence[Story]) -> Action:
         instruction="These stories break user-story quality rules (QUS). Summarise the most common problems, citing the ids.",
         stories=flagged,
         evidence=[f"[{f.story_id}] {f.severity} {f.rule}: {f.message}" for f in findings],
-        evidence_markdown=[
-            f"**\\[{story.id}\\]** {highlight_markdown(story.text, grouped[story.id])}<br>"
-            + "; ".join(f"{f.severity} {f.rule}: {_plain(f.message)}" for f in grouped[story.id])
-            for story in flagged
-        ],
+        evidence_markdown=by_rule_markdown(flagged, findings),
     )
+
+
+def by_rule_markdown(stories: Sequence[Story], findings: Sequence[Finding]) -> str:
+    """The findings grouped by rule, each story with the words the rule points at in bold."""
+    text = {s.id: s.text for s in stories}
+    rules: dict[str, list[Finding]] = {}
+    for finding in findings:
+        rules.setdefault(finding.rule, []).append(finding)
+    lines = []
+    for rule, found in rules.items():
+        lines.append(f"**{rule}** ({found[0].severity}, {len(found)}):")
+        lines += [
+            f"- **\\[{f.story_id}\\]** {highlight_markdown(text[f.story_id], [f])}<br>{_plain(f.message)}"
+            for f in found
+        ]
+    return "\n".join(lines)
 
 
 def role_action(stories: Sequence[Story], role: str) -> Action:
@@ -121,3 +149,4 @@ def _listing(title: Callable[[int], str], instruction: str, found: list[Story]) 
 
 def _plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
+

@@ -74,7 +74,8 @@ def duplicates_of(
 ) -> list[DuplicatePair]:
     """For each new story in turn, the existing stories it duplicates, most
     similar first; ``a`` is the new story. A story is never its own duplicate,
-    so ``existing`` may already hold ``new``."""
+    so ``existing`` may already hold ``new``; two new stories that duplicate
+    each other are one pair, under the first of them."""
     _check_threshold(threshold)
     new = [s for s in new if not s.is_note]
     existing = [s for s in existing if not s.is_note]
@@ -84,6 +85,7 @@ def duplicates_of(
     existing_by_key: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(existing_keys):
         existing_by_key[key].append(j)
+    position = {s.id: k for k, s in enumerate(new)}
     pairs = []
     for i, story in enumerate(new):
         key = _text_key(story)
@@ -91,7 +93,7 @@ def duplicates_of(
         found = [
             _pair(story, existing[j], float(similarity[i, j]), key == existing_keys[j])
             for j in sorted(matches)
-            if existing[j] != story
+            if existing[j] != story and position.get(existing[j].id, i) >= i
         ]
         pairs += sorted(found, key=lambda p: -p.similarity)
     return pairs

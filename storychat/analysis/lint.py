@@ -306,7 +306,8 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]~|#])")
 
 
 def _escape(text: str) -> str:
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text))
+    # quote=False: an entity such as &#x27; would get its "#" escaped below and show as text.
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def _merge(spans) -> list[Span]:

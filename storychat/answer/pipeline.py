@@ -17,7 +17,7 @@ from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
-from storychat.answer.support import MissingTerms, Sentence, Support, check_support, missing_terms
+from storychat.answer.support import MissingTerms, Sentence, Support, check_support, checked_summary, missing_terms
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message
 from storychat.stories import Story
@@ -197,12 +197,18 @@ class Pipeline:
 
         No relevance gate: the set is the evidence. Its first stories are the
         focus, and the answer must open with the id of one of them. The set is not
-        a collection, so its KV snapshot carries no collection label.
+        a collection, so its KV snapshot carries no collection label. The finished
+        answer keeps only the sentences the set supports and that do more than repeat
+        the instruction (``raw`` keeps what the model wrote); it is "" when none do.
         """
         started = time.perf_counter()
         context = self._builder.build(stories, instruction, (), self.search(instruction, stories))
         request = self._request(instruction, context, list(context.stories))
-        yield from self._generate(request, stories, "", started, [])
+        by_id = {s.id: s for s in stories}
+        for event in self._generate(request, stories, "", started, []):
+            if isinstance(event, Done):
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.raw, by_id, instruction)))
+            yield event
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
@@ -232,7 +238,7 @@ class Pipeline:
         cov = request.context.coverage
         yield Progress(
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
-            f"({cov.tokens_in_context} tokens, {cov.mode} mode)"
+            f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
         pieces: list[str] = []
         first_token_at = None

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from storychat.answer.citations import extract_ids, is_refusal
 from storychat.answer.retrieval import StoryIndex
-from storychat.text import STOPWORDS, stem
+from storychat.text import STOPWORDS, stem, terms
 from storychat.stories import Story
 from storychat.stories.parse import parse_parts
 
@@ -209,6 +209,21 @@ def check_support(answer: str, stories: Mapping[str, Story], question: str = "")
         seen.add(key)
         sentences.append(Sentence(text, start, end, cites, against, judgement, cut))
     return Support(answer, _cut_empty_openers(sentences))
+
+
+def checked_summary(summary: str, stories: Mapping[str, Story], instruction: str) -> str:
+    """The sentences of a summary that its stories support and that say more than the instruction.
+
+    "" when none is left: a tiny model often only repeats what it was asked
+    ("Question: These stories were found to duplicate each other").
+    """
+    asked = set(terms(instruction)) | {"question"}
+    kept = [
+        sentence.text.strip()
+        for sentence in check_support(summary, stories, instruction).claims
+        if sentence.verdict == SUPPORTED and not set(terms(_CITATION.sub(" ", sentence.text))) <= asked
+    ]
+    return " ".join(kept)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

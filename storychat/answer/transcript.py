@@ -5,20 +5,33 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from storychat.answer.conversation import Turn
+from storychat.answer.conversation import QUICK_ACTION, STOPPED, Turn
+
+# What a turn without a checked answer says about itself.
+NOTES = {
+    STOPPED: "Stopped: the answer was not finished, and its citations were not checked.",
+    QUICK_ACTION: "Quick action: the list was computed by code; the model's summary keeps only the sentences the stories support.",
+}
 
 
 def to_json(turns: Sequence[Turn], collection: str) -> str:
     return json.dumps(
-        {"collection": collection, "turns": [{"question": t.question, **t.answer.to_json()} for t in turns]},
+        {"collection": collection, "turns": [{"question": t.question, **_turn_json(t)} for t in turns]},
         ensure_ascii=False,
         indent=2,
     )
 
 
+def _turn_json(turn: Turn) -> dict:
+    return {"kind": turn.kind, **(turn.answer.to_json() if turn.answer else {"answer": turn.text})}
+
+
 def to_markdown(turns: Sequence[Turn], collection: str) -> str:
     lines = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
+        if not turn.answer:
+            lines += [f"## {turn.question}", "", turn.text, "", f"_{NOTES[turn.kind]}_", ""]
+            continue
         a, c = turn.answer, turn.answer.context
         lines += [f"## {turn.question}", "", a.answer, ""]
         if a.missing:
@@ -41,7 +54,7 @@ def to_markdown(turns: Sequence[Turn], collection: str) -> str:
             lines += [f"Warning: this answer {a.doubt}.", ""]
         lines += [
             f"_Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context} of "
-            f"{c.n_ctx} tokens ({c.mode})._",
+            f"{c.n_ctx} model tokens ({c.mode})._",
             "",
         ]
     return "\n".join(lines)

@@ -170,9 +170,9 @@ class CostReport:
 
     def markdown(self) -> str:
         lines = [
-            f"**{self.stories:,} stories: {self.corpus_tokens:,} tokens** ({self.encoding}, counted offline; the "
-            f"prompt's rules included). Each cloud question sends all of them again, plus {self.question_tokens} "
-            f"tokens for the question, and allows {self.answer_tokens} tokens for the answer. No prompt caching "
+            f"**{self.stories:,} stories: {self.corpus_tokens:,} cl100k tokens (for cloud prices)**, counted offline "
+            f"with {self.encoding}, the prompt's rules included. Each cloud question sends all of them again, plus "
+            f"{self.question_tokens} for the question, and allows {self.answer_tokens} for the answer. No prompt caching "
             "or batch discount is counted.",
             "",
             "| Model | Context window | Per question | Per 100 questions | Note |",
@@ -192,7 +192,7 @@ class CostReport:
         return (
             f"| Local {run.model} | {run.n_ctx:,} | free | free | stays on this machine; {run.seconds:.1f} s for "
             f"one answer (first question, cold: {run.prompt_tokens:,} prompt and {run.answer_tokens:,} answer "
-            f"tokens); read {run.stories_in_context:,} of {run.stories_total:,} stories ({run.mode}) |"
+            f"model tokens); read {run.stories_in_context:,} of {run.stories_total:,} stories ({run.mode}) |"
         )
 
 
@@ -206,7 +206,7 @@ def cloud_cost(price: Price, corpus: int, question_tokens: int, answer_tokens: i
     per_question = (sent * price.input_per_mtok + answer_tokens * price.output_per_mtok) / 1_000_000
     needed = sent + answer_tokens
     fits = needed <= price.context_window
-    note = price.note if fits else f"does not fit: needs {needed:,} of {price.context_window:,} tokens"
+    note = price.note if fits else f"does not fit: needs {needed:,} of {price.context_window:,} cl100k tokens"
     return CloudCost(
         price.model, price.provider, price.context_window, sent, answer_tokens, per_question, 100 * per_question, fits, note
     )

@@ -281,7 +281,7 @@ def run_grid(
     for planted in plan:
         for mode, mode_pipe in pipelines:
             if progress:
-                progress(len(cells) / total, f"{planted.length:,} tokens, needle at {planted.depth}%, {mode.name}")
+                progress(len(cells) / total, f"{planted.length:,} model tokens, needle at {planted.depth}%, {mode.name}")
             cells.append(ask_cell(mode_pipe, planted, mode))
     if progress:
         progress(1.0, f"{total} answers done")

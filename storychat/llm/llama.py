@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Generator, Iterator
+from typing import Callable, Generator, Iterator
 
 import llama_cpp
 import numpy as np
@@ -66,9 +66,9 @@ class SnapshotEstimate:
     def sentence(self) -> str:
         verdict = "snapshots are taken" if self.pays else "no snapshots: prefill is cheaper"
         return (
-            f"KV snapshot of {self.tokens:,} tokens ({self.bytes / 2**30:.2f} GiB): restore about {self.restore_s:.2f} s "
+            f"KV snapshot of {self.tokens:,} model tokens ({self.bytes / 2**30:.2f} GiB): restore about {self.restore_s:.2f} s "
             f"at the {self.read_bytes_per_s / 2**20:,.0f} MiB/s this disk reads, prefill about {self.prefill_s:.2f} s "
-            f"at {self.prefill_tps:,.0f} tokens/s: {verdict}"
+            f"at {self.prefill_tps:,.0f} model tokens/s: {verdict}"
         )
 
 
@@ -80,6 +80,7 @@ class EngineOptions:
     kv_type: str = DEFAULTS.kv_type
     threads: int | None = None  # None: the physical cores, as llama.cpp counts them
     cache: KVCache | None = None
+    on_load_progress: Callable[[float], None] | None = None  # called with 0..1 while llama.cpp loads the weights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +92,7 @@ class LlamaInfo(EngineInfo):
     flash_attn: bool
     kv_type: str
     kv_bytes: int = 0  # memory the KV cache holds for the whole context
+    probe_load: float = 0.0  # the machine's 1-minute load average when the speed probe ran
 
     def startup_line(self) -> str:
         offload = "yes" if self.can_offload else "no"
@@ -131,6 +133,14 @@ def use_flash_attn(mode: str, kv_type: str, on_gpu: bool) -> bool:
             "with flash attention. Drop --flash-attn off, or use --kv-type f16."
         )
     return mode == "on" or (mode == "auto" and (on_gpu or kv_type != "f16"))
+
+
+def probe_conditions(load: float) -> str:
+    """How busy the machine was while the speed probe ran: other work slows both speeds."""
+    cores = os.cpu_count() or 1
+    if load < 0.5:
+        return "on an idle machine"
+    return f"under a load average of {load:.1f} on {cores} cores (other work was running and slowed it)"
 
 
 def physical_cores() -> int:
@@ -217,18 +227,21 @@ class LlamaEngine:
     def report(self) -> list[str]:
         info = self._info
         lines = [
-            f"Model: {info.model}, context {info.n_ctx:,} tokens (trained {info.n_ctx_train:,})",
+            f"Model: {info.model}, context {info.n_ctx:,} model tokens (trained {info.n_ctx_train:,})",
             f"GPU offload: {'supported' if info.can_offload else 'not supported by this build or no GPU found'}; "
             f"layers on GPU: {info.gpu_layers}/{info.n_layer}",
             f"Flash attention: {'on' if info.flash_attn else 'off'}; KV cache: {info.kv_type}, {info.kv_bytes / 2**20:,.0f} MiB",
         ]
         if info.prefill_tps:
-            lines.append(f"Speed probe: prefill {info.prefill_tps:,.0f} tokens/s, decode {info.decode_tps:,.1f} tokens/s")
+            lines.append(
+                f"Speed probe at startup, {probe_conditions(info.probe_load)}: prefill {info.prefill_tps:,.0f} "
+                f"model tokens/s, decode {info.decode_tps:,.1f} model tokens/s"
+            )
         free = free_memory(info.gpu_layers > 0)
         lines.append(estimate(self.path, info.n_ctx, info.kv_type, info.flash_attn).sentence(info.model))
         lines.append(
             f"Largest context that fits the {free.bytes / 2**30:.1f} GB of {free.source}: "
-            f"{largest_context(self.path, info.kv_type, free.bytes, info.n_ctx_train, info.flash_attn):,} tokens"
+            f"{largest_context(self.path, info.kv_type, free.bytes, info.n_ctx_train, info.flash_attn):,} model tokens"
         )
         snapshot = self.snapshot_estimate(info.n_ctx)
         if self.options.cache is None:
@@ -262,6 +275,7 @@ class LlamaEngine:
         self._llm.reset()
         self._info = replace(
             self._info,
+            probe_load=os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0,
             prefill_tps=round(len(tokens) / (prefilled - started), 1),
             decode_tps=round(decode_tokens / (decoded - prefilled), 1),
         )
@@ -290,6 +304,7 @@ class LlamaEngine:
             type_v=kv,
             n_threads=self.options.threads or physical_cores(),
             verbose=False,
+            on_load_progress=self.options.on_load_progress,
         )
 
     @property
@@ -502,6 +517,25 @@ class _CountingLlama(llama_cpp.Llama):
     Everything evaluated between ``start_counting`` and the first sampled
     token is prompt work; what prefix matching or a snapshot skipped is not.
     """
+
+    def __init__(self, *args, on_load_progress: Callable[[float], None] | None = None, **kwargs):
+        self._load_progress = None
+        if on_load_progress:
+            # Kept on self: llama.cpp holds only a C pointer to it while the weights load.
+            self._load_progress = llama_cpp.llama_progress_callback(lambda progress, _: on_load_progress(progress) or True)
+        super().__init__(*args, **kwargs)
+
+    # Llama() makes its llama.cpp model params and loads the weights with them inside its
+    # constructor, with no argument for a progress callback; this setter adds ours as they are made.
+    @property
+    def model_params(self):
+        return self._model_params
+
+    @model_params.setter
+    def model_params(self, params) -> None:
+        if self._load_progress is not None:
+            params.progress_callback = self._load_progress
+        self._model_params = params
 
     def start_counting(self) -> None:
         self.prompt_evaluated = 0

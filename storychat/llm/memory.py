@@ -39,7 +39,7 @@ class Estimate:
 
     def sentence(self, model: str) -> str:
         return (
-            f"{model} at {self.n_ctx:,} tokens with {self.kv_type} KV cache needs about "
+            f"{model} at {self.n_ctx:,} model tokens with {self.kv_type} KV cache needs about "
             f"{self.total / GiB:.1f} GB ({self.weights / GiB:.1f} weights + {self.kv / GiB:.2f} KV + "
             f"{self.compute / GiB:.1f} compute)"
         )

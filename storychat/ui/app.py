@@ -31,9 +31,9 @@ def serve(settings: Settings, engine: Engine) -> None:
         server_port=settings.port,
         auth=credentials(settings) or None,
         show_error=True,
+        css=CSS,
         max_file_size=limits.max_bytes,
         mcp_server=settings.mcp,
-        css=CSS,
     )
 
 
@@ -51,17 +51,21 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 with gr.Row():
                     chat_ui = chat.layout()
                     library_ui = shelves.layout()
+                # The page's full width: every column in view, numbers and words never broken.
+                library_ui.table.render()
+                with gr.Accordion("Cloud cost comparison", open=False):
+                    library_ui.cost.render()
             with gr.Tab("Self-test"):
                 selftest_ui = selftest.layout()
 
         collection = library_ui.collection
         targets = [
             library_ui.report, library_ui.table, collection, status, library_ui.summary,
-            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost,
+            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps,
         ]
         chat.wire(chat_ui, conversation, collection, status, concurrency)
         shelves.wire(library_ui, targets)
-        selftest.wire(selftest_ui, collection, concurrency)
+        selftest.wire(selftest_ui, collection, concurrency, demo)
 
         def choose(name: str):
             """Another collection: a new conversation, and the library panel shows it."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,14 +14,19 @@ import gradio as gr
 from storychat.analysis.actions import quick_action
 from storychat.answer import transcript
 from storychat.answer.context import QuestionError
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import STOPPED, Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
-from storychat.ui.library import Costs, LibraryPanel
-from storychat.ui.render import answer_messages, coverage_line, e, status_line
+from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
+from storychat.ui.mistakes import Mistake, shown_inline
+from storychat.ui.render import (
+    PENDING, answer_messages, coverage_line, e, message_text, pending_line, status_line, summary_messages,
+)
+from storychat.ui.ticking import ticking
 
 
 @dataclass
 class ChatColumn:
+    first_steps: gr.Markdown
     chatbot: gr.Chatbot
     question: gr.Textbox
     ask: gr.Button
@@ -38,6 +45,12 @@ class ChatColumn:
     transcript: gr.File
 
 
+FIRST_STEPS = (
+    "**Start with your stories.** Paste them on the right (one per line, or blocks separated by a blank line), "
+    "upload a file, or pick a collection you already have. Then ask a question or press a quick action."
+)
+
+
 class ChatPanel:
     def __init__(self, pipeline: Pipeline, shelves: LibraryPanel, costs: Costs):
         self.pipeline = pipeline
@@ -45,56 +58,88 @@ class ChatPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
+    @shown_inline
     def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
-        stories = self.shelves.shelf(collection).everything
-        if not [s for s in stories if not s.is_note]:
-            raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+        """Stream the answer into the chat. The last output is the question while it is being answered,
+        for Stop to mark it stopped."""
+        stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         try:
-            for event in self.pipeline.ask(question, stories, conversation.history, collection):
-                if isinstance(event, Progress):
-                    yield chat, conversation, f"… {e(event.message)}", gr.update()
-                elif isinstance(event, Token):
-                    chat[-1]["content"] += e(event.text)
-                    yield chat, conversation, gr.update(), gr.update()
-                elif isinstance(event, Done):
-                    answer = event.answer
-                    self.costs.record(answer)
-                    yield (
-                        chat[:-1] + answer_messages(answer), conversation.add(question, answer),
-                        coverage_line(answer), status_line(self.info, collection, answer),
-                    )
+            for chat, answer in self._streamed(self.pipeline.ask(question, stories, conversation.history, collection), chat):
+                if answer is None:
+                    yield chat, conversation, gr.skip(), gr.skip(), question
+                    continue
+                self.costs.record(answer)
+                yield (
+                    chat[:-1] + answer_messages(answer), conversation.add(question, answer),
+                    coverage_line(answer), status_line(self.info, collection, answer), "",
+                )
         except QuestionError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise Mistake(str(exc)) from exc
 
-    def quick_action(self, kind: str, argument: str, chat: list, collection: str):
-        stories = self.shelves.shelf(collection).stories
-        if not stories:
-            raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+    @staticmethod
+    def answered(question: str, conversation: Conversation):
+        """The question box empties once its question was answered; a refused one stays to be put right."""
+        turns = conversation.turns
+        return "" if turns and turns[-1].question == question else gr.skip()
+
+    def stopped(self, chat: list, conversation: Conversation, answering: str):
+        """After Stop: the unfinished answer says it was stopped, and the export keeps it as stopped."""
+        if not answering or not chat:
+            return gr.skip()
+        partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
+        chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.NOTES[STOPPED]}**"}
+        return chat, conversation.add_stopped(answering, html.unescape(partial)), "", "Stopped: the model is free for the next question."
+
+    @shown_inline
+    def quick_action(self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str):
+        """The complete result computed by code first; then the model's summary, only what the stories support."""
         try:
-            action = quick_action(kind, stories, argument)
+            action = quick_action(kind, self._stories(collection).stories, argument)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from exc
-        listed = {
-            "role": "assistant",
-            "content": "\n".join(f"- {line}" for line in action.evidence_markdown or map(e, action.evidence)) or "Nothing found.",
-            "metadata": {"title": f"Evidence: the complete list, computed by code ({len(action.evidence)})"},
-        }
-        chat = chat + [{"role": "user", "content": e(action.title)}]
+            raise Mistake(str(exc)) from exc
+        listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
+        chat = chat + [
+            {"role": "user", "content": e(action.title)},
+            {"role": "assistant", "content": action.evidence_markdown or e(listed)},
+        ]
         if action.empty:
-            yield chat + [{"role": "assistant", "content": "Nothing found."}], ""
+            yield chat, conversation.add_action(action.title, listed), ""
             return
-        chat = chat + [{"role": "assistant", "content": ""}]
-        for event in self.pipeline.summarise(action.instruction, action.stories):
-            if isinstance(event, Token):
-                chat[-1]["content"] += e(event.text)
-                yield chat, gr.update()
-            elif isinstance(event, Done):
-                yield chat[:-1] + answer_messages(event.answer) + [listed], coverage_line(event.answer)
+        summarised = self.pipeline.summarise(action.instruction, action.stories)
+        for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
+            if answer is None:
+                yield chat, conversation, gr.skip()
+            else:
+                summary = f"\n\nThe model's summary: {answer.answer}" if answer.answer else ""
+                yield chat[:-1] + summary_messages(answer), conversation.add_action(action.title, listed + summary), coverage_line(answer)
 
+    def _streamed(self, events, chat: list):
+        """``(chat, None)`` while ``events`` stream into the last bubble, then ``(chat, answer)``.
+
+        Until the first word the bubble says what the model is doing and for how long,
+        updated each second while the model reads its prompt.
+        """
+        started, stage, written = time.monotonic(), "Waiting for the model", ""
+        for event in ticking(events):
+            if isinstance(event, Done):
+                yield chat, event.answer
+            elif not (event is None and written):
+                stage = event.message if isinstance(event, Progress) else stage
+                written += event.text if isinstance(event, Token) else ""
+                chat[-1]["content"] = e(written) if written else pending_line(stage, time.monotonic() - started)
+                yield chat, None
+
+    def _stories(self, collection: str) -> Shelf:
+        shelf = self.shelves.shelf(collection)
+        if not shelf.stories:
+            raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
+        return shelf
+
+    @shown_inline
     def export(self, kind: str, conversation: Conversation, collection: str) -> str:
         if not conversation.turns:
-            raise gr.Error("Nothing to export yet: ask a question first.")
+            raise Mistake("Nothing to export yet: ask a question or run a quick action first.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
         render = transcript.to_markdown if kind == "md" else transcript.to_json
         path.write_text(render(conversation.turns, collection), encoding="utf-8")
@@ -102,6 +147,7 @@ class ChatPanel:
 
     def layout(self) -> ChatColumn:
         with gr.Column(scale=3):
+            first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
             chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
             with gr.Row():
                 question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
@@ -110,12 +156,12 @@ class ChatPanel:
             with gr.Row(equal_height=True):
                 duplicates = gr.Button("Find duplicates", size="sm")
                 quality = gr.Button("Quality report", size="sm")
-                role_pick = gr.Dropdown(label="Role", choices=[], allow_custom_value=True, scale=2)
-                role = gr.Button("Stories by role", size="sm")
-                epic_pick = gr.Dropdown(label="Epic", choices=[], allow_custom_value=True, scale=2)
-                epic = gr.Button("Summarise an epic", size="sm")
-                word = gr.Textbox(label="Word", placeholder="export", scale=2)
-                mention = gr.Button("Stories mentioning", size="sm")
+                role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=2, elem_id="role-pick")
+                role = gr.Button("Stories by role", size="sm", interactive=False, elem_id="by-role")
+                epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=2, elem_id="epic-pick")
+                epic = gr.Button("Summarise an epic", size="sm", interactive=False, elem_id="by-epic")
+                word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
+                mention = gr.Button("Stories mentioning", size="sm", interactive=False)
             coverage = gr.Markdown(elem_id="coverage")
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():
@@ -125,7 +171,7 @@ class ChatPanel:
             with gr.Accordion("Model", open=False):
                 gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
-            chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
+            first_steps, chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
         )
 
@@ -133,26 +179,29 @@ class ChatPanel:
         # One llama.cpp context answers one question at a time: the engine waits its callers in
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
+        answering = gr.State("")
         ask = dict(
             fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection],
-            outputs=[ui.chatbot, conversation, ui.coverage, status], **engine_queue,
+            outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
-            event.then(lambda: "", outputs=ui.question, api_visibility="private")
-        ui.stop.click(
-            lambda: "Stopped: the model is free for the next question.", outputs=ui.coverage,
-            cancels=[asked, submitted], api_visibility="private",
+            event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
+        ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
+            self.stopped, [ui.chatbot, conversation, answering], [ui.chatbot, conversation, answering, ui.coverage],
+            api_visibility="private",
         )
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
+        for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
+            pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
         for button, kind, argument in [
             (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument),
             (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
         ]:
             button.click(
-                partial(self.quick_action, kind), [argument, ui.chatbot, collection], [ui.chatbot, ui.coverage],
+                partial(self.quick_action, kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
             )

@@ -16,11 +16,17 @@ from storychat.evals.cost import LocalRun, estimate, load_prices
 from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
 from storychat.stories.library import Library
-from storychat.stories.tokens import count_tokens
+from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
+COLUMN_WIDTHS = ["10%", "12%", "28%", "25%", "10%", "9%", "6%"]  # wrapped text in view, no sideways scroll
+NO_STORIES = "None yet: this collection has no stories."
+NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
+NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
+PICK_ROLE = "Pick a role first, then list its stories."
+PICK_EPIC = "Pick an epic first, then summarise it."
 FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
 
 
@@ -89,15 +95,16 @@ class LibraryPanel:
         return Shelf(collection, sorted(names | {collection}), everything)
 
     def refresh(self, collection: str, message: str = "") -> tuple:
-        """Every library output: report, table, picker, status, summary, role and epic choices, cost."""
+        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps."""
         shelf = self.shelf(collection)
         stories = shelf.stories
         return (
             message, table(stories), gr.update(choices=shelf.names, value=collection),
             status_line(self.info, collection), self.summary(shelf),
-            gr.update(choices=[g.name for g in role_index(stories)]),
-            gr.update(choices=[g.name for g in epic_index(stories) if g.name]),
+            choices([g.name for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
+            choices([g.name for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
             self.costs.markdown(stories),
+            gr.update(visible=not stories),
         )
 
     def summary(self, shelf: Shelf) -> str:
@@ -105,12 +112,11 @@ class LibraryPanel:
         if not stories:
             return f"Collection **{e(shelf.collection)}** is empty: paste or upload stories."
         fit = self.pipeline.fit(stories)
-        fits = "yes" if fit.fits else f"no, retrieval picks the most relevant (needs {fit.tokens:,} of {fit.budget:,} tokens)"
+        fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         notes = len(shelf.everything) - len(stories)
         return (
-            f"**{len(stories)}** stories, {notes} notes · {count_tokens(s.text for s in stories):,} tokens "
-            f"(cl100k) · fits in the loaded model's context: **{fits}**"
-            + (f" ({fit.tokens:,} of {fit.budget:,} tokens)" if fit.fits else "")
+            f"**{len(stories)}** stories, {notes} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
+            f"in the loaded model's context: {fits}"
         )
 
     def import_paste(self, text: str, collection: str) -> tuple:
@@ -149,9 +155,10 @@ class LibraryPanel:
         message = f"Deleted collection {e(collection)} ({removed} stories)."
         return self.refresh(collection, message) + (gr.update(visible=False),)
 
+    @shown_inline
     def export(self, collection: str, kind: str) -> str:
         if not self.shelf(collection).stories:
-            raise gr.Error("Nothing to export: the collection is empty.")
+            raise Mistake("Nothing to export: the collection is empty.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"{collection}.{kind}"
         (self.library.export_csv if kind == "csv" else self.library.export_jsonl)(collection, path)
         return str(path)
@@ -171,8 +178,8 @@ class LibraryPanel:
             upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
             report = gr.Markdown(elem_id="report")
             stories = gr.Dataframe(
-                headers=TABLE_HEADERS, value=table(shelf.stories), interactive=False,
-                wrap=True, label="Stories", elem_id="stories",
+                headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
+                wrap=True, label="Stories", elem_id="stories", render=False,
             )
             with gr.Accordion("Manage collection", open=False):
                 with gr.Row():
@@ -184,8 +191,7 @@ class LibraryPanel:
                     csv = gr.Button("Export CSV")
                     jsonl = gr.Button("Export JSONL")
                 export_file = gr.File(label="Export", interactive=False)
-            with gr.Accordion("Cloud cost comparison", open=False):
-                cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost")
+            cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost", render=False)
         return LibraryColumn(collection, summary, paste, add, upload, report, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
 
     def wire(self, ui: LibraryColumn, targets: list) -> None:
@@ -197,6 +203,11 @@ class LibraryPanel:
         ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+
+
+def choices(names: list[str], why_none: str, pick: str) -> dict:
+    """A picker's choices, and beside it what to do: pick one, or why there is none to pick."""
+    return gr.update(choices=names, info=pick if names else why_none)
 
 
 def table(stories: list[Story]) -> list[list]:

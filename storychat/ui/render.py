@@ -18,17 +18,35 @@ def e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+PENDING = "⏳"
+
+
+def pending_line(stage: str, elapsed_s: float) -> str:
+    """The answer's bubble until its first word: what the model is doing, and for how long."""
+    return f"{PENDING} {e(stage)} · {elapsed_s:.0f} s"
+
+
+def message_text(message: dict) -> str:
+    """A chat message's text as the browser sends it back (a string, or a list of parts)."""
+    content = message.get("content", "")
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content if isinstance(part, dict))
+
+
 def status_line(info: EngineInfo, collection: str, answer: Answer | None = None) -> str:
-    line = f"**{e(info.model)}** · context {info.n_ctx:,} tokens · collection **{e(collection)}**"
+    line = f"**{e(info.model)}** · context {info.n_ctx:,} model tokens · collection **{e(collection)}**"
     if answer:
         c = answer.context
-        line += f" · last answer read {c.stories_in_context}/{c.stories_total} stories, {c.tokens_in_context:,}/{c.n_ctx:,} tokens ({c.mode})"
+        line += f" · last answer read {c.stories_in_context} of {c.stories_total} stories ({c.mode})"
     return line
 
 
 # The sentences the chat marks as not (fully) supported by the stories they cite.
 SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly"}
+# Text wraps between words only: Gradio's Markdown lets a table cell break anywhere
+# (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
 CSS = f"""
+.prose, .prose * {{ word-break: normal !important; overflow-wrap: break-word !important; }}
+.prose td, .prose th {{ overflow-wrap: normal !important; }}
 .{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
 .{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
 """
@@ -81,6 +99,16 @@ def sentence_markdown(s: Sentence) -> str:
     return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">⚠ {e(s.text[len(head):])}</span>'
 
 
+def summary_messages(answer: Answer) -> list[dict]:
+    """A quick action's summary by the model, when a sentence of it survived the support check."""
+    if not answer.answer:
+        return []
+    return [{
+        "role": "assistant", "content": e(answer.answer),
+        "metadata": {"title": "The model's summary: only the sentences the stories support"},
+    }]
+
+
 def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
     if c.valid:
         parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
@@ -102,7 +130,7 @@ def coverage_line(answer: Answer) -> str:
     dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
     return (
         f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
-        f"{c.n_ctx:,} tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
+        f"{c.n_ctx:,} model tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
     )
 
 
