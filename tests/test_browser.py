@@ -163,6 +163,28 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
     page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
 
 
+def test_an_unsupported_sentence_is_marked_and_only_a_supported_citation_gets_a_check_mark(chromium, app, dalpiaz):
+    """Issue 16 in the browser. Each question in a fresh tab, so no earlier turn changes the prompt."""
+    tab = next(opened(chromium, app, dalpiaz))
+    # The bundled model answers "[paste-2] As a moderator, I want to invite estimators by email.":
+    # paste-2 invites them by a URL.
+    ask(tab, "Can the moderator invite estimators by email?")
+    wait_until(lambda: coverage(tab).startswith("Context:"))
+    marked = tab.locator("#chat .sentence-partly, #chat .sentence-unsupported")
+    assert marked.count() == 1 and marked.first.inner_text().startswith("⚠ [paste-2] As a moderator, I want to invite estimators by email")
+    chat = tab.locator("#chat").inner_text()
+    assert "⚠ [paste-2]" in chat and "✓ [paste-2]" not in chat and "✓" not in chat
+    assert "The story says: “As a moderator, I want to invite estimators by giving them a URL" in chat
+    assert "has no sentence that the stories it cites support" in chat
+    tab.close()
+    tab = next(opened(chromium, app, dalpiaz))
+    ask(tab, "Can the moderator edit an item in the list?")  # a faithful quote of paste-7
+    wait_until(lambda: coverage(tab).startswith("Context:"))
+    assert tab.locator("#chat .sentence-partly, #chat .sentence-unsupported").count() == 0
+    tab.locator("#chat").get_by_text(re.compile(r"✓ \[paste-7\] As a moderator")).wait_for(timeout=10_000)
+    tab.close()
+
+
 # Every text the newest answer's bubble shows, whatever it starts with.
 RECORD_BUBBLE_TEXTS = RECORD_ANSWER_TEXTS.replace("text.startsWith('[') && ", "")
 
