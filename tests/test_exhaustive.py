@@ -9,7 +9,7 @@ import re
 from storychat.answer.exhaustive import HINT, asks_for_everything
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token, final
 from storychat.answer.prompt import REFUSAL
-from storychat.llm.engine import Message
+from storychat.llm.engine import MESSAGE_OVERHEAD, Message
 from storychat.stories import Story
 
 TOPICS = ["drawer", "badge", "ledger", "stamp"]
@@ -121,7 +121,12 @@ def test_exhaustive_mode_reads_every_shard_and_answers_from_every_cited_story(fa
     answer = final(events)
     assert in_prompt(fake_engine.calls[-1]) == INVOICES  # the reduce step saw exactly the cited stories
     assert answer.reading.line() == f"read all 200 stories in {passes} passes: {len(INVOICES)} cited"
+    assert answer.reading.pass_sources == ("prompt",) * passes
+    assert answer.reading.pass_tokens == answer.reading.pass_evaluated == sum(
+        fake_engine.count(m.content) + MESSAGE_OVERHEAD for messages in fake_engine.calls[:passes] for m in messages
+    )
     assert [c.id for c in answer.evidence] == [INVOICES[0]] and not answer.refused
+    assert (answer.context.stories_in_context, answer.context.stories_total, answer.context.mode) == (len(INVOICES), 200, "exhaustive")
     assert "".join(e.text for e in events if isinstance(e, Token)) == answer.raw  # passes are not shown as text
 
 

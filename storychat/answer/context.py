@@ -24,7 +24,7 @@ class Coverage:
     stories_total: int
     tokens_in_context: int
     n_ctx: int
-    mode: str  # "full" or "retrieval"
+    mode: str  # "full", "retrieval" or "exhaustive" (every story read in passes)
 
 
 @dataclass(frozen=True)

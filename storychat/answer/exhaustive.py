@@ -15,6 +15,7 @@ from storychat.answer.citations import extract_ids
 from storychat.stories import Story
 
 NONE = "none"
+EXHAUSTIVE = "exhaustive"  # the coverage mode of its answers
 HINT = "This question asks for a complete list: exhaustive mode reads every story (slower) instead of the best matches."
 _COMPLETE_LIST = re.compile(r"\b(every|all|list|which stories)\b", re.IGNORECASE)
 
@@ -27,6 +28,9 @@ class Reading:
     passes: int  # one per shard
     cited: int  # stories the passes cited, counted once
     rounds: int = 1  # more than one when the cited stories do not fit one context
+    pass_tokens: int = 0  # prompt tokens of all passes
+    pass_evaluated: int = 0  # of which the engine computed (the rest came from its KV cache)
+    pass_sources: tuple[str, ...] = ()  # where each pass's shard prefix came from: cold, ram, disk, live...
 
     def line(self) -> str:
         rounds = f"; answered in {self.rounds} rounds, as they do not fit one context" if self.rounds > 1 else ""

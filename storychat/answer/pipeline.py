@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Callable, Iterable, Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
-from storychat.answer.exhaustive import HINT, Reading, asks_for_everything, cited_in, map_question
+from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
@@ -189,7 +189,7 @@ class Pipeline:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        yield from _amend(self._generate(request, stories, collection, started, hits, missing), hint=hint)
+        yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
 
     def answer(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -207,10 +207,17 @@ class Pipeline:
         question = self._validate(question)
         shards = self.shards(stories, collection)
         cited: list[Story] = []
+        usages: list[Usage] = []
         for shard in shards:
             yield Progress(f"pass {shard.index + 1} of {len(shards)}: {len(cited)} stories cited so far")
-            cited += yield from self._cited_by(question, shard, collection)
-        reading = Reading(sum(len(s.stories) for s in shards), len(shards), len(cited))
+            found, usage = yield from self._cited_by(question, shard, collection)
+            cited += found
+            usages += [usage] if usage else []
+        reading = Reading(
+            sum(len(s.stories) for s in shards), len(shards), len(cited),
+            pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
+            pass_sources=tuple(u.prefix_source for u in usages),
+        )
         if not cited:
             yield Done(self._nothing_cited(question, stories, reading, started))
             return
@@ -291,13 +298,13 @@ class Pipeline:
             stream.close()  # a stopped answer frees the engine at once
         return "".join(pieces).strip(), stream.usage, first_token_at
 
-    def _cited_by(self, question: str, shard: Shard, collection: str) -> list[Story]:
-        """One pass: the stories of ``shard`` that the model says the question is about."""
+    def _cited_by(self, question: str, shard: Shard, collection: str):
+        """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage."""
         context = self._builder.build(shard.stories, question, (), [])
         messages = [Message("system", context.system), Message("user", map_question(question))]
         grammar = id_list_grammar([s.id for s in shard.stories])
-        raw, _, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
-        return cited_in(raw, shard.stories)
+        raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
+        return cited_in(raw, shard.stories), usage
 
     def _reduce(
         self, question: str, cited: list[Story], stories: Sequence[Story], reading: Reading, started: float
@@ -307,7 +314,7 @@ class Pipeline:
         if self.fit(cited).fits:
             context = self._builder.build(cited, question, (), hits)
             request = self._request(question, context, fill_order(context.stories, context.hits))
-            yield from _amend(self._generate(request, stories, "", started, hits), reading=reading)
+            yield from _amend(self._generate(request, stories, "", started, hits), lambda a: _read_all(a, reading))
             return
         rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
         texts, usages, first_token_at = [], [], None
@@ -320,19 +327,18 @@ class Pipeline:
             texts.append(text)
             usages.append(usage)
             first_token_at = first_token_at or first
-        coverage = Coverage(len(cited), len(cited), sum(u.prompt_tokens for u in usages if u), self.engine.context_length, "rounds")
+        coverage = Coverage(len(cited), len(cited), max((u.prompt_tokens for u in usages if u), default=0), self.engine.context_length, "")
         whole = Request(question, Context(cited, "", [], 0, coverage, hits), [], None)
         answer = self._check("\n\n".join(texts), whole, stories, _timings(started, first_token_at, usages), hits, None)
-        yield Done(replace(answer, reading=replace(reading, rounds=len(rounds))))
+        yield Done(_read_all(answer, replace(reading, rounds=len(rounds))))
 
     def _nothing_cited(self, question: str, stories: Sequence[Story], reading: Reading, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
-        total = sum(not s.is_note for s in stories)
         return Answer(
             answer=REFUSAL,
             refused=True,
             citations=[],
-            context=Coverage(0, total, 0, self.engine.context_length, "exhaustive"),
+            context=Coverage(0, reading.stories, 0, self.engine.context_length, EXHAUSTIVE),
             timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
             closest=[h.story for h in self.search(question, stories, self.options.closest)],
             reading=reading,
@@ -413,10 +419,16 @@ class Pipeline:
         )
 
 
-def _amend(events: Iterator[Event], **changes) -> Iterator[Event]:
-    """The events, with ``changes`` made to the answer of their Done."""
+def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:
+    """The events, with the answer of their Done changed."""
     for event in events:
-        yield Done(replace(event.answer, **changes)) if isinstance(event, Done) else event
+        yield Done(change(event.answer)) if isinstance(event, Done) else event
+
+
+def _read_all(answer: Answer, reading: Reading) -> Answer:
+    """An answer from the cited stories, as the answer of an exhaustive reading: its coverage counts every story."""
+    coverage = replace(answer.context, stories_total=reading.stories, mode=EXHAUSTIVE)
+    return replace(answer, context=coverage, reading=reading)
 
 
 def _timings(started: float, first_token_at: float | None, usages: list[Usage | None]) -> Timings:

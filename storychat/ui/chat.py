@@ -23,6 +23,7 @@ class ChatColumn:
     chatbot: gr.Chatbot
     question: gr.Textbox
     ask: gr.Button
+    exhaustive: gr.Checkbox
     stop: gr.Button
     duplicates: gr.Button
     quality: gr.Button
@@ -45,13 +46,17 @@ class ChatPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
-    def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
+    def respond(self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False):
         stories = self.shelves.shelf(collection).everything
         if not [s for s in stories if not s.is_note]:
             raise gr.Error(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         try:
-            for event in self.pipeline.ask(question, stories, conversation.history, collection):
+            events = (
+                self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
+                else self.pipeline.ask(question, stories, conversation.history, collection)
+            )
+            for event in events:
                 if isinstance(event, Progress):
                     yield chat, conversation, f"… {e(event.message)}", gr.update()
                 elif isinstance(event, Token):
@@ -106,6 +111,10 @@ class ChatPanel:
             with gr.Row():
                 question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
                 ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                exhaustive = gr.Checkbox(
+                    label="Read everything", value=False, scale=1, elem_id="exhaustive", min_width=120,
+                    info="every story, pass by pass: for complete lists",
+                )
                 stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
             with gr.Row(equal_height=True):
                 duplicates = gr.Button("Find duplicates", size="sm")
@@ -125,7 +134,7 @@ class ChatPanel:
             with gr.Accordion("Model", open=False):
                 gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
-            chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
+            chatbot, question, ask, exhaustive, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
         )
 
@@ -134,7 +143,7 @@ class ChatPanel:
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
         ask = dict(
-            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection],
+            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
             outputs=[ui.chatbot, conversation, ui.coverage, status], **engine_queue,
         )
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
