@@ -205,6 +205,8 @@ def print_answer(answer, as_json: bool) -> None:
     )
     if answer.reading:
         print(answer.reading.line())
+        for story_id in answer.reading.ids:
+            print(f"  [{story_id}]")
     if answer.hint:
         print(f"tip: {answer.hint} Ask again with --exhaustive.")
 

@@ -157,3 +157,15 @@ def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
     assert page.evaluate("window.__pwned") is None
     assert page.evaluate("[...document.scripts].some(s => s.textContent.includes('__pwned'))") is False
     assert page.locator("#stories b, #chat b").filter(has_text="bold").count() == 0
+
+
+def test_read_everything_reads_every_story_pass_by_pass_and_says_so(page):
+    box = page.locator("#exhaustive input[type=checkbox]")
+    box.check()
+    try:
+        ask(page, "Which stories are about the moderator?")
+        wait_until(lambda: "pass 1 of 1" in coverage(page), step_ms=20)  # the progress of the pass
+        wait_until(lambda: coverage(page).startswith("Context:"))
+        assert "(exhaustive)" in coverage(page) and "read all 8 stories in 1 pass" in coverage(page)
+    finally:
+        box.uncheck()

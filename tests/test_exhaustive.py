@@ -11,6 +11,7 @@ from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, T
 from storychat.answer.prompt import REFUSAL
 from storychat.llm.engine import MESSAGE_OVERHEAD, Message
 from storychat.stories import Story
+from storychat.ui.render import answer_messages
 
 TOPICS = ["drawer", "badge", "ledger", "stamp"]
 # 200 stories, far more than a 1,024-token context holds; every tenth is about invoices.
@@ -122,6 +123,11 @@ def test_exhaustive_mode_reads_every_shard_and_answers_from_every_cited_story(fa
     assert in_prompt(fake_engine.calls[-1]) == INVOICES  # the reduce step saw exactly the cited stories
     assert answer.reading.line() == f"read all 200 stories in {passes} passes: {len(INVOICES)} cited"
     assert answer.reading.pass_sources == ("prompt",) * passes
+    assert answer.reading.ids == tuple(INVOICES)
+    assert answer_messages(answer)[-1] == {
+        "role": "assistant", "content": ", ".join(f"[{i}]" for i in INVOICES),
+        "metadata": {"title": f"Cited by the passes: {len(INVOICES)} of 200 stories"},
+    }
     assert answer.reading.pass_tokens == answer.reading.pass_evaluated == sum(
         fake_engine.count(m.content) + MESSAGE_OVERHEAD for messages in fake_engine.calls[:passes] for m in messages
     )

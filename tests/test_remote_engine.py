@@ -116,6 +116,20 @@ def test_cli_ask_json_through_the_server_honours_the_contract(server_url, dalpia
 
 
 @pytest.mark.model
+def test_cli_ask_exhaustive_through_the_server_reads_every_shard(server_url, dalpiaz):
+    backlog = dalpiaz / "g13-planningpoker.txt"
+    result = ask_cli("--exhaustive", "--json", "--base-url", f"{server_url}/v1", "--api-key", API_KEY, "--n-ctx", "2048",
+                     "--stories", str(backlog), "Which stories are about estimates?")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    stories = read_file(backlog).stories
+    assert_contract(payload, stories)
+    reading = payload["reading"]
+    assert reading["stories"] == len(stories) and reading["passes"] >= 2
+    assert all(f"pass {n} of {reading['passes']}:" in result.stderr for n in range(1, reading["passes"] + 1))
+
+
+@pytest.mark.model
 def test_counts_come_from_the_served_models_tokenizer(remote, engine):
     text = "As a moderator, I want to export a transcript of a game as a CSV file."
     assert remote.tokenize(text) == engine.tokenize(text)

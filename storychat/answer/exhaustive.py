@@ -31,6 +31,7 @@ class Reading:
     pass_tokens: int = 0  # prompt tokens of all passes
     pass_evaluated: int = 0  # of which the engine computed (the rest came from its KV cache)
     pass_sources: tuple[str, ...] = ()  # where each pass's shard prefix came from: cold, ram, disk, live...
+    ids: tuple[str, ...] = ()  # the stories the passes cited, in library order: the complete list the answer is written from
 
     def line(self) -> str:
         rounds = f"; answered in {self.rounds} rounds, as they do not fit one context" if self.rounds > 1 else ""

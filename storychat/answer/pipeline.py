@@ -216,7 +216,7 @@ class Pipeline:
         reading = Reading(
             sum(len(s.stories) for s in shards), len(shards), len(cited),
             pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
-            pass_sources=tuple(u.prefix_source for u in usages),
+            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited),
         )
         if not cited:
             yield Done(self._nothing_cited(question, stories, reading, started))

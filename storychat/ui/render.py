@@ -51,6 +51,11 @@ def answer_messages(answer: Answer) -> list[dict]:
                 f"{verified} support{'s' if verified == 1 else ''} the answer"
             )},
         })
+    if answer.reading and answer.reading.ids:
+        messages.append({
+            "role": "assistant", "content": ", ".join(f"[{e(i)}]" for i in answer.reading.ids),
+            "metadata": {"title": f"Cited by the passes: {answer.reading.cited} of {answer.reading.stories:,} stories"},
+        })
     if answer.closest:
         title = "Possibly relevant:"
         messages.append({
