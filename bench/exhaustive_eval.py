@@ -16,8 +16,14 @@ Approaches:
   -c and -n set the context and the answer reserve as `storychat -c N -n N` would.
 - hits: the search hits among those stories, which is what retrieval put into
   the context before it filled the budget (hits only, in rank order until full).
+- exhaustive: exhaustive mode (Pipeline.ask_exhaustive): every shard of the
+  collection is asked the topic's question, its answer held by a grammar to
+  the shard's ids or none; the union of the ids the passes cite is scored.
+  This one asks the bundled model, one pass per shard per topic, with KV
+  snapshots in a temporary folder so later topics restore the shards.
+  --limit N runs the first N topics (to time it before a full run).
 
-None asks the model anything; "retrieval" and "hits" only load it to count tokens.
+"retrieval" and "hits" only load the model to count tokens.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from storychat.evals import dalpiaz_stories  # noqa: E402
 from storychat.evals.exhaustive import DALPIAZ_TOPICS, Approach, Score, Topic, check_ids, load_topics, score, table  # noqa: E402
 from storychat.stories import Story  # noqa: E402
 
-APPROACHES = ("mention", "hits", "retrieval")
+APPROACHES = ("mention", "hits", "retrieval", "exhaustive")
 
 
 def mention(stories: list[Story]) -> Approach:
@@ -72,6 +78,45 @@ def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -
     return approaches, coverage
 
 
+def exhaustive(stories: list[Story], n_ctx: int | None, max_tokens: int | None, runs: dict[str, dict]) -> Approach:
+    """The union of the ids exhaustive mode's passes cite for the topic's question; ``runs`` gets each topic's reading."""
+    import tempfile
+    import time
+
+    from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, final
+    from storychat.llm.kvcache import KVCache
+    from storychat.llm.llama import EngineOptions, LlamaEngine
+    from storychat.llm.models import bundled_model
+
+    cache = KVCache(Path(tempfile.mkdtemp(prefix="exhaustive-kv-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx, cache=cache))
+    engine.probe()
+    options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
+    pipeline = Pipeline(engine, options=options)
+
+    def cited(topic: Topic) -> set[str]:
+        started = time.perf_counter()
+
+        def shown(events):
+            for event in events:
+                if isinstance(event, Progress):
+                    print(f"  {topic.topic}: {event.message}", file=sys.stderr, flush=True)
+                yield event
+
+        answer = final(shown(pipeline.ask_exhaustive(topic.question, stories, "dalpiaz-22")))
+        engine.wait_for_snapshot()
+        reading = answer.reading
+        runs[topic.topic] = {
+            "seconds": round(time.perf_counter() - started, 1), "passes": reading.passes, "cited": reading.cited,
+            "pass_tokens": reading.pass_tokens, "pass_evaluated": reading.pass_evaluated,
+            "pass_sources": list(reading.pass_sources),
+        }
+        print(f"{topic.topic}: {runs[topic.topic]}", file=sys.stderr, flush=True)
+        return set(reading.ids)
+
+    return cited
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--topics", type=Path, default=DALPIAZ_TOPICS, help="topic set (JSONL)")
@@ -79,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-c", "--n-ctx", "--ctx-size", type=int, default=None, metavar="N", help="context size (default: the model's trained context)")
     parser.add_argument("-n", "--max-tokens", "--n-predict", type=int, default=None, metavar="N", help="answer reserve (default: the app's, 512)")
     parser.add_argument("--json", type=Path, help="also write every topic's missed and extra ids here")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N topics")
     args = parser.parse_args(argv)
     chosen = [a.strip() for a in args.approach.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in APPROACHES]
@@ -88,14 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     stories = dalpiaz_stories()
     topics = load_topics(args.topics)
     check_ids(topics, stories)
+    topics = topics[: args.limit] if args.limit else topics
     print(f"{len(topics)} topics, {sum(len(t.ids) for t in topics)} labelled ids, {len(stories)} stories in 22 backlogs")
 
     scores: list[Score] = []
     report: dict = {"topics": str(args.topics), "scores": []}
+    approaches = {"mention": mention(stories)}
     if "hits" in chosen or "retrieval" in chosen:
-        approaches, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
+        found, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
+        approaches.update(found)
+    runs: dict[str, dict] = {}
+    if "exhaustive" in chosen:
+        approaches["exhaustive"] = exhaustive(stories, args.n_ctx, args.max_tokens, runs)
+        report["exhaustive_runs"] = runs
     for name in chosen:
-        scores.append(score(name, topics, mention(stories) if name == "mention" else approaches[name]))
+        scores.append(score(name, topics, approaches[name]))
+    if "exhaustive" in chosen:
+        seconds = [r["seconds"] for r in runs.values()]
+        print(f"exhaustive: {len(seconds)} topics, {sum(seconds):.0f}s in all, first {seconds[0]:.0f}s, then mean "
+              f"{sum(seconds[1:]) / max(1, len(seconds) - 1):.0f}s per topic")
     if "hits" in chosen or "retrieval" in chosen:
         budget = coverage.pop("_budget")
         report["retrieval_context"] = {"budget": budget, "per_topic": coverage}

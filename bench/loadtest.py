@@ -186,7 +186,7 @@ class Timed:
 async def timed_answer(client: Client, question: str, collection: str, deadline: float) -> Timed:
     """Ask, following the job's status updates: their times say when it left the queue."""
     submitted = datetime.now()
-    job = client.submit(question, [], collection, api_name="/ask")
+    job = client.submit(question, [], collection, False, api_name="/ask")
     started = finished = None
     deepest = 0
 

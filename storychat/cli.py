@@ -45,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     add_story_source(ask, "story file to answer from (repeatable)", "library collection to answer from")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--exhaustive", action="store_true", help="read every story, one pass per context-sized shard, then answer from those cited (for complete lists; slower)")
     add_options(ask, "model", "answer", "library")
     ask.set_defaults(run=run_ask)
 
@@ -156,7 +157,8 @@ def run_ask(args: argparse.Namespace) -> int:
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
     pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
-    for event in pipeline.ask(args.question, stories, collection=cache_label(args)):
+    ask = pipeline.ask_exhaustive if args.exhaustive else pipeline.ask
+    for event in ask(args.question, stories, collection=cache_label(args)):
         if isinstance(event, Progress):
             runtime.log(event.message)
         elif isinstance(event, Token) and not args.json:
@@ -201,6 +203,12 @@ def print_answer(answer, as_json: bool) -> None:
         f"context: {cov.stories_in_context}/{cov.stories_total} stories, {cov.tokens_in_context}/"
         f"{cov.n_ctx} tokens ({cov.mode}); first token {t.ttft_s}s, total {t.total_s}s"
     )
+    if answer.reading:
+        print(answer.reading.line())
+        for story_id in answer.reading.ids:
+            print(f"  [{story_id}]")
+    if answer.hint:
+        print(f"tip: {answer.hint} Ask again with --exhaustive.")
 
 
 def run_import(args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ class FakeEngine:
         self.reply = reply
         self.n_ctx = n_ctx
         self.calls: list[list[Message]] = []  # the messages of every stream_chat, in order
+        self.grammars: list[str | None] = []  # and its grammar
+        self.labels: list[str] = []  # and its cache label
 
     def info(self) -> EngineInfo:
         return EngineInfo(model="fake.gguf", n_ctx=self.n_ctx)
@@ -43,6 +45,8 @@ class FakeEngine:
         grammar: str | None = None, cache_label: str = "",
     ) -> ChatStream:
         self.calls.append(list(messages))
+        self.grammars.append(grammar)
+        self.labels.append(cache_label)
         reply = self.reply(messages) if callable(self.reply) else self.reply
         return ChatStream(self._pieces(messages, self.tokenize(reply)[:max_tokens]))
 

@@ -52,6 +52,16 @@ def test_ask_stories_returns_the_json_contract(app):
     assert_contract(payload, stories)
 
 
+def test_ask_stories_with_exhaustive_reads_every_story_in_passes(app):
+    url, stories = app
+    payload = Client(url, verbose=False).predict("Which stories are about estimates?", "poker", True, api_name="/ask_stories")
+    assert_contract(payload, stories)
+    reading = payload["reading"]
+    assert reading["stories"] == len([s for s in stories if not s.is_note]) and reading["passes"] >= 1
+    assert reading["line"].startswith(f"read all {reading['stories']} stories in {reading['passes']} pass")
+    assert payload["context"]["mode"] == "exhaustive"
+
+
 def test_a_restarted_app_answers_a_collection_it_has_seen_from_the_disk_snapshot(tmp_path, dalpiaz):
     import_poker(tmp_path, dalpiaz)
     question = "Can the moderator export a game transcript?"
@@ -85,11 +95,12 @@ def test_mcp_lists_and_calls_the_tools(app):
         async with streamable_http_client(url + "gradio_api/mcp/") as (read, write, _):
             async with ClientSession(read, write) as s:
                 await s.initialize()
-                tools = {t.name for t in (await s.list_tools()).tools}
+                tools = {t.name: t for t in (await s.list_tools()).tools}
                 result = await s.call_tool("search_stories", {"query": "timer", "collection": "poker"})
                 return tools, result
 
     tools, result = asyncio.run(asyncio.wait_for(session(), timeout=120))
-    assert tools == {"ask_stories", "search_stories"}
+    assert set(tools) == {"ask_stories", "search_stories"}
+    assert tools["ask_stories"].inputSchema["properties"]["exhaustive"]["type"] == "boolean"
     text = "".join(getattr(c, "text", "") for c in result.content)
     assert "g13-planningpoker-38" in text

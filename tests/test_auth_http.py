@@ -131,7 +131,7 @@ def test_gradio_client_needs_the_password(secured):
     with pytest.raises(ValueError, match="Could not login"):
         Client(url, auth=("alice", "guess"), verbose=False)
     client = Client(url, auth=("alice", "s3cret"), verbose=False)
-    chat, coverage, _ = client.predict("What does the CFO want kept private?", [], SECRET_COLLECTION, api_name="/ask")
+    chat, coverage, _ = client.predict("What does the CFO want kept private?", [], SECRET_COLLECTION, False, api_name="/ask")
     assert chat[1]["content"][0]["text"].startswith("[paste-1]")
 
 

@@ -366,3 +366,15 @@ def test_the_self_test_stops_on_stop_and_when_its_tab_is_closed(chromium, app, p
     other.close()
     wait_until(lambda: stopped() == count + 2)
     page.get_by_role("tab", name="Chat").click()
+
+
+def test_read_everything_reads_every_story_pass_by_pass_and_says_so(page):
+    box = page.locator("#exhaustive input[type=checkbox]")
+    box.check()
+    try:
+        ask(page, "Which stories are about the moderator?")
+        wait_until(lambda: "pass 1 of 1" in last_bot_text(page), step_ms=20)  # the pass's progress, in the bubble
+        wait_until(lambda: coverage(page).startswith("Context:"))
+        assert "(exhaustive)" in coverage(page) and "read all 8 stories in 1 pass" in coverage(page)
+    finally:
+        box.uncheck()

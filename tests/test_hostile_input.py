@@ -47,7 +47,7 @@ class Server:
         return self.client.predict([handle_file(str(path))], collection, api_name="/upload_stories")[0]
 
     def ask(self, question: str, collection: str) -> tuple[list[dict], str]:
-        chat, coverage, _ = self.client.predict(question, [], collection, api_name="/ask")
+        chat, coverage, _ = self.client.predict(question, [], collection, False, api_name="/ask")
         return chat, coverage
 
     def imports_still(self) -> None:

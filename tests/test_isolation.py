@@ -42,8 +42,8 @@ def test_sessions_asking_at_once_each_cite_only_their_own_collection(app_url):
     alice.predict(POKER, "poker", api_name="/add_stories")
     bob.predict(RECYCLING, "recycling", api_name="/add_stories")
     asked = [
-        (alice.submit("Who exports a transcript of the game?", [], "poker", api_name="/ask"), ids(POKER), "poker"),
-        (bob.submit("Where can residents drop off batteries?", [], "recycling", api_name="/ask"), ids(RECYCLING), "recycling"),
+        (alice.submit("Who exports a transcript of the game?", [], "poker", False, api_name="/ask"), ids(POKER), "poker"),
+        (bob.submit("Where can residents drop off batteries?", [], "recycling", False, api_name="/ask"), ids(RECYCLING), "recycling"),
     ]
     for job, own, collection in asked:
         chat, coverage, status = job.result(timeout=300)
@@ -57,7 +57,7 @@ def test_the_library_is_shared_between_sessions(app_url):
     report, table, *_ = bob.predict(RECYCLING.splitlines()[0], "team-backlog", api_name="/add_stories")
     assert report.startswith("Added 1 stories")
     assert {row[0] for row in table["data"]} == ids(POKER) | {"BIN-1"}
-    chat, *_ = bob.predict("Who creates a new game?", [], "team-backlog", api_name="/ask")
+    chat, *_ = bob.predict("Who creates a new game?", [], "team-backlog", False, api_name="/ask")
     assert valid_ids(chat) <= ids(POKER) and valid_ids(chat)
 
 
@@ -65,9 +65,9 @@ def test_one_sessions_conversation_is_not_sent_with_anothers_question(app_url):
     alice, bob = Client(app_url, verbose=False), Client(app_url, verbose=False)
     alice.predict(POKER, "conversation", api_name="/add_stories")
     question = "What does the moderator want to export?"
-    _, alice_first, _ = alice.predict(question, [], "conversation", api_name="/ask")
-    _, alice_second, _ = alice.predict(question, [], "conversation", api_name="/ask")
-    _, bob_first, _ = bob.predict(question, [], "conversation", api_name="/ask")
+    _, alice_first, _ = alice.predict(question, [], "conversation", False, api_name="/ask")
+    _, alice_second, _ = alice.predict(question, [], "conversation", False, api_name="/ask")
+    _, bob_first, _ = bob.predict(question, [], "conversation", False, api_name="/ask")
     # Alice's follow-up carries her first turn; Bob's first question carries nothing of hers.
     assert tokens_in_context(alice_second) > tokens_in_context(alice_first)
     assert tokens_in_context(bob_first) == tokens_in_context(alice_first)

@@ -48,10 +48,15 @@ def assert_contract(payload: dict, stories) -> None:
     assert payload["missing"] is None or payload["missing"]["line"].startswith("No story mentions ")
     ctx = payload["context"]
     assert set(ctx) >= {"stories_in_context", "stories_total", "tokens_in_context", "n_ctx", "mode"}
-    assert 0 < ctx["stories_in_context"] <= ctx["stories_total"] == len([s for s in stories if not s.is_note])
-    assert 0 < ctx["tokens_in_context"] <= ctx["n_ctx"]
-    assert ctx["mode"] in ("full", "retrieval")
-    assert (ctx["mode"] == "full") == (ctx["stories_in_context"] == ctx["stories_total"])
+    assert ctx["stories_in_context"] <= ctx["stories_total"] == len([s for s in stories if not s.is_note])
+    assert ctx["tokens_in_context"] <= ctx["n_ctx"]
+    assert ctx["mode"] in ("full", "retrieval", "exhaustive")
+    if ctx["mode"] == "exhaustive":  # every story read in passes; the answer written from those they cited
+        reading = payload["reading"]
+        assert reading["stories"] == ctx["stories_total"] and reading["cited"] == len(reading["ids"]) == ctx["stories_in_context"]
+    else:
+        assert 0 < ctx["stories_in_context"] and 0 < ctx["tokens_in_context"] and payload["reading"] is None
+        assert (ctx["mode"] == "full") == (ctx["stories_in_context"] == ctx["stories_total"])
     t = payload["timings"]
     assert set(t) >= {"ttft_s", "total_s", "prompt_tokens", "completion_tokens"}
     assert 0 <= t["ttft_s"] <= t["total_s"]

@@ -116,6 +116,20 @@ def test_cli_ask_json_through_the_server_honours_the_contract(server_url, dalpia
 
 
 @pytest.mark.model
+def test_cli_ask_exhaustive_through_the_server_reads_every_shard(server_url, dalpiaz):
+    backlog = dalpiaz / "g13-planningpoker.txt"
+    result = ask_cli("--exhaustive", "--json", "--base-url", f"{server_url}/v1", "--api-key", API_KEY, "--n-ctx", "2048",
+                     "--stories", str(backlog), "Which stories are about estimates?")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    stories = read_file(backlog).stories
+    assert_contract(payload, stories)
+    reading = payload["reading"]
+    assert reading["stories"] == len(stories) and reading["passes"] >= 2
+    assert all(f"pass {n} of {reading['passes']}:" in result.stderr for n in range(1, reading["passes"] + 1))
+
+
+@pytest.mark.model
 def test_counts_come_from_the_served_models_tokenizer(remote, engine):
     text = "As a moderator, I want to export a transcript of a game as a CSV file."
     assert remote.tokenize(text) == engine.tokenize(text)
@@ -179,7 +193,7 @@ def test_a_prompt_beyond_the_servers_context_fails_clearly(server_url):
 
 @pytest.mark.model
 def test_the_ui_streams_a_cited_answer_from_the_server(app_url):
-    job = Client(app_url, verbose=False).submit("Can the moderator export the game?", [], "poker", api_name="/ask")
+    job = Client(app_url, verbose=False).submit("Can the moderator export the game?", [], "poker", False, api_name="/ask")
     partials = list(job)
     assert len(partials) > 2  # streamed, not delivered at once
     chat, coverage, _ = job.outputs()[-1]
@@ -196,7 +210,7 @@ def test_two_browser_clients_are_answered_at_the_same_time(app_url):
 
     def ask(client: Client, question: str) -> None:
         start.wait()
-        jobs[question] = job = client.submit(question, [], "poker", api_name="/ask")
+        jobs[question] = job = client.submit(question, [], "poker", False, api_name="/ask")
         while not job.done():
             if question not in overlapped and job.status().code in (Status.PROCESSING, Status.ITERATING):
                 overlapped[question] = not any(other.done() for q, other in jobs.items() if q != question)
@@ -225,7 +239,7 @@ def test_the_ui_reports_a_server_that_went_away_in_one_line(tmp_path):
             client.predict(STORIES, "poker", api_name="/add_stories")
             server.stop()
             with pytest.raises(Exception, match=f"cannot reach the model server at {server.url}.*fix --base-url"):
-                client.predict("Can the moderator export the game?", [], "poker", api_name="/ask")
+                client.predict("Can the moderator export the game?", [], "poker", False, api_name="/ask")
 
 
 def test_more_than_one_answer_at_a_time_needs_a_remote_backend():

@@ -28,7 +28,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
     assert "Added 3 stories" in report
     assert [row[0] for row in table["data"]] == ["paste-1", "paste-2", "paste-3"]
 
-    job = client.submit("Can the moderator export the game?", [], "poker", api_name="/ask")
+    job = client.submit("Can the moderator export the game?", [], "poker", False, api_name="/ask")
     partials = list(job)
     assert job.status().success, job.exception()  # an error mid-stream does not raise in the client
     assert len(partials) > 2  # streamed, not delivered at once
@@ -44,7 +44,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
 def test_an_empty_collection_gets_a_clear_message(app_url):
     client = Client(app_url, verbose=False)
     with pytest.raises(Exception, match="has no stories yet"):
-        client.predict("Anything?", [], "nothing-here", api_name="/ask")
+        client.predict("Anything?", [], "nothing-here", False, api_name="/ask")
 
 
 def test_serving_on_all_interfaces_without_auth_refuses_to_start(tmp_path):

@@ -24,7 +24,7 @@ class Coverage:
     stories_total: int
     tokens_in_context: int
     n_ctx: int
-    mode: str  # "full" or "retrieval"
+    mode: str  # "full", "retrieval" or "exhaustive" (every story read in passes)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class ContextBuilder:
     def fit(self, stories: Sequence[Story]) -> Fit:
         rules = self.engine.count(self.template.render_system([])) + MESSAGE_OVERHEAD
         budget = self.engine.context_length - self.max_answer_tokens - self.turn_reserve - rules
-        return Fit(sum(self._tokens(s) for s in stories if not s.is_note), budget, rules)
+        return Fit(sum(self.story_tokens(s) for s in stories if not s.is_note), budget, rules)
 
     def build(
         self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit]
@@ -107,7 +107,7 @@ class ContextBuilder:
         budget = fit.budget
         picked: set[str] = set()
         for story in fill_order(stories, hits):
-            size = self._tokens(story)
+            size = self.story_tokens(story)
             if size <= budget:
                 picked.add(story.id)
                 budget -= size
@@ -115,7 +115,8 @@ class ContextBuilder:
         # for questions that retrieve the same set.
         return [s for s in stories if s.id in picked], "retrieval"
 
-    def _tokens(self, story: Story) -> int:
+    def story_tokens(self, story: Story) -> int:
+        """The tokens ``story`` takes in the system prompt."""
         line = render_story(story)
         if line not in self._story_tokens:
             self._story_tokens[line] = self.engine.count(line + "\n")

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Iterable, Iterator, Sequence, Union
+from typing import Callable, Iterable, Iterator, Sequence, Union
 
 from storychat.answer.citations import Citation, check_citations, is_refusal
-from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError
+from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
+from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.profiles import OPEN, Profile, choose
-from storychat.answer.prompt import REFUSAL, Template, citation_grammar, render_question
+from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
+from storychat.answer.shards import Shard, Sharder, split
 from storychat.answer.support import MissingTerms, Sentence, Support, check_support, checked_summary, missing_terms
 from storychat.config import DEFAULTS
-from storychat.llm.engine import Engine, Message
+from storychat.llm.engine import Engine, Message, Usage
 from storychat.stories import Story
 
 
@@ -76,6 +78,8 @@ class Answer:
     support: Support = field(default_factory=lambda: Support("", []))  # every sentence of ``raw``, judged
     doubt: str = ""  # UNCITED or NOTHING_SUPPORTED; "" when the answer may be shown as it is
     missing: MissingTerms | None = None  # the question's words that no story mentions
+    reading: Reading | None = None  # exhaustive mode: how every story was read
+    hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
 
     @property
     def evidence(self) -> list[Citation]:
@@ -101,6 +105,8 @@ class Answer:
             "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
             "context": {**asdict(self.context), "dropped_turns": self.dropped_turns},
             "timings": asdict(self.timings),
+            "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
+            "hint": self.hint,
         }
 
 
@@ -162,6 +168,7 @@ class Pipeline:
         self.profile: Profile = choose(options.profile, engine.info().parameters)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher()
+        self._sharder = Sharder()
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
@@ -180,17 +187,53 @@ class Pipeline:
         hits = request.context.hits
         best = request.best_match
         missing = missing_terms(request.question, self._searcher.index(stories))
+        hint = HINT if request.context.coverage.mode == "retrieval" and asks_for_everything(request.question) else ""
         if best < self.options.min_match and not request.follows_cited:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
-            yield Done(self._gated(request.context, best, started, missing))
+            yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        yield from self._generate(request, stories, collection, started, hits, missing)
+        yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
 
     def answer(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
     ) -> Answer:
         """``ask``, run to the end."""
         return final(self.ask(question, stories, history, collection))
+
+    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "") -> Iterator[Event]:
+        """Answer ``question`` after reading every story: one pass per shard lists the stories the
+        question is about (ids or none, by grammar), then the answer is written from all they cited.
+
+        Each pass starts with a Progress event; a reader that stops consuming stops between passes.
+        """
+        started = time.perf_counter()
+        question = self._validate(question)
+        shards = self.shards(stories, collection)
+        cited: list[Story] = []
+        usages: list[Usage] = []
+        for shard in shards:
+            yield Progress(f"pass {shard.index + 1} of {len(shards)}: {len(cited)} stories cited so far")
+            found, usage = yield from self._cited_by(question, shard, collection)
+            cited += found
+            usages += [usage] if usage else []
+        reading = Reading(
+            sum(len(s.stories) for s in shards), len(shards), len(cited),
+            pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
+            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited),
+        )
+        if not cited:
+            yield Done(self._nothing_cited(question, stories, reading, started))
+            return
+        yield from self._reduce(question, cited, stories, reading, started)
+
+    def shards(self, stories: Sequence[Story], collection: str = "") -> list[Shard]:
+        """The stories (notes left out) in consecutive runs that each fill the story budget.
+
+        Cuts are remembered per ``collection``: added stories change only the last
+        shard, and a deleted one only its own.
+        """
+        stories = [s for s in stories if not s.is_note]
+        return self._sharder.split(stories, collection, self.fit(stories).budget, self._builder.story_tokens)
 
     def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
         """Have the model summarise a set that code computed (a quick action).
@@ -240,33 +283,76 @@ class Pipeline:
             f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
+        raw, usage, first_token_at = yield from self._stream(request.messages, request.grammar, collection)
+        timings = _timings(started, first_token_at, [usage])
+        yield Done(self._check(raw, request, stories, timings, hits, missing))
+
+    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True):
+        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time)."""
         pieces: list[str] = []
         first_token_at = None
         stream = self.engine.stream_chat(
-            request.messages,
+            messages,
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
-            grammar=request.grammar,
+            grammar=grammar,
             cache_label=collection,
         )
         try:
             for piece in stream:
                 first_token_at = first_token_at or time.perf_counter()
                 pieces.append(piece)
-                yield Token(piece)
+                if shown:
+                    yield Token(piece)
         finally:
             stream.close()  # a stopped answer frees the engine at once
-        finished = time.perf_counter()
-        usage = stream.usage
-        timings = Timings(
-            ttft_s=round((first_token_at or finished) - started, 3),
-            total_s=round(finished - started, 3),
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            prompt_evaluated=usage.prompt_evaluated if usage else 0,
-            prefix_source=usage.prefix_source if usage else "",
+        return "".join(pieces).strip(), stream.usage, first_token_at
+
+    def _cited_by(self, question: str, shard: Shard, collection: str):
+        """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage."""
+        context = self._builder.build(shard.stories, question, (), [])
+        messages = [Message("system", context.system), Message("user", map_question(question))]
+        grammar = id_list_grammar([s.id for s in shard.stories])
+        raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
+        return cited_in(raw, shard.stories), usage
+
+    def _reduce(
+        self, question: str, cited: list[Story], stories: Sequence[Story], reading: Reading, started: float
+    ) -> Iterator[Event]:
+        """The answer from the cited stories: in one context when they fit, else in rounds, one per shard of them."""
+        hits = self.search(question, cited)
+        if self.fit(cited).fits:
+            context = self._builder.build(cited, question, (), hits)
+            request = self._request(question, context, fill_order(context.stories, context.hits))
+            yield from _amend(self._generate(request, stories, "", started, hits), lambda a: _read_all(a, reading))
+            return
+        rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
+        texts, usages, first_token_at = [], [], None
+        for part in rounds:
+            yield Progress(f"answer round {part.index + 1} of {len(rounds)}: the cited stories do not fit one context")
+            context = self._builder.build(part.stories, question, (), self.search(question, part.stories))
+            request = self._request(question, context, fill_order(context.stories, context.hits))
+            text, usage, first = yield from self._stream(request.messages, request.grammar, "")
+            yield Token("\n\n")
+            texts.append(text)
+            usages.append(usage)
+            first_token_at = first_token_at or first
+        coverage = Coverage(len(cited), len(cited), max((u.prompt_tokens for u in usages if u), default=0), self.engine.context_length, "")
+        whole = Request(question, Context(cited, "", [], 0, coverage, hits), [], None)
+        answer = self._check("\n\n".join(texts), whole, stories, _timings(started, first_token_at, usages), hits, None)
+        yield Done(_read_all(answer, replace(reading, rounds=len(rounds))))
+
+    def _nothing_cited(self, question: str, stories: Sequence[Story], reading: Reading, started: float) -> Answer:
+        elapsed = round(time.perf_counter() - started, 3)
+        return Answer(
+            answer=REFUSAL,
+            refused=True,
+            citations=[],
+            context=Coverage(0, reading.stories, 0, self.engine.context_length, EXHAUSTIVE),
+            timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
+            closest=[h.story for h in self.search(question, stories, self.options.closest)],
+            reading=reading,
         )
-        yield Done(self._check("".join(pieces).strip(), request, stories, timings, hits, missing))
 
     def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
         """The messages and citation grammar for ``question``; ``ranked``: stories best match first."""
@@ -341,6 +427,32 @@ class Pipeline:
             doubt=doubt,
             missing=missing,
         )
+
+
+def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:
+    """The events, with the answer of their Done changed."""
+    for event in events:
+        yield Done(change(event.answer)) if isinstance(event, Done) else event
+
+
+def _read_all(answer: Answer, reading: Reading) -> Answer:
+    """An answer from the cited stories, as the answer of an exhaustive reading: its coverage counts every story."""
+    coverage = replace(answer.context, stories_total=reading.stories, mode=EXHAUSTIVE)
+    return replace(answer, context=coverage, reading=reading)
+
+
+def _timings(started: float, first_token_at: float | None, usages: list[Usage | None]) -> Timings:
+    """The timings of the generations ``usages`` came from, counted together."""
+    finished = time.perf_counter()
+    done = [u for u in usages if u]
+    return Timings(
+        ttft_s=round((first_token_at or finished) - started, 3),
+        total_s=round(finished - started, 3),
+        prompt_tokens=sum(u.prompt_tokens for u in done),
+        completion_tokens=sum(u.completion_tokens for u in done),
+        prompt_evaluated=sum(u.prompt_evaluated for u in done),
+        prefix_source=",".join(dict.fromkeys(u.prefix_source for u in done)),
+    )
 
 
 def _doubt(citations: list[Citation]) -> str:

@@ -82,9 +82,17 @@ def render_question(question: str, focus: list[Story]) -> str:
 def citation_grammar(ids: list[str], refusal: str | None = None) -> str:
     """GBNF that makes the answer open with one of these ids in brackets (quote-first),
     or, given ``refusal``, be exactly that sentence instead."""
-    choices = " | ".join(_literal(i) for i in ids)
     root = f'{_literal(refusal)} | "[" id "]" rest' if refusal else '"[" id "]" rest'
-    return f'root ::= {root}\nid ::= {choices}\nrest ::= [^\\x00]*\n'
+    return f'root ::= {root}\nid ::= {_choices(ids)}\nrest ::= [^\\x00]*\n'
+
+
+def id_list_grammar(ids: list[str], none: str = "none") -> str:
+    """GBNF for an answer that is only a list of these ids in brackets, or ``none``."""
+    return f'root ::= {_literal(none)} | item (", " item)*\nitem ::= "[" id "]"\nid ::= {_choices(ids)}\n'
+
+
+def _choices(ids: list[str]) -> str:
+    return " | ".join(_literal(i) for i in ids)
 
 
 def _literal(text: str) -> str:

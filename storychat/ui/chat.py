@@ -30,6 +30,7 @@ class ChatColumn:
     chatbot: gr.Chatbot
     question: gr.Textbox
     ask: gr.Button
+    exhaustive: gr.Checkbox
     stop: gr.Button
     duplicates: gr.Button
     quality: gr.Button
@@ -59,13 +60,17 @@ class ChatPanel:
         self.info = pipeline.engine.info()
 
     @shown_inline
-    def respond(self, question: str, chat: list, conversation: Conversation, collection: str):
+    def respond(self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False):
         """Stream the answer into the chat. The last output is the question while it is being answered,
-        for Stop to mark it stopped."""
+        for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
         stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
+        events = (
+            self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
+            else self.pipeline.ask(question, stories, conversation.history, collection)
+        )
         try:
-            for chat, answer in self._streamed(self.pipeline.ask(question, stories, conversation.history, collection), chat):
+            for chat, answer in self._streamed(events, chat):
                 if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), question
                     continue
@@ -152,6 +157,10 @@ class ChatPanel:
             with gr.Row():
                 question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
                 ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                exhaustive = gr.Checkbox(
+                    label="Read everything", value=False, scale=1, elem_id="exhaustive", min_width=120,
+                    info="every story, pass by pass: for complete lists",
+                )
                 stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
             with gr.Row(equal_height=True):
                 duplicates = gr.Button("Find duplicates", size="sm")
@@ -171,7 +180,7 @@ class ChatPanel:
             with gr.Accordion("Model", open=False):
                 gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
-            first_steps, chatbot, question, ask, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
+            first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
         )
 
@@ -181,7 +190,7 @@ class ChatPanel:
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
         answering = gr.State("")
         ask = dict(
-            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection],
+            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")

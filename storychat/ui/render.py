@@ -69,6 +69,11 @@ def answer_messages(answer: Answer) -> list[dict]:
                 f"{verified} support{'s' if verified == 1 else ''} the answer"
             )},
         })
+    if answer.reading and answer.reading.ids:
+        messages.append({
+            "role": "assistant", "content": ", ".join(f"[{e(i)}]" for i in answer.reading.ids),
+            "metadata": {"title": f"Cited by the passes: {answer.reading.cited} of {answer.reading.stories:,} stories"},
+        })
     if answer.closest:
         title = "Possibly relevant:"
         messages.append({
@@ -128,9 +133,11 @@ def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
 def coverage_line(answer: Answer) -> str:
     c, t = answer.context, answer.timings
     dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
+    reading = f" · {answer.reading.line()}" if answer.reading else ""
+    hint = f"\n\n💡 {e(answer.hint)} Tick *Read everything* and ask again." if answer.hint else ""
     return (
         f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
-        f"{c.n_ctx:,} model tokens ({c.mode}){dropped} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
+        f"{c.n_ctx:,} model tokens ({c.mode}){dropped}{reading} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s{hint}"
     )
 
 

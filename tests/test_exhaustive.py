@@ -1,0 +1,189 @@
+"""Shards and exhaustive mode on a FakeEngine: how a collection is cut, and the map and reduce steps.
+
+What the bundled model does with a pass (its grammar, its KV snapshots) is in
+test_exhaustive_model.py; the faces are in test_cli.py, test_api.py and test_browser.py.
+"""
+
+import re
+
+from storychat.answer.exhaustive import HINT, asks_for_everything
+from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token, final
+from storychat.answer.prompt import REFUSAL
+from storychat.llm.engine import MESSAGE_OVERHEAD, Message
+from storychat.stories import Story
+from storychat.ui.render import answer_messages
+
+TOPICS = ["drawer", "badge", "ledger", "stamp"]
+# 200 stories, far more than a 1,024-token context holds; every tenth is about invoices.
+STORIES = [
+    Story(f"S-{n}", f"As a clerk, I want {TOPICS[n % 4] if n % 10 else 'the invoice'} {n} filed, so that audit {n} passes.", "office.txt", n)
+    for n in range(1, 201)
+]
+INVOICES = [s.id for s in STORIES if "invoice" in s.text]
+QUESTION = "Which stories are about invoices?"
+
+
+def shard_ids(shards) -> list[list[str]]:
+    return [[s.id for s in shard.stories] for shard in shards]
+
+
+def in_prompt(messages: list[Message]) -> list[str]:
+    """The ids of the stories in the system prompt."""
+    return re.findall(r"^\[([^\]]+)\]", messages[0].content, re.MULTILINE)
+
+
+def reader(cite=lambda story_id, text: "invoice" in text, reply="[{first}] These stories are about invoices."):
+    """A scripted model: a pass lists the ids in its shard that ``cite`` picks (or none); an answer cites the first story it is shown."""
+
+    def answer(messages: list[Message]) -> str:
+        lines = dict(re.findall(r"^\[([^\]]+)\] (.*)$", messages[0].content, re.MULTILINE))
+        if messages[-1].content.startswith("List the id of every story"):
+            picked = [i for i, text in lines.items() if cite(i, text)]
+            return ", ".join(f"[{i}]" for i in picked) or "none"
+        return reply.format(first=next(iter(lines)))
+
+    return answer
+
+
+def pipeline(engine, reply=None, n_ctx: int = 1024) -> Pipeline:
+    engine.reply, engine.n_ctx = reply or reader(), n_ctx
+    return Pipeline(engine, options=AnswerOptions(max_tokens=64))
+
+
+def test_shards_are_consecutive_runs_in_library_order_that_each_fill_the_story_budget(fake_engine):
+    p = pipeline(fake_engine)
+    shards = p.shards(STORIES, "office")
+    budget = p.fit(STORIES).budget
+    assert len(shards) > 3
+    assert [s for shard in shards for s in shard.stories] == STORIES
+    for shard, after in zip(shards, shards[1:]):
+        assert shard.tokens == p.fit(shard.stories).tokens <= budget
+        assert shard.tokens + p.fit(after.stories[:1]).tokens > budget  # the next story would not fit
+    assert p.fit(shards[-1].stories).fits
+
+
+def test_adding_stories_changes_only_the_last_shard(fake_engine):
+    p = pipeline(fake_engine)
+    before = shard_ids(p.shards(STORIES[:150], "office"))
+    after = shard_ids(p.shards(STORIES, "office"))
+    assert after[: len(before) - 1] == before[:-1]
+    assert after[len(before) - 1][: len(before[-1])] == before[-1]  # the last shard grew, then new ones follow
+    assert len(after) > len(before)
+
+
+def test_deleting_a_story_changes_only_its_own_shard(fake_engine):
+    p = pipeline(fake_engine)
+    before = shard_ids(p.shards(STORIES, "office"))
+    gone = before[1][3]
+    after = shard_ids(p.shards([s for s in STORIES if s.id != gone], "office"))
+    assert after[1] == [i for i in before[1] if i != gone]
+    assert after[:1] + after[2:] == before[:1] + before[2:]
+
+
+def test_without_the_remembered_layout_a_deletion_would_move_every_later_cut(fake_engine):
+    # Why the layout is remembered: cut afresh, the shards after the deletion all change.
+    p = pipeline(fake_engine)
+    before = shard_ids(p.shards(STORIES, "office"))
+    gone = before[1][3]
+    fresh = shard_ids(pipeline(fake_engine).shards([s for s in STORIES if s.id != gone], "another"))
+    assert fresh[2:] != before[2:]
+
+
+def test_each_pass_is_a_stable_prefix_with_its_own_cache_label(fake_engine):
+    p = pipeline(fake_engine)
+    final(p.ask_exhaustive(QUESTION, STORIES, "office"))
+    first = list(fake_engine.calls)
+    labels = list(fake_engine.labels)
+    fake_engine.calls.clear()
+    final(p.ask_exhaustive("Which stories are about badges?", STORIES, "office"))
+    passes = len(p.shards(STORIES, "office"))
+    assert [m[0] for m in fake_engine.calls[:passes]] == [m[0] for m in first[:passes]]  # same system prompts
+    assert labels[:passes] == [f"office shard {n}" for n in range(1, passes + 1)]
+
+
+def test_a_pass_may_answer_only_with_its_own_ids_or_none(fake_engine):
+    p = pipeline(fake_engine)
+    final(p.ask_exhaustive(QUESTION, STORIES, "office"))
+    shards = p.shards(STORIES, "office")
+    for shard, messages, grammar in zip(shards, fake_engine.calls, fake_engine.grammars):
+        assert in_prompt(messages) == [s.id for s in shard.stories]
+        rules = dict(line.split(" ::= ") for line in grammar.splitlines())
+        assert rules["root"].startswith('"none" | item')
+        assert re.findall(r'"([^"]+)"', rules["id"]) == [s.id for s in shard.stories]
+
+
+def test_exhaustive_mode_reads_every_shard_and_answers_from_every_cited_story(fake_engine):
+    p = pipeline(fake_engine)
+    events = list(p.ask_exhaustive(QUESTION, STORIES, "office"))
+    passes = len(p.shards(STORIES, "office"))
+    progress = [e.message for e in events if isinstance(e, Progress) and e.message.startswith("pass")]
+    assert progress[0] == f"pass 1 of {passes}: 0 stories cited so far"
+    assert len(progress) == passes
+    answer = final(events)
+    assert in_prompt(fake_engine.calls[-1]) == INVOICES  # the reduce step saw exactly the cited stories
+    assert answer.reading.line() == f"read all 200 stories in {passes} passes: {len(INVOICES)} cited"
+    assert answer.reading.pass_sources == ("prompt",) * passes
+    assert answer.reading.ids == tuple(INVOICES)
+    assert answer_messages(answer)[-1] == {
+        "role": "assistant", "content": ", ".join(f"[{i}]" for i in INVOICES),
+        "metadata": {"title": f"Cited by the passes: {len(INVOICES)} of 200 stories"},
+    }
+    assert answer.reading.pass_tokens == answer.reading.pass_evaluated == sum(
+        fake_engine.count(m.content) + MESSAGE_OVERHEAD for messages in fake_engine.calls[:passes] for m in messages
+    )
+    assert [c.id for c in answer.evidence] == [INVOICES[0]] and not answer.refused
+    assert (answer.context.stories_in_context, answer.context.stories_total, answer.context.mode) == (len(INVOICES), 200, "exhaustive")
+    assert "".join(e.text for e in events if isinstance(e, Token)) == answer.raw  # passes are not shown as text
+
+
+def test_stop_between_passes_asks_the_model_no_more(fake_engine):
+    p = pipeline(fake_engine)
+    events = p.ask_exhaustive(QUESTION, STORIES, "office")
+    for event in events:
+        if isinstance(event, Progress) and event.message.startswith("pass 3 "):
+            break
+    events.close()
+    assert len(fake_engine.calls) == 2
+
+
+def test_ids_a_shard_does_not_hold_are_not_taken_from_its_pass(fake_engine):
+    p = pipeline(fake_engine, reply=lambda m: "[S-999], [S-1]" if m[-1].content.startswith("List") else "[S-1] yes")
+    answer = final(p.ask_exhaustive(QUESTION, STORIES, "office"))
+    assert answer.reading.cited == 1  # S-1, from the first shard only
+
+
+def test_when_no_pass_cites_a_story_the_answer_is_the_refusal(fake_engine):
+    p = pipeline(fake_engine, reply=reader(cite=lambda i, t: False))
+    answer = final(p.ask_exhaustive("Which stories are about dragons?", STORIES, "office"))
+    assert answer.refused and answer.answer == REFUSAL and answer.reading.cited == 0
+    assert answer.reading.passes == len(fake_engine.calls)  # no reduce step
+
+
+def test_cited_stories_that_do_not_fit_one_context_are_answered_in_rounds_and_it_says_so(fake_engine):
+    p = pipeline(fake_engine, reply=reader(cite=lambda i, t: True))
+    events = list(p.ask_exhaustive(QUESTION, STORIES, "office"))
+    answer = final(events)
+    rounds = [e.message for e in events if isinstance(e, Progress) and e.message.startswith("answer round")]
+    assert answer.reading.rounds == len(rounds) > 1
+    assert "answered in" in answer.reading.line() and "do not fit one context" in answer.reading.line()
+    assert all(c.valid for c in answer.citations) and len(answer.evidence) == answer.reading.rounds
+
+
+def test_a_complete_list_question_in_retrieval_mode_suggests_exhaustive_mode_without_using_it(fake_engine):
+    p = pipeline(fake_engine, reply="[S-10] An invoice.")
+    answer = p.answer("List every story about invoices", STORIES, collection="office")
+    assert answer.hint == HINT and answer.reading is None
+    assert not any(m[-1].content.startswith("List the id") for m in fake_engine.calls)  # no pass ran
+    assert p.answer("Who files invoice 10?", STORIES).hint == ""
+    assert p.answer("List every story about invoices", STORIES[:5]).hint == ""  # full mode reads them all anyway
+
+
+def test_complete_list_questions_are_recognised():
+    assert all(map(asks_for_everything, ["List the stories on invoices", "Which stories touch payments?", "every export", "All admin stories"]))
+    assert not any(map(asks_for_everything, ["Can the moderator export?", "Who is allowed to vote?"]))
+
+
+def test_the_json_of_an_exhaustive_answer_says_how_it_read(fake_engine):
+    answer = final(pipeline(fake_engine).ask_exhaustive(QUESTION, STORIES, "office"))
+    reading = answer.to_json()["reading"]
+    assert reading["stories"] == 200 and reading["line"].startswith("read all 200 stories")

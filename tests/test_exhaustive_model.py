@@ -1,0 +1,58 @@
+"""Exhaustive mode on the bundled model: its passes run under llama.cpp grammars, each shard's
+KV state is snapshotted and restored, and `ask --exhaustive` works through a real process."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, final
+from storychat.llm.kvcache import KVCache
+from storychat.llm.llama import EngineOptions, LlamaEngine
+from storychat.llm.models import bundled_model
+from storychat.stories.formats import read_file
+from tests.serving import ROOT
+from tests.test_pipeline import assert_contract
+
+pytestmark = pytest.mark.model
+
+QUESTION = "Which stories are about estimates?"
+
+
+def test_a_second_exhaustive_question_restores_every_shard_instead_of_computing_it(tmp_path, dalpiaz, disk_read_speed):
+    stories = read_file(dalpiaz / "g13-planningpoker.txt").stories
+    cache = KVCache(tmp_path, disk_bytes=1 << 30, ram_bytes=1 << 30, read_bytes_per_s=disk_read_speed)
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=2048, cache=cache))
+    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=48))
+
+    def ask(question):
+        answer = final(pipeline.ask_exhaustive(question, stories, "poker"))
+        engine.wait_for_snapshot()
+        return answer.reading
+
+    first = ask(QUESTION)
+    assert first.passes >= 2 and first.stories == len(stories)
+    assert set(first.pass_sources) == {"cold"} and first.pass_evaluated > 0.8 * first.pass_tokens
+    second = ask("Which stories does the moderator need?")
+    assert len(second.pass_sources) == first.passes and "cold" not in second.pass_sources
+    # Only each pass's question is computed; the shards' stories come from their snapshots.
+    assert second.pass_evaluated < 0.3 * second.pass_tokens
+
+
+def test_cli_ask_exhaustive_reads_the_backlog_in_passes(dalpiaz, tmp_path):
+    backlog = dalpiaz / "g13-planningpoker.txt"
+    cmd = [sys.executable, "-m", "storychat", "ask", "--exhaustive", "--json", "-c", "2048", "-n", "48",
+           "--data-dir", str(tmp_path), "--stories", str(backlog), QUESTION]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    stories = read_file(backlog).stories
+    assert_contract(payload, stories)
+    reading = payload["reading"]
+    assert reading["stories"] == len(stories) and 2 <= reading["passes"] <= 3
+    assert reading["line"].startswith(f"read all {len(stories)} stories in {reading['passes']} passes")
+    for n in range(1, reading["passes"] + 1):
+        assert f"pass {n} of {reading['passes']}:" in result.stderr
+    cited = {s.id for s in stories}
+    assert all(c["id"] in cited for c in payload["citations"] if c["valid"])
