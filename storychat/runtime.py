@@ -73,7 +73,10 @@ class LoadProgress:
     def __init__(self, name: str):
         self.name = name
         self.shown = -1
-        self.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+        try:
+            self.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w")
+        except OSError:  # stderr is no file (captured, as under pytest): nothing hides it, write to it as it is
+            self.terminal = sys.stderr
 
     def __call__(self, fraction: float) -> None:
         step = int(fraction * 10)
@@ -85,7 +88,8 @@ class LoadProgress:
         return self
 
     def __exit__(self, *_) -> None:
-        self.terminal.close()
+        if self.terminal is not sys.stderr:
+            self.terminal.close()
 
 
 def data_dir(settings: Settings) -> Path:

@@ -374,7 +374,7 @@ def test_read_everything_reads_every_story_pass_by_pass_and_says_so(page):
     try:
         ask(page, "Which stories are about the moderator?")
         wait_until(lambda: "pass 1 of 1" in last_bot_text(page), step_ms=20)  # the pass's progress, in the bubble
-        wait_until(lambda: coverage(page).startswith("Context:"))
-        assert "(exhaustive)" in coverage(page) and "read all 8 stories in 1 pass" in coverage(page)
+        wait_until(lambda: "(exhaustive)" in coverage(page))  # the line of an earlier answer is there until then
+        assert re.search(r"read all \d+ stories in 1 pass", coverage(page)), coverage(page)
     finally:
         box.uncheck()

@@ -50,6 +50,11 @@ class Server:
         chat, coverage, _ = self.client.predict(question, [], collection, False, api_name="/ask")
         return chat, coverage
 
+    def ask_api(self, question: str, collection: str) -> dict:
+        """The documented API: a question it cannot take is an error with the reason (the chat tab shows
+        the same reason in a toast, test_browser.py)."""
+        return self.client.predict(question, collection, False, api_name="/ask_stories")
+
     def imports_still(self) -> None:
         """A follow-up import goes through (the canary is already there, so nothing changes)."""
         assert self.paste(CANARY, "canary").startswith("Added 0 stories to **canary**; 2 skipped as duplicates")
@@ -304,25 +309,25 @@ def test_prompt_injection_stories_do_not_take_over_the_answer(app):
 
 def test_a_question_longer_than_the_context_is_refused_with_its_size(app):
     with pytest.raises(Exception, match="does not fit the 4096-token context. Ask a shorter question"):
-        app.ask("Which stories mention the moderator and the game? " * 560, "canary")
+        app.ask_api("Which stories mention the moderator and the game? " * 560, "canary")
     app.answers_still()
 
 
 def test_a_question_over_the_character_limit_names_the_flag(app):
     with pytest.raises(Exception, match=r"the limit is 30,000 \(--max-question-chars\)"):
-        app.ask("x" * 30_001, "canary")
+        app.ask_api("x" * 30_001, "canary")
     app.answers_still()
 
 
 def test_an_empty_question_asks_for_one(app):
     with pytest.raises(Exception, match="Type a question about the stories first"):
-        app.ask("  \n ", "canary")
+        app.ask_api("  \n ", "canary")
     app.answers_still()
 
 
 def test_a_question_about_a_collection_without_stories_says_so(app):
-    with pytest.raises(Exception, match="has no stories yet"):
-        app.ask("What is here?", "nothing-here")
+    with pytest.raises(Exception, match="No collection named 'nothing-here' with stories"):
+        app.ask_api("What is here?", "nothing-here")
     app.answers_still()
 
 
@@ -361,5 +366,5 @@ def test_the_stories_per_import_limit_follows_max_stories(strict):
 
 def test_the_question_length_limit_follows_storychat_max_question_chars(strict):
     with pytest.raises(Exception, match=r"The question is 85 characters; the limit is 80 \(--max-question-chars\)"):
-        strict.ask("Who creates a new game, and what does the estimator want to see while estimating it?!", "canary")
+        strict.ask_api("Who creates a new game, and what does the estimator want to see while estimating it?!", "canary")
     strict.answers_still()
