@@ -20,8 +20,9 @@ Approaches:
   collection is asked the topic's question, its answer held by a grammar to
   the shard's ids or none; the union of the ids the passes cite is scored.
   This one asks the bundled model, one pass per shard per topic, with KV
-  snapshots in a temporary folder so later topics restore the shards.
-  --limit N runs the first N topics (to time it before a full run).
+  snapshots in a temporary folder (or --kv-dir, which may hold an earlier
+  run's, such as bench/exhaustive_speed.py --kv-dir) so later topics restore the
+  shards. --limit N runs the first N topics (to time it before a full run).
 
 "retrieval" and "hits" only load the model to count tokens.
 """
@@ -78,7 +79,9 @@ def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -
     return approaches, coverage
 
 
-def exhaustive(stories: list[Story], n_ctx: int | None, max_tokens: int | None, runs: dict[str, dict]) -> Approach:
+def exhaustive(
+    stories: list[Story], n_ctx: int | None, max_tokens: int | None, kv_dir: Path | None, runs: dict[str, dict]
+) -> Approach:
     """The union of the ids exhaustive mode's passes cite for the topic's question; ``runs`` gets each topic's reading."""
     import tempfile
     import time
@@ -88,7 +91,7 @@ def exhaustive(stories: list[Story], n_ctx: int | None, max_tokens: int | None, 
     from storychat.llm.llama import EngineOptions, LlamaEngine
     from storychat.llm.models import bundled_model
 
-    cache = KVCache(Path(tempfile.mkdtemp(prefix="exhaustive-kv-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
+    cache = KVCache(kv_dir or Path(tempfile.mkdtemp(prefix="exhaustive-kv-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx, cache=cache))
     engine.probe()
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
@@ -109,7 +112,7 @@ def exhaustive(stories: list[Story], n_ctx: int | None, max_tokens: int | None, 
         runs[topic.topic] = {
             "seconds": round(time.perf_counter() - started, 1), "passes": reading.passes, "cited": reading.cited,
             "pass_tokens": reading.pass_tokens, "pass_evaluated": reading.pass_evaluated,
-            "pass_sources": list(reading.pass_sources),
+            "pass_sources": list(reading.pass_sources), "ids": list(reading.ids),
         }
         print(f"{topic.topic}: {runs[topic.topic]}", file=sys.stderr, flush=True)
         return set(reading.ids)
@@ -125,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--max-tokens", "--n-predict", type=int, default=None, metavar="N", help="answer reserve (default: the app's, 512)")
     parser.add_argument("--json", type=Path, help="also write every topic's missed and extra ids here")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N topics")
+    parser.add_argument("--kv-dir", type=Path, metavar="DIR", help="exhaustive: keep the KV snapshots here (default: a fresh temporary folder)")
     args = parser.parse_args(argv)
     chosen = [a.strip() for a in args.approach.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in APPROACHES]
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         approaches.update(found)
     runs: dict[str, dict] = {}
     if "exhaustive" in chosen:
-        approaches["exhaustive"] = exhaustive(stories, args.n_ctx, args.max_tokens, runs)
+        approaches["exhaustive"] = exhaustive(stories, args.n_ctx, args.max_tokens, args.kv_dir, runs)
         report["exhaustive_runs"] = runs
     for name in chosen:
         scores.append(score(name, topics, approaches[name]))

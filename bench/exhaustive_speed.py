@@ -1,8 +1,9 @@
 """Exhaustive mode over the 22 Dalpiaz backlogs: what reading everything costs, cold and restored.
 
-    python bench/exhaustive_speed.py [-c 8192] [-n 64] [--backlogs N]
+    python bench/exhaustive_speed.py [-c 8192] [-n 64] [--backlogs N] [--kv-dir DIR]
 
-In one run, on one engine with KV snapshots in a fresh temporary folder:
+In one run, on one engine with KV snapshots in a fresh temporary folder (or an
+empty --kv-dir, kept afterwards for bench/exhaustive_eval.py --kv-dir):
 the first exhaustive question (every shard cold), a second one (every shard
 restored from its snapshot), and a follow-up in focused mode (retrieval over
 the whole collection). Each comes as wall time and as a ratio to one shard's
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-c", "--n-ctx", type=int, default=8192, metavar="N")
     parser.add_argument("-n", "--max-tokens", type=int, default=64, metavar="N", help="answer reserve, and the longest list a pass may write")
     parser.add_argument("--backlogs", type=int, metavar="N", help="only the first N of the 22 backlogs")
+    parser.add_argument("--kv-dir", type=Path, metavar="DIR", help="an empty folder for the KV snapshots, kept afterwards")
     args = parser.parse_args(argv)
 
     stories = dalpiaz_stories()
@@ -66,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     stories = [s for s in stories if s.source in sources]
     read = {s.id for s in stories}
     first_topic, second_topic = (replace(t, ids=t.ids & read) for t in load_topics(DALPIAZ_TOPICS)[:2])
-    cache = KVCache(Path(tempfile.mkdtemp(prefix="exhaustive-speed-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
+    if args.kv_dir and args.kv_dir.exists() and any(args.kv_dir.iterdir()):
+        parser.error(f"--kv-dir {args.kv_dir} is not empty: the first question must find every shard cold")
+    kv_dir = args.kv_dir or Path(tempfile.mkdtemp(prefix="exhaustive-speed-"))
+    cache = KVCache(kv_dir, disk_bytes=8 << 30, ram_bytes=2 << 30)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=args.n_ctx, cache=cache))
     engine.probe()
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=args.max_tokens))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import Template
+from storychat.answer.shards import Sharder
 from storychat.config import Settings, check_backend
 from storychat.llm.engine import Engine
 from storychat.llm.kvcache import KVCache
@@ -113,7 +114,7 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
         max_question_chars=settings.max_question_chars,
         profile=settings.answer_profile,
     )
-    return Pipeline(engine, template, options)
+    return Pipeline(engine, template, options, Sharder(data_dir(settings) / "shard-layouts.json"))
 
 
 def open_library(settings: Settings) -> Library:

@@ -9,6 +9,7 @@ import re
 from storychat.answer.exhaustive import HINT, asks_for_everything
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token, final
 from storychat.answer.prompt import REFUSAL
+from storychat.answer.shards import Sharder
 from storychat.llm.engine import MESSAGE_OVERHEAD, Message
 from storychat.stories import Story
 from storychat.ui.render import answer_messages
@@ -45,9 +46,9 @@ def reader(cite=lambda story_id, text: "invoice" in text, reply="[{first}] These
     return answer
 
 
-def pipeline(engine, reply=None, n_ctx: int = 1024) -> Pipeline:
+def pipeline(engine, reply=None, n_ctx: int = 1024, sharder: Sharder | None = None) -> Pipeline:
     engine.reply, engine.n_ctx = reply or reader(), n_ctx
-    return Pipeline(engine, options=AnswerOptions(max_tokens=64))
+    return Pipeline(engine, options=AnswerOptions(max_tokens=64), sharder=sharder)
 
 
 def test_shards_are_consecutive_runs_in_library_order_that_each_fill_the_story_budget(fake_engine):
@@ -87,6 +88,41 @@ def test_without_the_remembered_layout_a_deletion_would_move_every_later_cut(fak
     gone = before[1][3]
     fresh = shard_ids(pipeline(fake_engine).shards([s for s in STORIES if s.id != gone], "another"))
     assert fresh[2:] != before[2:]
+
+
+def test_the_cuts_survive_a_restart_when_the_layouts_are_kept_in_a_file(fake_engine, tmp_path):
+    layouts = tmp_path / "shard-layouts.json"
+    before = shard_ids(pipeline(fake_engine, sharder=Sharder(layouts)).shards(STORIES, "office"))
+    gone = before[1][3]
+    restarted = pipeline(fake_engine, sharder=Sharder(layouts))
+    after = shard_ids(restarted.shards([s for s in STORIES if s.id != gone], "office"))
+    assert after[1] == [i for i in before[1] if i != gone]
+    assert after[:1] + after[2:] == before[:1] + before[2:]
+
+
+def test_a_pipeline_with_other_options_keeps_the_same_cuts(fake_engine):
+    p = pipeline(fake_engine)
+    before = shard_ids(p.shards(STORIES, "office"))
+    gone = before[1][3]
+    after = shard_ids(p.with_options(strict=True).shards([s for s in STORIES if s.id != gone], "office"))
+    assert after[2:] == before[2:]
+
+
+def test_an_unreadable_layout_file_only_means_cutting_afresh(fake_engine, tmp_path):
+    layouts = tmp_path / "shard-layouts.json"
+    layouts.write_bytes(b"\x00 not json")
+    fresh = shard_ids(pipeline(fake_engine).shards(STORIES, "office"))
+    assert shard_ids(pipeline(fake_engine, sharder=Sharder(layouts)).shards(STORIES, "office")) == fresh
+    assert "office" in layouts.read_text()
+
+
+def test_another_story_budget_cuts_afresh(fake_engine):
+    p = pipeline(fake_engine)
+    small = shard_ids(p.shards(STORIES, "office"))
+    fake_engine.n_ctx = 2048
+    large = shard_ids(p.shards(STORIES, "office"))
+    assert len(large) < len(small)
+    assert large == shard_ids(pipeline(fake_engine, n_ctx=2048).shards(STORIES, "fresh"))
 
 
 def test_each_pass_is_a_stable_prefix_with_its_own_cache_label(fake_engine):

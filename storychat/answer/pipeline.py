@@ -161,22 +161,25 @@ def final(events: Iterable[Event]) -> Answer:
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions()):
+    def __init__(
+        self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions(),
+        sharder: Sharder | None = None,
+    ):
         self.engine = engine
         self.template = template
         self.options = options
         self.profile: Profile = choose(options.profile, engine.info().parameters)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher()
-        self._sharder = Sharder()
+        self._sharder = sharder or Sharder()
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
         return [*self.engine.report(), self.profile.sentence()]
 
     def with_options(self, **changes) -> "Pipeline":
-        """The same engine and template with other answer options."""
-        return Pipeline(self.engine, self.template, replace(self.options, **changes))
+        """The same engine, template and shard layouts with other answer options."""
+        return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder)
 
     def ask(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -247,10 +250,9 @@ class Pipeline:
         started = time.perf_counter()
         context = self._builder.build(stories, instruction, (), self.search(instruction, stories))
         request = self._request(instruction, context, list(context.stories))
-        by_id = {s.id: s for s in stories}
         for event in self._generate(request, stories, "", started, []):
             if isinstance(event, Done):
-                event = Done(replace(event.answer, answer=checked_summary(event.answer.raw, by_id, instruction)))
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction)))
             yield event
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:

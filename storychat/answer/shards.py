@@ -5,11 +5,17 @@ text every time, so the engine reuses and snapshots its KV state as it does a
 whole collection's. Cuts stay where they were: ``Sharder`` remembers each
 collection's last layout, so adding stories changes only the last shard (and
 opens new ones after it), and deleting a story changes only its own shard.
+Given a file, it keeps the layouts there, so the cuts (and with them the shards'
+snapshots on disk) survive a restart.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from storychat.stories import Story
@@ -51,13 +57,39 @@ def split(
 
 
 class Sharder:
-    """Splits each collection, keeping its last layout so cuts stay where they were."""
+    """Splits each collection, keeping its last layout per story budget so cuts stay where they were.
 
-    def __init__(self) -> None:
-        self._layouts: dict[str, dict[str, int]] = {}
+    With ``path`` the layouts are also kept in that JSON file. A file that cannot
+    be read is started afresh: a lost layout costs the shards' snapshots, not an answer.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._layouts: dict[str, dict[str, int]] = _read_layouts(path) if path else {}
 
     def split(self, stories: Sequence[Story], collection: str, budget: int, size: Callable[[Story], int]) -> list[Shard]:
-        shards = split(stories, budget, size, self._layouts.get(collection, {}))
-        if collection:
-            self._layouts[collection] = {s.id: shard.index for shard in shards for s in shard.stories}
+        key = f"{collection}|{budget}"  # another context size cuts afresh, and its snapshots differ anyway
+        with self._lock:
+            shards = split(stories, budget, size, self._layouts.get(key, {}) if collection else {})
+            layout = {s.id: shard.index for shard in shards for s in shard.stories}
+            if collection and layout != self._layouts.get(key):
+                self._layouts[key] = layout
+                self._write()
         return shards
+
+    def _write(self) -> None:
+        if not self._path:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self._path.with_name(self._path.name + ".tmp")
+        partial.write_text(json.dumps(self._layouts), encoding="utf-8")
+        os.replace(partial, self._path)
+
+
+def _read_layouts(path: Path) -> dict[str, dict[str, int]]:
+    try:
+        layouts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return layouts if isinstance(layouts, dict) else {}

@@ -211,8 +211,8 @@ def check_support(answer: str, stories: Mapping[str, Story], question: str = "")
     return Support(answer, _cut_empty_openers(sentences))
 
 
-def checked_summary(summary: str, stories: Mapping[str, Story], instruction: str) -> str:
-    """The sentences of a summary that its stories support and that say more than the instruction.
+def checked_summary(support: Support, instruction: str) -> str:
+    """The sentences of a checked summary that its stories support and that say more than the instruction.
 
     "" when none is left: a tiny model often only repeats what it was asked
     ("Question: These stories were found to duplicate each other").
@@ -220,7 +220,7 @@ def checked_summary(summary: str, stories: Mapping[str, Story], instruction: str
     asked = set(terms(instruction)) | {"question"}
     kept = [
         sentence.text.strip()
-        for sentence in check_support(summary, stories, instruction).claims
+        for sentence in support.claims
         if sentence.verdict == SUPPORTED and not set(terms(_CITATION.sub(" ", sentence.text))) <= asked
     ]
     return " ".join(kept)
