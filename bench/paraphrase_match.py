@@ -1,7 +1,7 @@
 """Does sub-word matching beside word BM25 recover paraphrases? The relevance gate and the
 best match on the QA sets, with and without it; no model is asked (docs/evaluation.md).
 
-    python bench/paraphrase_match.py [--min-match 0.2]
+    python bench/paraphrase_match.py [--min-match 0.2] [--sweep]
 
 Words: the gate as shipped (storychat/answer/retrieval.py): a question term counts
 as found in a story when the story has the same stemmed term. Sub-words: it also
@@ -11,6 +11,10 @@ counts when one term holds the other and the shorter has at least 4 letters
 story with the highest match, BM25 breaking ties. For every question:
 answerable ones the gate lets through, unanswerable ones it refuses, and
 answerable ones whose best match is a story the question's key lists.
+--sweep tries every threshold from 0.00 to 1.00 instead, and prints, per set and
+matching, the most answerable questions any threshold lets through while it
+refuses at least 85% of the unanswerable ones, and the reverse with at most 15%
+of the answerable refused (issue 16's targets).
 """
 
 from __future__ import annotations
@@ -98,24 +102,55 @@ class Tally:
         )
 
 
+def best_matches(name: str) -> dict[str, list[tuple[Question, Best]]]:
+    """Every question of the set with its best match, by words and by words + sub-words."""
+    found: dict[str, list[tuple[Question, Best]]] = {"words": [], "words + sub-words": []}
+    indexes: dict[str, StoryIndex] = {}
+    for question in load_questions(Path(evals.__file__).with_name(f"{name}.jsonl")):
+        if question.stories not in indexes:
+            stories = [s for s in read_file(dalpiaz_dir() / question.stories).stories if not s.is_note]
+            indexes[question.stories] = StoryIndex(stories)
+        index = indexes[question.stories]
+        found["words"].append((question, best_by_words(index, question.question)))
+        found["words + sub-words"].append((question, best_by_subwords(index, question.question)))
+    return found
+
+
+def tally(matches: list[tuple[Question, Best]], min_match: float) -> Tally:
+    counted = Tally()
+    for question, best in matches:
+        counted.add(question, best, min_match)
+    return counted
+
+
+def sweep(name: str, matching: str, matches: list[tuple[Question, Best]]) -> list[str]:
+    """The best trade-offs any threshold offers against issue 16's two targets."""
+    tallies = [(t / 100, tally(matches, t / 100)) for t in range(101)]
+    lines = []
+    for wanted, kept, held in (("refused", "passed", "unanswerable"), ("passed", "refused", "answerable")):
+        meeting = [(getattr(c, kept), t, c) for t, c in tallies if getattr(c, wanted) >= 0.85 * getattr(c, held)]
+        if not meeting:
+            lines.append(f"{name}, {matching}: no threshold {'refuses 85% of the unanswerable' if wanted == 'refused' else 'lets 85% of the answerable through'}")
+            continue
+        _, threshold, c = max(meeting, key=lambda m: (m[0], -m[1]))
+        lines.append(
+            f"{name}, {matching}, best with {wanted} >= 85%: threshold {threshold:.2f}, "
+            f"let through {c.passed}/{c.answerable}, refused {c.refused}/{c.unanswerable}"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-match", type=float, default=0.2, help="the relevance gate's threshold (default: the app's)")
+    parser.add_argument("--sweep", action="store_true", help="try every threshold against issue 16's targets")
     args = parser.parse_args()
-    print("| set, matching | answerable let through | unanswerable refused | best match expected |")
-    print("|---|---:|---:|---:|")
+    if not args.sweep:
+        print("| set, matching | answerable let through | unanswerable refused | best match expected |")
+        print("|---|---:|---:|---:|")
     for name in SETS:
-        tallies = {"words": Tally(), "words + sub-words": Tally()}
-        indexes: dict[str, StoryIndex] = {}
-        for question in load_questions(Path(evals.__file__).with_name(f"{name}.jsonl")):
-            if question.stories not in indexes:
-                stories = [s for s in read_file(dalpiaz_dir() / question.stories).stories if not s.is_note]
-                indexes[question.stories] = StoryIndex(stories)
-            index = indexes[question.stories]
-            tallies["words"].add(question, best_by_words(index, question.question), args.min_match)
-            tallies["words + sub-words"].add(question, best_by_subwords(index, question.question), args.min_match)
-        for matching, tally in tallies.items():
-            print(tally.row(f"{name}, {matching}"))
+        for matching, matches in best_matches(name).items():
+            print("\n".join(sweep(name, matching, matches)) if args.sweep else tally(matches, args.min_match).row(f"{name}, {matching}"))
 
 
 if __name__ == "__main__":

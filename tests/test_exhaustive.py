@@ -5,6 +5,7 @@ test_exhaustive_model.py; the faces are in test_cli.py, test_api.py and test_bro
 """
 
 import re
+from typing import Callable
 
 from storychat.answer.exhaustive import HINT, asks_for_everything
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token, final
@@ -72,39 +73,37 @@ def test_adding_stories_changes_only_the_last_shard(fake_engine):
     assert len(after) > len(before)
 
 
+def delete_one_from_shard_2(before: Pipeline, after: Callable[[], Pipeline]) -> tuple[list[list[str]], list[list[str]], str]:
+    """The shards ``before`` cuts; those the pipeline ``after()`` makes then cuts once a story of the second is deleted; that story."""
+    cuts = shard_ids(before.shards(STORIES, "office"))
+    gone = cuts[1][3]
+    return cuts, shard_ids(after().shards([s for s in STORIES if s.id != gone], "office")), gone
+
+
 def test_deleting_a_story_changes_only_its_own_shard(fake_engine):
     p = pipeline(fake_engine)
-    before = shard_ids(p.shards(STORIES, "office"))
-    gone = before[1][3]
-    after = shard_ids(p.shards([s for s in STORIES if s.id != gone], "office"))
+    before, after, gone = delete_one_from_shard_2(p, lambda: p)
     assert after[1] == [i for i in before[1] if i != gone]
     assert after[:1] + after[2:] == before[:1] + before[2:]
 
 
 def test_without_the_remembered_layout_a_deletion_would_move_every_later_cut(fake_engine):
     # Why the layout is remembered: cut afresh, the shards after the deletion all change.
-    p = pipeline(fake_engine)
-    before = shard_ids(p.shards(STORIES, "office"))
-    gone = before[1][3]
-    fresh = shard_ids(pipeline(fake_engine).shards([s for s in STORIES if s.id != gone], "another"))
+    before, fresh, _ = delete_one_from_shard_2(pipeline(fake_engine), lambda: pipeline(fake_engine))
     assert fresh[2:] != before[2:]
 
 
 def test_the_cuts_survive_a_restart_when_the_layouts_are_kept_in_a_file(fake_engine, tmp_path):
     layouts = tmp_path / "shard-layouts.json"
-    before = shard_ids(pipeline(fake_engine, sharder=Sharder(layouts)).shards(STORIES, "office"))
-    gone = before[1][3]
-    restarted = pipeline(fake_engine, sharder=Sharder(layouts))
-    after = shard_ids(restarted.shards([s for s in STORIES if s.id != gone], "office"))
+    first = pipeline(fake_engine, sharder=Sharder(layouts))
+    before, after, gone = delete_one_from_shard_2(first, lambda: pipeline(fake_engine, sharder=Sharder(layouts)))
     assert after[1] == [i for i in before[1] if i != gone]
     assert after[:1] + after[2:] == before[:1] + before[2:]
 
 
 def test_a_pipeline_with_other_options_keeps_the_same_cuts(fake_engine):
     p = pipeline(fake_engine)
-    before = shard_ids(p.shards(STORIES, "office"))
-    gone = before[1][3]
-    after = shard_ids(p.with_options(strict=True).shards([s for s in STORIES if s.id != gone], "office"))
+    before, after, _ = delete_one_from_shard_2(p, lambda: p.with_options(strict=True))
     assert after[2:] == before[2:]
 
 

@@ -56,3 +56,4 @@ def test_cli_ask_exhaustive_reads_the_backlog_in_passes(dalpiaz, tmp_path):
         assert f"pass {n} of {reading['passes']}:" in result.stderr
     cited = {s.id for s in stories}
     assert all(c["id"] in cited for c in payload["citations"] if c["valid"])
+    assert backlog.name in (tmp_path / "shard-layouts.json").read_text()  # the cuts outlive the process
