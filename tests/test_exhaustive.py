@@ -115,6 +115,13 @@ def test_an_unreadable_layout_file_only_means_cutting_afresh(fake_engine, tmp_pa
     assert "office" in layouts.read_text()
 
 
+def test_a_layout_file_that_cannot_be_written_does_not_stop_the_cut(fake_engine, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    shards = pipeline(fake_engine, sharder=Sharder(blocked / "shard-layouts.json")).shards(STORIES, "office")
+    assert shard_ids(shards) == shard_ids(pipeline(fake_engine).shards(STORIES, "office"))
+
+
 def test_another_story_budget_cuts_afresh(fake_engine):
     p = pipeline(fake_engine)
     small = shard_ids(p.shards(STORIES, "office"))

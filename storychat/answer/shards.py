@@ -60,7 +60,8 @@ class Sharder:
     """Splits each collection, keeping its last layout per story budget so cuts stay where they were.
 
     With ``path`` the layouts are also kept in that JSON file. A file that cannot
-    be read is started afresh: a lost layout costs the shards' snapshots, not an answer.
+    be read is started afresh, and one that cannot be written is left as it was:
+    a lost layout costs the shards' snapshots, not an answer.
     """
 
     def __init__(self, path: Path | None = None) -> None:
@@ -81,10 +82,13 @@ class Sharder:
     def _write(self) -> None:
         if not self._path:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         partial = self._path.with_name(self._path.name + ".tmp")
-        partial.write_text(json.dumps(self._layouts), encoding="utf-8")
-        os.replace(partial, self._path)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(self._layouts), encoding="utf-8")
+            os.replace(partial, self._path)
+        except OSError:
+            pass
 
 
 def _read_layouts(path: Path) -> dict[str, dict[str, int]]:
