@@ -8,7 +8,7 @@ import re
 from typing import Callable
 
 from storychat.answer.exhaustive import HINT, asks_for_everything
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token, final
+from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, Token, final
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.shards import Sharder
 from storychat.llm.engine import MESSAGE_OVERHEAD, Message

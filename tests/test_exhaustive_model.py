@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, final
+from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model

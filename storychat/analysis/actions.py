@@ -149,4 +149,3 @@ def _listing(title: Callable[[int], str], instruction: str, found: list[Story]) 
 
 def _plain(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
-
