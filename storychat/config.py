@@ -90,6 +90,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
     Option(("--max-upload-mb",), "max_upload_mb", "largest file or paste accepted, in MB", "library", float, 10.0, "MB"),
     Option(("--max-stories",), "max_stories", "most stories one file or paste may hold", "library", int, 20_000, "N"),
+    Option(("--meaning",), "meaning", "reader of meaning beside words: on (the bundled WordLlama model judges similarity in retrieval, the relevance gate, the support check and duplicates; imports embed their stories) or off (words only)", "library", default="on", metavar="on|off"),
     # server
     Option(("--host",), "host", "address to serve on; anything but loopback needs --auth or --no-auth", "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
     Option(("--port",), "port", "port to serve on", "server", int, 7860, env_aliases=("GRADIO_SERVER_PORT",)),

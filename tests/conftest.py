@@ -45,10 +45,11 @@ def engine():
 
 
 @pytest.fixture(scope="session")
-def pipeline(engine):
+def pipeline(engine, reader):
+    """The pipeline as the app makes it: the bundled model, with the reader of meaning (--meaning on)."""
     from storychat.answer.pipeline import AnswerOptions, Pipeline
 
-    return Pipeline(engine, options=AnswerOptions(max_tokens=64))
+    return Pipeline(engine, options=AnswerOptions(max_tokens=64), reader=reader)
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +96,11 @@ def fake_engine():
     from tests.fakes import FakeEngine
 
     return FakeEngine()
+
+
+@pytest.fixture(scope="session")
+def reader():
+    """The bundled reader of meaning (WordLlama, from its wheel), loaded once."""
+    from storychat.meaning import load_reader
+
+    return load_reader()

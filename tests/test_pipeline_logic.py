@@ -56,7 +56,7 @@ def test_the_usage_that_ends_the_stream_becomes_the_timings(fake_engine):
 def test_one_search_per_question_also_when_retrieval_picks_the_stories(fake_engine, monkeypatch):
     builds = []
     index = retrieval.StoryIndex
-    monkeypatch.setattr(retrieval, "StoryIndex", lambda stories: builds.append(len(stories)) or index(stories))
+    monkeypatch.setattr(retrieval, "StoryIndex", lambda stories, *args: builds.append(len(stories)) or index(stories, *args))
     p = pipeline(fake_engine, n_ctx=1024)
     first = p.answer(QUESTION, BIG)
     second = p.answer("What does the estimator see?", BIG)

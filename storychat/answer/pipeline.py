@@ -22,6 +22,7 @@ from storychat.answer.shards import Shard, Sharder, split
 from storychat.answer.support import MissingTerms, Sentence, Support, check_support, checked_summary, missing_terms
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
+from storychat.meaning import Reader
 from storychat.stories import Story
 
 
@@ -32,6 +33,11 @@ UNCITED = "cites no story the model was shown"
 NOTHING_SUPPORTED = "has no sentence that the stories it cites support"
 
 
+# The relevance gate's default threshold, by signal: the best hit's word match alone, or with a
+# reader of meaning the mean of its match and meaning (docs/evaluation.md, "Meaning beside words").
+GATE = {"words": 0.2, "meaning": 0.28}
+
+
 @dataclass(frozen=True)
 class AnswerOptions:
     max_tokens: int = DEFAULTS.max_tokens
@@ -40,13 +46,13 @@ class AnswerOptions:
     max_question_chars: int = DEFAULTS.max_question_chars
     # Defaults chosen on the QA and needle evaluations (docs/evaluation.md): an answer that must
     # open with the best-matching story's id had the best evidence recall; repeating that story
-    # before the question made the answer state its fact (19 of 20 needles, 8 without); a gate
-    # at 0.20 best separates unanswerable questions.
+    # before the question made the answer state its fact (19 of 20 needles, 8 without). The gate
+    # threshold that best separates unanswerable questions depends on the signal (see GATE).
     focus: int = 1  # stories repeated just before the question; 0 turns the focus block off
     constrained: bool = True  # the answer must open with a cited id (the profile says which ids, and whether it may refuse)
     cite_from: int = 1  # how many of the best-matching stories that opening id may name (tiny profile)
     profile: str = DEFAULTS.answer_profile  # auto, tiny or open: storychat/answer/profiles.py
-    min_match: float = 0.2  # relevance gate: refuse without the model below this match
+    min_match: float | None = None  # relevance gate: refuse without the model below this; None: GATE's for the signal
     closest: int = 3
 
 
@@ -133,7 +139,7 @@ class Request:
     context: Context
     messages: list[Message]
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
-    best_match: float = 0.0  # the search's best hit's match, what the relevance gate judges
+    best_match: float = 0.0  # the search's best hit's relevance, what the relevance gate judges
     follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
 
 
@@ -163,23 +169,31 @@ def final(events: Iterable[Event]) -> Answer:
 class Pipeline:
     def __init__(
         self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions(),
-        sharder: Sharder | None = None,
+        sharder: Sharder | None = None, reader: Reader | None = None,
     ):
         self.engine = engine
         self.template = template
         self.options = options
+        self.reader = reader
         self.profile: Profile = choose(options.profile, engine.info().parameters)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
-        self._searcher = Searcher()
+        self._searcher = Searcher(reader)
         self._sharder = sharder or Sharder()
+
+    @property
+    def min_match(self) -> float:
+        """The relevance gate's threshold in force."""
+        if self.options.min_match is not None:
+            return self.options.min_match
+        return GATE["meaning" if self.reader else "words"]
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
-        return [*self.engine.report(), self.profile.sentence()]
+        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.reader)]
 
     def with_options(self, **changes) -> "Pipeline":
-        """The same engine, template and shard layouts with other answer options."""
-        return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder)
+        """The same engine, template, shard layouts and reader with other answer options."""
+        return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.reader)
 
     def ask(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -191,8 +205,8 @@ class Pipeline:
         best = request.best_match
         missing = missing_terms(request.question, self._searcher.index(stories))
         hint = HINT if request.context.coverage.mode == "retrieval" and asks_for_everything(request.question) else ""
-        if best < self.options.min_match and not request.follows_cited:
-            yield Progress(f"No story matches the question (best match {best:.2f} < {self.options.min_match})")
+        if best < self.min_match and not request.follows_cited:
+            yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
         yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
@@ -261,7 +275,7 @@ class Pipeline:
         turn = previous_turn(history, stories)
         follow_up = turn is not None and refers_back(question, turn)
         hits = self.search(f"{turn.question} {question}" if follow_up else question, stories)
-        best = hits[0].match if hits else 0.0
+        best = hits[0].relevance if hits else 0.0
         if follow_up:
             hits = cited_first(hits, turn.cited)
         context = self._builder.build(stories, question, history, hits)
@@ -269,7 +283,7 @@ class Pipeline:
         return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited))
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
-        """The stories (notes left out) that share a term with ``query``, best first (BM25)."""
+        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
         return self._searcher.search(query, stories, k)
 
     def fit(self, stories: Sequence[Story]) -> Fit:
@@ -429,6 +443,13 @@ class Pipeline:
             doubt=doubt,
             missing=missing,
         )
+
+
+def meaning_sentence(reader: Reader | None) -> str:
+    """Which reader of meaning judges relevance beside words: a line of `storychat info` and the Model panel."""
+    if reader is None:
+        return "meaning: off; relevance is judged by words only (--meaning on adds the reader)"
+    return f"meaning: {reader.name}, beside words, in retrieval, the gate, the support check and duplicates"
 
 
 def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:

@@ -1,7 +1,12 @@
-"""Rank stories against a question with BM25 (``bm25s``), and say how well the best ones match.
+"""Rank stories against a question by its words (BM25, ``bm25s``) and, with a reader, its meaning.
 
 Text is reduced to content terms first (``storychat.text``). The same terms
-feed BM25 and the match score of the relevance gate.
+feed BM25 and a hit's ``match``: the IDF-weighted share of the question's terms
+the story holds. With a reader of meaning (``storychat.meaning``) each story
+also gets the cosine of its vector with the question's, and stories rank by
+meaning plus a fifth of their match; without one, by BM25. A story is a hit
+when it shares a term with the question or comes close to it in meaning.
+docs/evaluation.md has the measurements behind the weights.
 """
 
 from __future__ import annotations
@@ -13,22 +18,34 @@ from typing import Sequence
 
 import bm25s
 
+from storychat.meaning import Reader
 from storychat.stories import Story
 from storychat.text import terms
+
+MATCH_WEIGHT = 0.2  # of the word match, added to the meaning when ranking
+MEANING_HIT = 0.4  # cosine from which a story that shares no term with the question is a hit
 
 
 @dataclass(frozen=True)
 class Hit:
     story: Story
-    score: float  # BM25
+    score: float  # what the hits are ranked by: BM25, or with a reader the meaning plus MATCH_WEIGHT x match
     match: float  # share of the question's information (IDF-weighted terms) found in this story
+    meaning: float | None = None  # cosine of the story's and the question's vectors; None without a reader
+
+    @property
+    def relevance(self) -> float:
+        """What the relevance gate judges: the match, or with a reader the mean of match and meaning."""
+        return self.match if self.meaning is None else round((self.match + self.meaning) / 2, 3)
 
 
 class StoryIndex:
-    """A BM25 index over one fixed list of stories."""
+    """A BM25 index over one fixed list of stories, and with a ``reader`` their vectors."""
 
-    def __init__(self, stories: Sequence[Story]):
+    def __init__(self, stories: Sequence[Story], reader: Reader | None = None):
         self.stories = list(stories)
+        self.reader = reader
+        self.vectors = reader.story_vectors(self.stories) if reader else None
         self.story_terms = [terms(_searchable(s)) for s in self.stories]  # in the order of ``stories``
         df = Counter(t for story_terms in self.story_terms for t in set(story_terms))
         n = len(self.stories)
@@ -41,17 +58,34 @@ class StoryIndex:
             self._bm25.index(self.story_terms, show_progress=False)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """Stories sharing at least one term with the query, best first."""
+        """The hits for ``query``, best first, at most ``k``."""
+        k = min(k or len(self.stories), len(self.stories))
+        hits = self._by_words(query) if self.vectors is None else self._by_meaning(query)
+        return hits[:k]
+
+    def _by_words(self, query: str) -> list[Hit]:
+        """Stories sharing at least one term with the query, by BM25."""
         query_terms = terms(query)
         if self._empty or not query_terms:
             return []
-        k = min(k or len(self.stories), len(self.stories))
-        docs, scores = self._bm25.retrieve([query_terms], k=k, show_progress=False)
+        docs, scores = self._bm25.retrieve([query_terms], k=len(self.stories), show_progress=False)
         return [
             Hit(self.stories[int(d)], float(s), self._match(query_terms, self.story_terms[int(d)]))
             for d, s in zip(docs[0], scores[0])
             if s > 0
         ]
+
+    def _by_meaning(self, query: str) -> list[Hit]:
+        """Stories sharing a term with the query or close to it in meaning, by meaning and match."""
+        query_terms = terms(query)
+        meanings = self.vectors @ self.reader.embed([query])[0] if self.stories else []
+        hits = []
+        for story, story_terms, meaning in zip(self.stories, self.story_terms, meanings):
+            match = self._match(query_terms, story_terms) if query_terms else 0.0
+            if match > 0 or meaning >= MEANING_HIT:
+                meaning = round(float(meaning), 3)
+                hits.append(Hit(story, round(meaning + MATCH_WEIGHT * match, 3), match, meaning))
+        return sorted(hits, key=lambda h: -h.score)  # stable: library order among equals
 
     def weight(self, term: str) -> float:
         """The term's IDF in this index; a term no story holds weighs most."""
@@ -67,7 +101,8 @@ class StoryIndex:
 class Searcher:
     """Searches the story set asked about last; its index is rebuilt only when the set changes."""
 
-    def __init__(self) -> None:
+    def __init__(self, reader: Reader | None = None) -> None:
+        self.reader = reader
         # One (key, index) pair, swapped as a whole: answers on other threads
         # (--concurrency > 1) never see one set's key with another's index.
         self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
@@ -82,7 +117,7 @@ class Searcher:
         key = tuple(f"{s.id}\0{s.text}" for s in stories)
         cached_key, index = self._indexed
         if index is None or cached_key != key:
-            index = StoryIndex(stories)
+            index = StoryIndex(stories, self.reader)
             self._indexed = (key, index)
         return index
 

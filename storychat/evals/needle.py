@@ -78,7 +78,7 @@ class Mode:
     label: str
     focus: int
     constrained: bool
-    min_match: float
+    min_match: float | None  # None: the pipeline's default gate
 
 
 _DEFAULTS = AnswerOptions()

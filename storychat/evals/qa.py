@@ -17,7 +17,7 @@ A question set is JSONL, one question a line, answered from a story file
 - shown as valid but not a story of the backlog: checked here, apart from the
   pipeline's own check, and must be 0;
 - retrieved: the share of answerable questions with an expected story among the
-  top 3 BM25 hits, an upper bound for what the focus block and the citation
+  top 3 hits (BM25, or with meaning the ranking by meaning and match), an upper bound for what the focus block and the citation
   grammar can offer (by default both use the first hit only).
 
 The gate sweep runs once with the relevance gate off and replays, for each
@@ -152,7 +152,7 @@ class Result:
     invalid_ids: tuple[str, ...] = ()
     false_valid: tuple[str, ...] = ()  # marked valid, yet not a story of the backlog
     seconds: float = 0.0
-    retrieved: bool = False  # an expected story among the top RETRIEVAL_K BM25 hits
+    retrieved: bool = False  # an expected story among the top RETRIEVAL_K hits
     unsupported: bool = False  # the model cited no valid story (withheld when strict)
     raw: str = ""  # what the model wrote
     nothing_supported: bool = False  # it cited a valid story, yet no sentence is supported (shown with a warning)
@@ -299,6 +299,8 @@ class Evaluation:
     options: AnswerOptions
     results: list[Result]
     sweep: list[SweepRow] = field(default_factory=list)  # empty unless the gate was swept
+    gate: float = 0.0  # the relevance gate's threshold in force (0 when swept)
+    meaning: str = ""  # the reader of meaning beside words, "" when off
 
     @property
     def metrics(self) -> Metrics:
@@ -307,7 +309,8 @@ class Evaluation:
     def to_json(self) -> dict:
         report = {
             "source": self.source,
-            "options": asdict(self.options),
+            "options": {**asdict(self.options), "min_match": self.gate},
+            "meaning": self.meaning or "off",
             "metrics": self.metrics.to_json(),
             "results": [_result_json(r) for r in self.results],
         }
@@ -318,11 +321,11 @@ class Evaluation:
 
     def text(self) -> str:
         m, o = self.metrics, self.options
-        gate_line = "off (swept below)" if self.sweep else f"{o.min_match}"
+        gate_line = "off (swept below)" if self.sweep else f"{self.gate}"
         lines = [
             f"{self.source}: {m.questions} questions ({m.answerable} answerable, {m.unanswerable} unanswerable)",
             f"options: focus {o.focus}, constrained {f'on (top {o.cite_from})' if o.constrained else 'off'}, gate {gate_line}, "
-            f"max_tokens {o.max_tokens}, strict {'on' if o.strict else 'off'}",
+            f"max_tokens {o.max_tokens}, strict {'on' if o.strict else 'off'}, meaning {self.meaning or 'off'}",
             f"refused on unanswerable:   {_count(m.refused_unanswerable, m.unanswerable)}  (target >= {TARGET_REFUSED:.0%})",
             f"wrong refusals:            {_count(m.wrong_refusals, m.answerable)}  (target <= {TARGET_WRONG_REFUSALS:.0%})",
             f"evidence recall:           {_count(m.evidence_found, m.answerable)}  (target >= {TARGET_RECALL:.0%})",
@@ -331,7 +334,7 @@ class Evaluation:
             f"refused by the gate:       {m.gated}",
             f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
             f"no supported sentence:     {m.nothing_supported}  (shown with a warning)",
-            f"retrieved (top {RETRIEVAL_K} BM25):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
+            f"retrieved (top {RETRIEVAL_K} hits):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]
         if self.sweep:
@@ -398,4 +401,5 @@ def evaluate(
     if sweep_gate:
         pipeline = pipeline.with_options(min_match=0.0)
     results = run(pipeline, questions, backlogs, progress)
-    return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [])
+    reader = pipeline.reader.name if pipeline.reader else ""
+    return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [], pipeline.min_match, reader)

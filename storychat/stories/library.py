@@ -17,12 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import platformdirs
 
+from storychat.stories import vectors
 from storychat.stories.formats import ImportBatch, unique_id
 from storychat.stories.migrations import migrate
 from storychat.stories.model import Story
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from storychat.meaning import Reader
 
 DATABASE_NAME = "library.sqlite3"
 MAX_COLLECTION_NAME = 100
@@ -60,10 +67,13 @@ _INSERT = (
 
 
 class Library:
-    def __init__(self, data_dir: Path) -> None:
+    """With a ``reader`` (of meaning), imports also embed their new stories and keep the vectors."""
+
+    def __init__(self, data_dir: Path, reader: Reader | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DATABASE_NAME
+        self.reader = reader.kept_in(self) if reader else None
         with self._connect() as db:
             db.execute("PRAGMA journal_mode = WAL")
             migrate(db)
@@ -125,7 +135,27 @@ class Library:
                 rows.append(_row(collection_id, story, digest))
                 (report.notes if story.is_note else report.added).append(story)
             db.executemany(_INSERT, rows)
+            if self.reader and report.added:
+                self._embed(db, report.added)
         return report
+
+    def _embed(self, db: sqlite3.Connection, stories: list[Story]) -> None:
+        """Keep the vectors of ``stories`` that the library does not hold yet, in the import's transaction."""
+        from storychat.meaning import story_text
+
+        held = vectors.load(db, self.reader.name, [s.digest for s in stories])
+        new = {s.digest: s for s in stories if s.digest not in held}
+        if new:
+            vectors.save(db, self.reader.name, dict(zip(new, self.reader.embed([story_text(s) for s in new.values()]))))
+
+    def load_vectors(self, reader: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
+        """The kept vectors of ``reader`` for those of ``digests`` it has embedded."""
+        with self._connect() as db:
+            return vectors.load(db, reader, digests)
+
+    def save_vectors(self, reader: str, found: Mapping[str, np.ndarray]) -> None:
+        with self._transaction() as db:
+            vectors.save(db, reader, found)
 
     def stories(self, collection: str) -> list[Story]:
         """All stories and notes of a collection, by source, then line, then id."""
@@ -151,6 +181,7 @@ class Library:
                 " AND collection_id = (SELECT id FROM collections WHERE name = ?)",
                 (story_id, name),
             )
+            vectors.drop_orphans(db)
             return deleted.rowcount > 0
 
     def clear(self, collection: str) -> int:
@@ -163,6 +194,7 @@ class Library:
                 (name,),
             ).fetchone()[0]
             db.execute("DELETE FROM collections WHERE name = ?", (name,))
+            vectors.drop_orphans(db)
             return count
 
     def export_csv(self, collection: str, path: Path) -> None:

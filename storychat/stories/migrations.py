@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Callable, Sequence
 
-from storychat.stories.model import content_digest
+from storychat.stories.model import Story, content_digest
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[Migration] = []
@@ -71,3 +71,27 @@ def m002_content_digest(db: sqlite3.Connection) -> None:
         ((content_digest(kind, text, tuple(json.loads(acceptance))), pk) for pk, kind, text, acceptance in rows),
     )
     db.execute("CREATE INDEX stories_by_digest ON stories (collection_id, digest)")
+
+
+@migration
+def m003_story_vectors(db: sqlite3.Connection) -> None:
+    """Each story's vector by the reader of meaning, kept by content digest (identical stories share one)."""
+    from storychat.meaning import load_reader, story_text
+    from storychat.stories.vectors import to_blob
+
+    db.execute(
+        "CREATE TABLE story_vectors ("
+        " reader TEXT NOT NULL,"
+        " digest TEXT NOT NULL,"
+        " vector BLOB NOT NULL,"  # float32, little-endian
+        " PRIMARY KEY (reader, digest))"
+    )
+    rows = db.execute("SELECT DISTINCT digest, text, acceptance FROM stories WHERE kind != 'note'").fetchall()
+    if not rows:
+        return
+    reader = load_reader()
+    texts = [story_text(Story("", text, "", 0, acceptance=tuple(json.loads(acceptance)))) for _, text, acceptance in rows]
+    db.executemany(
+        "INSERT INTO story_vectors (reader, digest, vector) VALUES (?, ?, ?)",
+        ((reader.name, digest, to_blob(vector)) for (digest, _, _), vector in zip(rows, reader.embed(texts))),
+    )
