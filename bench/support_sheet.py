@@ -24,7 +24,7 @@ from pathlib import Path
 
 from storychat import evals
 from storychat.answer.citations import extract_ids
-from storychat.answer.pipeline import AnswerOptions
+from storychat.answer.pipeline import GATE
 from storychat.answer.support import check_support
 from storychat.evals import dalpiaz_dir
 from storychat.evals.qa import load_questions
@@ -32,7 +32,7 @@ from storychat.stories.formats import read_file
 
 
 def main(arguments: list[str]) -> int:
-    gate = AnswerOptions().min_match
+    gate = GATE["words"]  # the gate_refuses mark: what the words-only gate, the default before issue 22, did
     answers: dict[tuple[str, str], dict] = {}
     backlogs: dict[str, dict] = {}
     for argument in arguments:

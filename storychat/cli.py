@@ -174,6 +174,8 @@ def cache_label(args: argparse.Namespace) -> str:
 
 
 def print_answer(answer, as_json: bool) -> None:
+    from storychat.answer.support import PARAPHRASED
+
     if as_json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return
@@ -185,15 +187,16 @@ def print_answer(answer, as_json: bool) -> None:
     elif answer.answer != answer.raw:
         print(f"\n[shown without its repeated sentences and empty openers]\n{answer.answer}")
     for s in answer.support.sentences:
-        if s.flagged and not s.cut:
+        if (s.flagged or s.verdict == PARAPHRASED) and not s.cut:
             print(f"  {s.why()}: {s.text}")
-    if answer.missing:
-        print(answer.missing.line())
+    if answer.gap_line:
+        print(answer.gap_line)
     for c in answer.citations:
-        mark = "ok " if c.verified else "-- " if c.valid else "BAD"
+        mark = "ok " if c.verified else "~  " if c.paraphrased else "-- " if c.valid else "BAD"
         print(f"  {mark} [{c.id}] {c.source}:{c.line} {c.text}")
     for m in answer.support.misquotes:
-        print(f"  misquoted [{m.id}]: the answer says {m.claimed!r}; the story says {m.library!r}")
+        owner = f"; these are [{m.owner}]'s words" if m.owner else ""
+        print(f"  misquoted [{m.id}]: the answer says {m.claimed!r}; the story says {m.library!r}{owner}")
     if answer.closest:
         print("Possibly relevant:")
     for s in answer.closest:

@@ -11,6 +11,7 @@ from storychat.answer.prompt import REFUSAL
 from storychat.answer.support import EMPTY_OPENER, REPEAT, SUPPORTED, UNSUPPORTED
 from storychat.answer.transcript import to_markdown
 from storychat.cli import print_answer
+from storychat.meaning import load_reader
 from storychat.stories.formats import read_text
 from storychat.ui.render import answer_messages
 from tests.test_support import BOOKSHOP
@@ -26,11 +27,11 @@ TRACKED = "[paste-4] As a customer, I want to track the delivery status of my or
 
 
 def answer(fake_engine, reply: str, question: str = PARCEL, **options):
+    """The pipeline as the app makes it (with the reader of meaning) on the fake engine's ``reply``."""
     fake_engine.reply = reply
     # min_match 0: these tests are about what happens to the model's answer, not the relevance gate.
-    return Pipeline(fake_engine, options=AnswerOptions(max_tokens=200, constrained=False, min_match=0.0, **options)).answer(
-        question, STORIES
-    )
+    options = AnswerOptions(max_tokens=200, constrained=False, min_match=0.0, **options)
+    return Pipeline(fake_engine, options=options, reader=load_reader()).answer(question, STORIES)
 
 
 def test_a_citation_is_verified_only_where_a_sentence_citing_it_is_supported_by_it(fake_engine):
@@ -80,6 +81,7 @@ def test_the_json_has_one_record_per_sentence_and_keeps_the_existing_fields(fake
     assert invented["misquote"] == {
         "id": "paste-9", "claimed": "As a customer, I want to follow where my parcel is.",
         "library": "As a warehouse clerk, I want to print packing slips for each order, so that parcels hold the right books.",
+        "owner": "",
     }
     assert faithful["text"] == f"The answer is: {FAITHFUL}" and faithful["cut"] == ""
     assert (faithful["verdict"], faithful["backed_by"], faithful["misquote"]) == (SUPPORTED, ["paste-10"], None)
@@ -113,8 +115,8 @@ def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_ver
 
 def test_a_marked_sentence_that_is_a_list_item_stays_a_list_item(fake_engine):
     shown, *_ = answer_messages(answer(fake_engine, f"{TRACKED}\n1. [paste-4] Customers follow parcels by drone.", strict=False))
-    assert shown["content"].endswith('\n1. <span class="sentence-unsupported" title="unsupported: no story it cites says '
-                                     'follow, parcels, drone">⚠ [paste-4] Customers follow parcels by drone.</span>')
+    assert ('\n1. <span class="sentence-unsupported" title="unsupported: no story it cites says '
+            'follow, parcels, drone">⚠ [paste-4] Customers follow parcels by drone.</span>') in shown["content"]
 
 
 def test_the_evidence_panel_shows_a_misquote_beside_the_library_text(fake_engine):

@@ -24,6 +24,7 @@ class Citation:
     goal: str = ""
     benefit: str = ""
     verified: bool = False  # valid, and a sentence of the answer that cites it is supported by it (the ✓)
+    paraphrased: bool = False  # valid, not verified, and a sentence citing it is supported in other words (≈)
 
 
 def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
@@ -43,10 +44,11 @@ def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
 
 
 def check_citations(
-    answer: str, in_context: Mapping[str, Story], known: Mapping[str, Story], supported: Collection[str] = ()
+    answer: str, in_context: Mapping[str, Story], known: Mapping[str, Story], supported: Collection[str] = (),
+    paraphrased: Collection[str] = (),
 ) -> list[Citation]:
-    """A citation is valid only when the story exists and the model was shown it, and
-    verified only when it is valid and among the ``supported`` ids (``Support.supported_ids``)."""
+    """A citation is valid only when the story exists and the model was shown it; verified only when it is
+    valid and among the ``supported`` ids (``Support.supported_ids``), else paraphrased when among those."""
     citations = []
     for story_id in extract_ids(answer, known):
         story = known.get(story_id)
@@ -62,6 +64,7 @@ def check_citations(
                 goal=story.goal if story else "",
                 benefit=story.benefit if story else "",
                 verified=valid and story_id in supported,
+                paraphrased=valid and story_id not in supported and story_id in paraphrased,
             )
         )
     return citations

@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Sequence, Union
 
+from storychat.answer.carried import NoStorySays, as_clause, carrying
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
@@ -19,7 +20,9 @@ from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.answer.shards import Shard, Sharder, split
-from storychat.answer.support import MissingTerms, Sentence, Support, check_support, checked_summary, missing_terms
+from storychat.answer.support import (
+    PARAPHRASED, MissingTerms, Sentence, Support, check_support, checked_summary, instead_of, missing_terms,
+)
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
 from storychat.meaning import Reader
@@ -35,7 +38,7 @@ NOTHING_SUPPORTED = "has no sentence that the stories it cites support"
 
 # The relevance gate's default threshold, by signal: the best hit's word match alone, or with a
 # reader of meaning the mean of its match and meaning (docs/evaluation.md, "Meaning beside words").
-GATE = {"words": 0.2, "meaning": 0.28}
+GATE = {"words": 0.2, "meaning": 0.29}
 
 
 @dataclass(frozen=True)
@@ -84,12 +87,21 @@ class Answer:
     support: Support = field(default_factory=lambda: Support("", []))  # every sentence of ``raw``, judged
     doubt: str = ""  # UNCITED or NOTHING_SUPPORTED; "" when the answer may be shown as it is
     missing: MissingTerms | None = None  # the question's words that no story mentions
+    no_story_says: NoStorySays | None = None  # none of the stories it cites carries the question (with a reader)
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
 
     @property
     def evidence(self) -> list[Citation]:
         return [c for c in self.citations if c.valid]
+
+    @property
+    def gap_line(self) -> str:
+        """What no story carries, computed by code: the question's missing words, else that no cited story
+        carries the question; "" when neither. The missing words' line is the more precise of the two."""
+        if self.missing:
+            return self.missing.line()
+        return self.no_story_says.line() if self.no_story_says else ""
 
     @property
     def withheld(self) -> bool:
@@ -108,6 +120,7 @@ class Answer:
             "doubt": self.doubt,
             "sentences": [_sentence_json(s) for s in self.support.sentences],
             "missing": _missing_json(self.missing),
+            "no_story_says": _no_story_says_json(self.no_story_says),
             "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
             "context": {**asdict(self.context), "dropped_turns": self.dropped_turns},
             "timings": asdict(self.timings),
@@ -121,8 +134,14 @@ def _sentence_json(s: Sentence) -> dict:
     return {
         "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
         "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
-        "misquote": asdict(j.misquote) if j.misquote else None,
+        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
     }
+
+
+def _no_story_says_json(verdict: NoStorySays | None) -> dict | None:
+    if verdict is None:
+        return None
+    return {"closest": verdict.closest.id if verdict.closest else None, "line": verdict.line()}
 
 
 def _missing_json(missing: MissingTerms | None) -> dict | None:
@@ -141,6 +160,7 @@ class Request:
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
     best_match: float = 0.0  # the search's best hit's relevance, what the relevance gate judges
     follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
+    carried: tuple[str, ...] | None = None  # ids of the stories that carry the question; None: not judged
 
 
 @dataclass(frozen=True)
@@ -203,7 +223,7 @@ class Pipeline:
         request = self.prepare(question, stories, history)
         hits = request.context.hits
         best = request.best_match
-        missing = missing_terms(request.question, self._searcher.index(stories))
+        missing = missing_terms(request.question, self._searcher.index(stories), self.min_match)
         hint = HINT if request.context.coverage.mode == "retrieval" and asks_for_everything(request.question) else ""
         if best < self.min_match and not request.follows_cited:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
@@ -280,7 +300,10 @@ class Pipeline:
             hits = cited_first(hits, turn.cited)
         context = self._builder.build(stories, question, history, hits)
         request = self._request(question, context, [h.story for h in context.hits])
-        return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited))
+        # A follow-up asks about the previous turn's stories in words of its own; only a question asked
+        # afresh, with a reader of meaning, is held against the stories its answer cites.
+        carried = carrying(question, hits) if self.reader and not follow_up else None
+        return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), carried=carried)
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
@@ -420,8 +443,10 @@ class Pipeline:
     ) -> Answer:
         context = request.context
         known = {s.id: s for s in stories}
-        support = check_support(raw, known, request.question)
-        citations = check_citations(raw, {s.id: s for s in context.stories}, known, support.supported_ids())
+        support = check_support(raw, known, request.question, request.carried or ())
+        citations = check_citations(
+            raw, {s.id: s for s in context.stories}, known, support.supported_ids(), support.supported_ids(PARAPHRASED)
+        )
         refused = is_refusal(raw)
         doubt = "" if refused else _doubt(citations)
         closest = [h.story for h in hits[: self.options.closest]] if refused or doubt else []
@@ -442,7 +467,18 @@ class Pipeline:
             support=support,
             doubt=doubt,
             missing=missing,
+            no_story_says=None if refused else _no_story_says(request, citations, hits),
         )
+
+
+def _no_story_says(request: Request, citations: list[Citation], hits: list[Hit]) -> NoStorySays | None:
+    """When the question was judged and no valid citation carries it: the line that says so, with the closest story."""
+    if request.carried is None or not any(c.valid for c in citations):
+        return None
+    if any(c.valid and c.id in request.carried for c in citations):
+        return None
+    closest = hits[0].story if hits else None
+    return NoStorySays(as_clause(request.question), closest, instead_of(closest, request.question) if closest else "")
 
 
 def meaning_sentence(reader: Reader | None) -> str:
@@ -482,4 +518,4 @@ def _doubt(citations: list[Citation]) -> str:
     """Why an answer that is not a refusal cannot be shown as it is, or ""."""
     if not any(c.valid for c in citations):
         return UNCITED
-    return "" if any(c.verified for c in citations) else NOTHING_SUPPORTED
+    return "" if any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED

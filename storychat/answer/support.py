@@ -6,11 +6,15 @@ supported when every content word it uses (after stemming) occurs in those
 stories and any story text it presents ("[id] As a user, I want ...") matches
 the library's; partly supported when at least half its content words do;
 unsupported otherwise. Words that only frame the answer ("The answer is:")
-make no claim.
+make no claim. A sentence flagged only for words of the question ("Yes, a
+participant can revise their estimate" to a story that says "change my
+estimate") is **supported in other words** when a story it is judged against
+carries the question (``answer/carried.py``: that takes a reader of meaning)
+and none of those words is a name, a number or a negation.
 
-Repeated sentences and empty openers are marked for cutting from the display;
-the raw text is kept as it is. ``missing_terms`` says which words of a
-question no story mentions, and which story comes closest.
+Repeated sentences, empty openers and echoed ``Question: ...`` lines are marked
+for cutting from the display; the raw text is kept as it is. ``missing_terms``
+says which words of a question no story mentions, and which story comes closest.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
+from storychat.answer.carried import names
 from storychat.answer.citations import extract_ids, is_refusal
 from storychat.answer.retrieval import StoryIndex
 from storychat.text import STOPWORDS, stem, terms
@@ -29,12 +34,14 @@ from storychat.stories import Story
 from storychat.stories.parse import parse_parts
 
 SUPPORTED = "supported"
+PARAPHRASED = "supported in other words"
 PARTLY = "partly supported"
 UNSUPPORTED = "unsupported"
 NO_CLAIM = "no claim"
 
 REPEAT = "repeat"
 EMPTY_OPENER = "empty opener"
+ECHOED_QUESTION = "echoed question"
 
 # Words that frame an answer or name the parts of a story rather than say
 # anything a story could back: "The story most related to the question is",
@@ -46,20 +53,6 @@ id ids following listed example
 role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
 """.split())
 
-# Words for the same thing, used only to decide that a question's word is
-# covered by the backlog (``missing_terms``), never to back an answer's claim.
-SYNONYMS = (
-    frozenset({"postcode", "zip", "zipcode"}),
-    frozenset({"shopper", "customer", "buyer", "client", "purchaser"}),
-    frozenset({"parcel", "package", "shipment", "delivery"}),
-    frozenset({"track", "follow", "trace"}),
-    frozenset({"purchase", "buy", "order"}),
-    frozenset({"spreadsheet", "excel", "xlsx", "csv"}),
-    frozenset({"bookmark", "favorite", "favourite", "wishlist"}),
-    frozenset({"login", "log", "signin", "sign"}),
-    frozenset({"email", "mail", "e-mail"}),
-    frozenset({"admin", "administrator"}),
-)
 # "user" is whoever a story's role names.
 _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
 
@@ -78,10 +71,12 @@ _SENTENCE_END = re.compile(r"(?<![A-Za-z]\.[A-Za-z]\.)(?<!\betc\.)(?<!\bvs\.)(?<
 _PRESENTED = re.compile(r"(?:^|:\s*)[\"“']?(as\s+an?\s.+)", re.I | re.S)
 _QUOTED = re.compile(r"[\"“]([^\"“”]{8,}?)[\"”]")
 _ELLIPSIS = re.compile(r"\.\.\.|…")
+_ECHO = re.compile(r"^\s*question\s*:", re.I)
 _ASKS = re.compile(r"^\s*question\s*:|\?[\"'”’)]*\s*$", re.I)
 _YES = re.compile(r"\byes\b", re.I)
 LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
+_NEGATION_REACH = 6  # words after a story's "not" that it negates ("do not have to convert data formats")
 QUOTE_COVERAGE = 0.8  # share of a presented quote's words that must follow the story's text in order
 PARTLY_SHARE = 0.5
 
@@ -93,6 +88,7 @@ class Misquote:
     id: str
     claimed: str
     library: str
+    owner: str = ""  # the story whose text it is, when it is another story's (the wrong id was cited)
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class Sentence:
     cites: tuple[str, ...]  # ids written in the sentence
     against: tuple[str, ...]  # ids it is judged against: its own, else those cited just before it
     judgement: Judgement
-    cut: str = ""  # REPEAT or EMPTY_OPENER: left out of the displayed answer
+    cut: str = ""  # REPEAT, EMPTY_OPENER or ECHOED_QUESTION: left out of the displayed answer
 
     @property
     def verdict(self) -> str:
@@ -125,9 +121,11 @@ class Sentence:
     def why(self) -> str:
         """The verdict, the words no story it is judged against holds, and any misquote, in words."""
         j = self.judgement
+        if j.verdict == PARAPHRASED:
+            return f"{j.verdict}: [{', '.join(j.backed_by)}] carries the question, in other words than {', '.join(j.unsupported)}"
         return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
             f"; it misquotes [{j.misquote.id}]" if j.misquote and j.misquote.id else ""
-        )
+        ) + (f"; these are [{j.misquote.owner}]'s words" if j.misquote and j.misquote.owner else "")
 
 
 @dataclass(frozen=True)
@@ -163,11 +161,11 @@ class Support:
     def any_supported(self) -> bool:
         return any(s.verdict == SUPPORTED for s in self.claims)
 
-    def supported_ids(self) -> list[str]:
-        """Ids that back a supported sentence (the ones that earn a check mark), in order of citation."""
+    def supported_ids(self, verdict: str = SUPPORTED) -> list[str]:
+        """Ids that back a sentence of ``verdict`` (SUPPORTED: the ones that earn a check mark), in order of citation."""
         ids: dict[str, None] = {}
         for s in self.claims:
-            if s.verdict == SUPPORTED:
+            if s.verdict == verdict:
                 ids.update(dict.fromkeys(s.judgement.backed_by))
         return list(ids)
 
@@ -193,8 +191,11 @@ class MissingTerms:
         return text
 
 
-def check_support(answer: str, stories: Mapping[str, Story], question: str = "") -> Support:
-    """Split ``answer`` to ``question`` and judge each sentence against the ``stories`` (by id) it may cite."""
+def check_support(
+    answer: str, stories: Mapping[str, Story], question: str = "", carried: Collection[str] = ()
+) -> Support:
+    """Split ``answer`` to ``question`` and judge each sentence against the ``stories`` (by id) it may cite;
+    ``carried``: the ids of the stories that carry the question (``answer/carried.py``)."""
     sentences: list[Sentence] = []
     before: tuple[str, ...] = ()
     seen: set[str] = set()
@@ -203,9 +204,9 @@ def check_support(answer: str, stories: Mapping[str, Story], question: str = "")
         cites = tuple(extract_ids(text, stories))
         against = cites or before
         before = against
-        judgement = judge(text, [stories[i] for i in against if i in stories], question)
+        judgement = judge(text, [stories[i] for i in against if i in stories], question, carried, stories.values())
         key = " ".join(w.lower() for w in _WORD.findall(_CITATION.sub(" ", text)))
-        cut = REPEAT if key and key in seen else ""
+        cut = ECHOED_QUESTION if _ECHO.search(_CITATION.sub(" ", text)) else REPEAT if key and key in seen else ""
         seen.add(key)
         sentences.append(Sentence(text, start, end, cites, against, judgement, cut))
     return Support(answer, _cut_empty_openers(sentences))
@@ -239,36 +240,50 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def judge(sentence: str, stories: Sequence[Story], question: str = "") -> Judgement:
+def judge(
+    sentence: str, stories: Sequence[Story], question: str = "", carried: Collection[str] = (),
+    library: Iterable[Story] = (),
+) -> Judgement:
     """Whether ``stories`` back what ``sentence`` says (its citations are ignored).
 
     A question asks and claims nothing; a "Yes" claims what ``question`` asks, besides its own words.
+    ``carried``: ids of stories that carry the question; ``library``: where a misquote's owner is looked for.
     """
     claim = LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
     if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
         return Judgement(NO_CLAIM)
     words = content_words(claim)
     negated = _negated(claim)
-    if not negated and _YES.search(claim):
-        words += content_words(question)
+    if (not negated and _YES.search(claim)) or (negated and not words):
+        words += content_words(question)  # a bare "Yes" or "No" answers the question: it claims its words
     words = _unique(words)
     if not words and not negated:
         return Judgement(NO_CLAIM)
     vocabularies = {s.id: _vocabulary([s]) for s in stories}
     found = [w for w in words if any(_known(w.stem, v) for v in vocabularies.values())]
     unsupported = [w.surface for w in words if w not in found]
-    if negated and not any(_negated(_searchable(s)) for s in stories):
+    if negated and not any(_negates(s, words) for s in stories):
         unsupported.append(negated)
     backed_by = _backers(found, vocabularies)
-    misquote = _misquote(claim, stories)
+    misquote = _misquote(claim, stories, library)
     share = 1 - len(unsupported) / (len(words) + bool(negated))
+    carrying = tuple(s.id for s in stories if s.id in carried)
     if not unsupported and not misquote:
         verdict = SUPPORTED
+    elif carrying and not misquote and _restates(unsupported, f"{claim} {question}", question):
+        verdict, backed_by = PARAPHRASED, carrying
     elif share >= PARTLY_SHARE:
         verdict = PARTLY
     else:
         verdict = UNSUPPORTED
     return Judgement(verdict, tuple(unsupported), backed_by, misquote)
+
+
+def _restates(unsupported: list[str], said: str, question: str) -> bool:
+    """Every word no story holds is a word of the question, and none is a name, a number or a negation."""
+    asked = {w.stem for w in content_words(question)}
+    kept_for_words = {n.lower() for n in names(said)} | _NEGATIONS
+    return all(u.lower() not in kept_for_words and stem(u.lower()) in asked for u in unsupported)
 
 
 def _backers(found: list[Word], vocabularies: dict[str, set[str]]) -> tuple[str, ...]:
@@ -293,26 +308,36 @@ def content_words(text: str) -> list[Word]:
     return words
 
 
-def missing_terms(question: str, index: StoryIndex) -> MissingTerms | None:
-    """The question's words that no story holds and no synonym covers; None when every word is covered."""
+def missing_terms(question: str, index: StoryIndex, close: float = 1.0) -> MissingTerms | None:
+    """The question's words whose meaning no story carries; None when every word is carried.
+
+    A word is carried when a story holds it. With a reader of meaning, a question whose best
+    story is close to it (relevance at least ``close``, the relevance gate's threshold) is taken
+    to be said by that story in other words, all but its names, acronyms and numbers: the reader
+    judges texts, not single words ("hand" and "delegate" are 0.03 apart to it).
+    """
     vocabulary = _index_vocabulary(index)
     has_roles = any(s.role for s in index.stories)
     missing = [
         w.surface for w in _unique(content_words(question))
-        if not _known(w.stem, vocabulary)
-        and not _synonym_known(w.stem, vocabulary)
-        and not (has_roles and w.stem in _GENERIC_ACTORS)
+        if not _known(w.stem, vocabulary) and not (has_roles and w.stem in _GENERIC_ACTORS)
     ]
+    hits = index.search(question, k=1)
+    if missing and hits and hits[0].meaning is not None and hits[0].relevance >= close:
+        named = set(names(question))
+        missing = [w for w in missing if w in named]
     if not missing:
         return None
-    hits = index.search(question, k=1)
     if not hits:
         return MissingTerms(tuple(missing))
     closest = hits[0].story
+    return MissingTerms(tuple(missing), closest, instead_of(closest, question))
+
+
+def instead_of(story: Story, question: str) -> str:
+    """What ``story`` asks for that ``question`` does not: its goal's content words less the question's."""
     asked = {w.stem for w in content_words(question)}
-    goal = closest.goal or closest.text
-    instead = " ".join(w.surface for w in content_words(goal) if not any(same_stem(w.stem, a) for a in asked))
-    return MissingTerms(tuple(missing), closest, instead)
+    return " ".join(w.surface for w in content_words(story.goal or story.text) if not any(same_stem(w.stem, a) for a in asked))
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -341,10 +366,6 @@ def _part_of(word: str, compound: str) -> bool:
     return compound.startswith(word) or any(same_stem(word, compound[k:]) for k in range(4, len(compound) - 4))
 
 
-def _synonym_known(word: str, vocabulary: set[str]) -> bool:
-    return any(_known(stem(other), vocabulary) for group in SYNONYMS if word in {stem(g) for g in group} for other in group)
-
-
 @lru_cache(maxsize=2)
 def _index_vocabulary(index: StoryIndex) -> frozenset[str]:
     """The vocabulary of an index's stories, kept while the pipeline searches the same index."""
@@ -370,6 +391,19 @@ def _unique(words: list[Word]) -> list[Word]:
     return list({w.stem: w for w in reversed(words)}.values())[::-1]
 
 
+def _negates(story: Story, words: list[Word]) -> bool:
+    """``story`` makes a negation about one of ``words``: one of them is among the few words after its "not"."""
+    text = _searchable(story)
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    tokens = [w.lower() for w in _WORD.findall(text)]
+    wanted = {w.stem for w in words}
+    return any(
+        any(_known(stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
+        for i, token in enumerate(tokens) if token in _NEGATIONS
+    )
+
+
 def _negated(text: str) -> str:
     """The first negation in ``text``, as written ("not" for a contraction), or ""."""
     for pattern, replacement in _CONTRACTIONS:
@@ -377,16 +411,29 @@ def _negated(text: str) -> str:
     return next((w for w in _WORD.findall(text) if w.lower() in _NEGATIONS), "")
 
 
-def _misquote(claim: str, stories: Sequence[Story]) -> Misquote | None:
-    """The first presented quote that no story holds, with the text of the story it is closest to."""
+def _misquote(claim: str, stories: Sequence[Story], library: Iterable[Story] = ()) -> Misquote | None:
+    """The first presented quote that no story holds, with the text of the story it is closest to
+    and, when it is the text of another story of ``library``, that story's id."""
     for quote in _presented(claim):
         if not stories:
-            return Misquote("", quote, "")
+            return Misquote("", quote, "", _owner(quote, library))
         scored = [(_coverage(quote, s.text), s) for s in stories]
         if not any(_faithful(quote, s, coverage) for coverage, s in scored):
             best = max(scored, key=lambda pair: pair[0])[1]
-            return Misquote(best.id, quote, best.text)
+            return Misquote(best.id, quote, best.text, _owner(quote, library))
     return None
+
+
+def _owner(quote: str, library: Iterable[Story]) -> str:
+    """The id of the first story of ``library`` that ``quote`` presents faithfully, or ""."""
+    quoted = set(_words(quote))
+    for story in library:
+        # Most stories share too few words to be the owner: skip them before the in-order match.
+        if story.is_note or len(quoted & set(_words(story.text))) < QUOTE_COVERAGE * len(quoted):
+            continue
+        if _faithful(quote, story, _coverage(quote, story.text)):
+            return story.id
+    return ""
 
 
 def _presented(claim: str) -> list[str]:

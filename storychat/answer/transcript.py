@@ -34,19 +34,27 @@ def to_markdown(turns: Sequence[Turn], collection: str) -> str:
             continue
         a, c = turn.answer, turn.answer.context
         lines += [f"## {turn.question}", "", a.answer, ""]
-        if a.missing:
-            lines += [a.missing.line(), ""]
+        if a.gap_line:
+            lines += [a.gap_line, ""]
         flagged = [s for s in a.support.sentences if s.flagged and not s.cut]
         if flagged and not a.withheld:
             lines += [f"- {s.why()}: {s.text}" for s in flagged] + [""]
         if a.citations:
-            lines.append("Citations, checked against the stories the model was shown (✓: a sentence of the answer is supported by it):")
+            lines.append(
+                "Citations, checked against the stories the model was shown (✓: a sentence of the answer is supported "
+                "by it; ≈: supported in other words):"
+            )
             for cite in a.citations:
                 if cite.valid:
-                    lines.append(f"- valid [{cite.id}] {cite.text} ({cite.source}:{cite.line})" + (" ✓" if cite.verified else ""))
+                    mark = " ✓" if cite.verified else " ≈" if cite.paraphrased else ""
+                    lines.append(f"- valid [{cite.id}] {cite.text} ({cite.source}:{cite.line}){mark}")
                 else:
                     lines.append(f"- INVALID [{cite.id}]: " + ("not in the model's context" if cite.text else "no such story"))
-            lines += [f"- misquoted [{m.id}]: the answer says \"{m.claimed}\"; the story says \"{m.library}\"" for m in a.support.misquotes]
+            lines += [
+                f"- misquoted [{m.id}]: the answer says \"{m.claimed}\"; the story says \"{m.library}\""
+                + (f"; these are [{m.owner}]'s words" if m.owner else "")
+                for m in a.support.misquotes
+            ]
             lines.append("")
         if a.withheld:
             lines += [f"Withheld model answer (it {a.doubt}): {a.raw}", ""]

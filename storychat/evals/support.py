@@ -6,7 +6,7 @@ judged against, and a hand label: supported, unsupported or no claim (the
 guidelines are in ``support-labels.md``). The check judges the stored
 sentences, so a later change to the splitter does not move the figures.
 
-    python -m storychat.evals.support [--misses]
+    python -m storychat.evals.support [--misses] [--meaning on|off]
 
 A sentence is *flagged* when the check calls it partly supported or
 unsupported: that is what the user sees marked. The headline is the number of
@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from storychat.answer.support import NO_CLAIM, PARTLY, SUPPORTED, UNSUPPORTED, judge
+from storychat.answer.carried import carrying
+from storychat.answer.retrieval import StoryIndex
+from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED, judge
 from storychat.evals import dalpiaz_dir
+from storychat.meaning import Reader, load_reader
 from storychat.stories import Story
 from storychat.stories.formats import read_file
 
@@ -31,7 +34,7 @@ LABEL_VALUES = (SUPPORTED, UNSUPPORTED, NO_CLAIM)
 FLAGGED = (PARTLY, UNSUPPORTED)
 TUNING_SET = "qa-dalpiaz"
 
-TARGET_UNSUPPORTED_SHOWN = 0
+TARGET_UNSUPPORTED_SHOWN = 2 / 106  # issue 22: at most 2 of the 106 of issue 16's labels, shown with ✓ or ≈
 TARGET_SUPPORTED_FLAGGED = 0.10
 
 
@@ -79,12 +82,18 @@ class Figures:
     supported_flagged: int
     supported_partly: int  # of those flagged, the ones called partly supported (a softer mark)
     unsupported_partly: int  # labelled unsupported, called partly supported
+    supported_paraphrased: int  # labelled supported, called supported in other words
+    unsupported_paraphrased: int  # labelled unsupported, called supported in other words (counted as shown)
     no_claim: int
     no_claim_flagged: int
 
     @property
     def supported_flagged_share(self) -> float:
         return self.supported_flagged / self.supported if self.supported else 0.0
+
+    @property
+    def unsupported_shown_share(self) -> float:
+        return self.unsupported_shown / self.unsupported if self.unsupported else 0.0
 
 
 def load_labels(path: Path = LABELS) -> list[LabelledAnswer]:
@@ -114,20 +123,25 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
     )
 
 
-def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None) -> list[Outcome]:
-    """Judge every labelled sentence against the backlog's own stories."""
+def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, reader: Reader | None = None) -> list[Outcome]:
+    """Judge every labelled sentence against the backlog's own stories, as the pipeline does with ``reader``:
+    a sentence may then be supported in other words by a story that carries the question."""
     root = data_root or dalpiaz_dir()
     backlogs: dict[str, dict[str, Story]] = {}
+    indexes: dict[str, StoryIndex] = {}
     outcomes = []
     for answer in answers:
         if answer.backlog not in backlogs:
             backlogs[answer.backlog] = {s.id: s for s in read_file(root / answer.backlog).stories}
+            indexes[answer.backlog] = StoryIndex([s for s in backlogs[answer.backlog].values() if not s.is_note], reader)
         stories = backlogs[answer.backlog]
+        carried = carrying(answer.question, indexes[answer.backlog].search(answer.question)) if reader else ()
         for story_id, text in answer.stories.items():
             if story_id in stories and stories[story_id].text != text:
                 raise LabelError(f"{answer.set} line {answer.line}: {story_id} no longer reads as it did when labelled")
         for sentence in answer.sentences:
-            judged = judge(sentence.text, [stories[i] for i in sentence.against if i in stories], answer.question)
+            against = [stories[i] for i in sentence.against if i in stories]
+            judged = judge(sentence.text, against, answer.question, carried, stories.values())
             outcomes.append(Outcome(answer, sentence, judged.verdict))
     return outcomes
 
@@ -138,8 +152,8 @@ def figures(outcomes: Iterable[Outcome]) -> Figures:
     def count(label: str, flagged: bool | None = None) -> int:
         return sum(o.sentence.label == label and (flagged is None or o.flagged == flagged) for o in outcomes)
 
-    def partly(label: str) -> int:
-        return sum(o.sentence.label == label and o.verdict == PARTLY for o in outcomes)
+    def called(label: str, verdict: str) -> int:
+        return sum(o.sentence.label == label and o.verdict == verdict for o in outcomes)
 
     return Figures(
         answers=len({(o.answer.set, o.answer.line) for o in outcomes}),
@@ -148,8 +162,10 @@ def figures(outcomes: Iterable[Outcome]) -> Figures:
         unsupported_shown=count(UNSUPPORTED, flagged=False),
         supported=count(SUPPORTED),
         supported_flagged=count(SUPPORTED, flagged=True),
-        supported_partly=partly(SUPPORTED),
-        unsupported_partly=partly(UNSUPPORTED),
+        supported_partly=called(SUPPORTED, PARTLY),
+        unsupported_partly=called(UNSUPPORTED, PARTLY),
+        supported_paraphrased=called(SUPPORTED, PARAPHRASED),
+        unsupported_paraphrased=called(UNSUPPORTED, PARAPHRASED),
         no_claim=count(NO_CLAIM),
         no_claim_flagged=count(NO_CLAIM, flagged=True),
     )
@@ -161,10 +177,10 @@ def misses(outcomes: Iterable[Outcome]) -> list[Outcome]:
 
 
 def report(outcomes: Sequence[Outcome]) -> str:
+    sets = list(dict.fromkeys(o.answer.set for o in outcomes))
     groups = [
         ("all labelled answers", outcomes),
-        (f"tuning ({TUNING_SET})", [o for o in outcomes if o.answer.set == TUNING_SET]),
-        ("held out (other backlogs)", [o for o in outcomes if o.answer.set != TUNING_SET]),
+        *((f"tuning ({name})" if name == TUNING_SET else f"held out ({name})", [o for o in outcomes if o.answer.set == name]) for name in sets),
         ("answers the default gate lets through", [o for o in outcomes if not o.answer.gate_refuses]),
     ]
     lines = [
@@ -179,11 +195,12 @@ def report(outcomes: Sequence[Outcome]) -> str:
     f = figures(outcomes)
     lines.append(
         f"of all: {f.supported_partly} of the {f.supported_flagged} supported sentences flagged, and "
-        f"{f.unsupported_partly} of the {f.unsupported - f.unsupported_shown} unsupported ones flagged, were called partly supported"
+        f"{f.unsupported_partly} of the {f.unsupported - f.unsupported_shown} unsupported ones flagged, were called partly supported; "
+        f"supported in other words: {f.supported_paraphrased} supported, {f.unsupported_paraphrased} unsupported"
     )
     lines.append(
-        f"targets: unsupported shown as supported {TARGET_UNSUPPORTED_SHOWN} "
-        f"({'met' if f.unsupported_shown <= TARGET_UNSUPPORTED_SHOWN else 'missed'}), "
+        f"targets: unsupported shown as supported <= {TARGET_UNSUPPORTED_SHOWN:.1%} "
+        f"({'met' if f.unsupported_shown_share <= TARGET_UNSUPPORTED_SHOWN else 'missed'}), "
         f"supported flagged <= {TARGET_SUPPORTED_FLAGGED:.0%} "
         f"({'met' if f.supported_flagged_share <= TARGET_SUPPORTED_FLAGGED else 'missed'})"
     )
@@ -199,8 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=LABELS, help="labelled sentences, JSONL (default: the shipped set)")
     parser.add_argument("--data-root", type=Path, help="folder of the backlogs (default: the Dalpiaz backlogs)")
     parser.add_argument("--misses", action="store_true", help="also list every sentence the check judged against its label")
+    parser.add_argument("--meaning", default="on", metavar="on|off", help="judge with the reader of meaning, as the app does by default (off: words only)")
     args = parser.parse_args(argv)
-    outcomes = evaluate(load_labels(args.labels), args.data_root)
+    outcomes = evaluate(load_labels(args.labels), args.data_root, load_reader(args.meaning))
     print(report(outcomes))
     if args.misses:
         for o in misses(outcomes):

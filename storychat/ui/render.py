@@ -7,7 +7,7 @@ import html
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.answer.citations import Citation
 from storychat.answer.pipeline import Answer
-from storychat.answer.support import LIST_MARKER, PARTLY, UNSUPPORTED, Misquote, Sentence
+from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED, Misquote, Sentence
 from storychat.llm.engine import EngineInfo
 from storychat.stories import Story
 from storychat.stories.library import ImportReport
@@ -40,8 +40,9 @@ def status_line(info: EngineInfo, collection: str, answer: Answer | None = None)
     return line
 
 
-# The sentences the chat marks as not (fully) supported by the stories they cite.
-SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly"}
+# The sentences the chat marks: not (fully) supported by the stories they cite, or supported in other words.
+SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased"}
+SENTENCE_MARK = {UNSUPPORTED: "⚠", PARTLY: "⚠", PARAPHRASED: "≈"}
 # Text wraps between words only: Gradio's Markdown lets a table cell break anywhere
 # (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
 CSS = f"""
@@ -49,25 +50,20 @@ CSS = f"""
 .prose td, .prose th {{ overflow-wrap: normal !important; }}
 .{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
 .{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
+.{SENTENCE_CLASS[PARAPHRASED]} {{ text-decoration: underline dotted #2563eb; }}
 """
 
 
 def answer_messages(answer: Answer) -> list[dict]:
     """The answer, then its evidence (and, when withheld, the raw text) as collapsible messages."""
     shown = e(answer.answer) if answer.withheld or not answer.support.sentences else answer.support.show(sentence_markdown)
-    if answer.missing:
-        shown += f"\n\n{e(answer.missing.line())}"
+    if answer.gap_line:
+        shown += f"\n\n{e(answer.gap_line)}"
     messages = [{"role": "assistant", "content": shown}]
     if answer.citations:
-        valid = len(answer.evidence)
-        verified = sum(c.verified for c in answer.citations)
-        misquotes = answer.support.misquotes
         messages.append({
-            "role": "assistant", "content": "\n".join(citation_line(c, misquotes) for c in answer.citations),
-            "metadata": {"title": (
-                f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked, "
-                f"{verified} support{'s' if verified == 1 else ''} the answer"
-            )},
+            "role": "assistant", "content": "\n".join(citation_line(c, answer.support.misquotes) for c in answer.citations),
+            "metadata": {"title": evidence_title(answer.citations)},
         })
     if answer.reading and answer.reading.ids:
         messages.append({
@@ -95,13 +91,23 @@ def answer_messages(answer: Answer) -> list[dict]:
     return messages
 
 
+def evidence_title(citations: list[Citation]) -> str:
+    valid = sum(c.valid for c in citations)
+    verified = sum(c.verified for c in citations)
+    paraphrased = sum(c.paraphrased for c in citations)
+    title = f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked, {verified} support{'s' if verified == 1 else ''} the answer"
+    return title + (f", {paraphrased} in other words" if paraphrased else "")
+
+
 def sentence_markdown(s: Sentence) -> str:
-    """A sentence of the answer; one the stories it cites do not (fully) support is marked, with the words they lack."""
-    if not s.flagged:
+    """A sentence of the answer; one the stories it cites do not (fully) support is marked ⚠, with the words they
+    lack, and one they support in other words is marked ≈."""
+    if s.verdict not in SENTENCE_MARK:
         return e(s.text)
     item = LIST_MARKER.match(s.text)  # left outside the mark, so a list stays a list
     head = item.group(0) if item else ""
-    return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">⚠ {e(s.text[len(head):])}</span>'
+    mark = SENTENCE_MARK[s.verdict]
+    return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">{mark} {e(s.text[len(head):])}</span>'
 
 
 def summary_messages(answer: Answer) -> list[dict]:
@@ -117,12 +123,15 @@ def summary_messages(answer: Answer) -> list[dict]:
 def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
     if c.valid:
         parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
-        mark = "✓" if c.verified else "⚠"
+        mark = "✓" if c.verified else "≈" if c.paraphrased else "⚠"
         line = f"- {mark} **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
-        if not c.verified:
+        if c.paraphrased:
+            line += "<br>Supported in other words: it carries the question, not the answer's words. Check the wording."
+        elif not c.verified:
             line += "<br>No sentence of the answer is supported by it."
         return line + "".join(
             f"<br>Misquoted. The answer says: “{e(m.claimed)}”<br>The story says: “{e(m.library)}”"
+            + (f"<br>These are [{e(m.owner)}]'s words." if m.owner else "")
             for m in misquotes if m.id == c.id
         )
     if c.text:
