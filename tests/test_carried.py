@@ -51,8 +51,9 @@ def test_the_delegate_story_does_not_yet_carry_hand_over_but_the_balance_story_c
     hand_over = leave.search("Can a manager hand over approvals while away?")
     assert hand_over[0].story.id == "HR-107"  # ranked first by meaning, though below CARRIES
     assert not carries("Can a manager hand over approvals while away?", hand_over[0])
-    days = leave.search("How many days of leave do I have left this year?")
-    assert days[0].story.id == "HR-102" and carries("How many days of leave do I have left this year?", days[0])
+    balance = "Can I see how many days of leave I have left this year?"
+    days = leave.search(balance)
+    assert days[0].story.id == "HR-102" and carries(balance, days[0])
 
 
 def test_no_story_carries_the_salary_question(leave):
@@ -73,3 +74,12 @@ def test_the_line_names_the_closest_story_and_what_it_says_instead(leave):
     story = next(s for s in leave.stories if s.id == "HR-106")
     line = NoStorySays(as_clause("Can managers see their employees' salaries?"), story, "team calendar").line()
     assert line == "No story says whether managers can see their employees' salaries; closest: [HR-106] (team calendar)"
+
+
+def test_a_question_for_a_quantity_is_carried_only_by_a_story_that_states_a_number(leave):
+    """HR-102 lets employees see their remaining days; it does not say how many days anyone gets."""
+    hr102 = next(s for s in leave.stories if s.id == "HR-102")
+    hr110 = next(s for s in leave.stories if s.id == "HR-110")  # "at most 5 are carried over"
+    assert not carries("How many days of annual leave does each employee get?", Hit(hr102, 1.0, 1.0, 1.0))
+    assert carries("How many days can be carried over?", Hit(hr110, 1.0, 1.0, 1.0))
+    assert carries("Can employees see their leave balance?", Hit(hr102, 1.0, 1.0, 1.0))

@@ -9,7 +9,7 @@ import pytest
 
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token
 from storychat.answer.prompt import REFUSAL
-from storychat.answer.support import NO_CLAIM, PARTLY, SUPPORTED, UNSUPPORTED
+from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 from storychat.llm.engine import Message
 from storychat.stories.formats import read_file
 
@@ -39,13 +39,16 @@ def assert_contract(payload: dict, stories) -> None:
     at = 0
     for sentence in payload["sentences"]:
         assert set(sentence) >= {"text", "cites", "against", "verdict", "unsupported_words", "backed_by", "cut", "misquote"}
-        assert sentence["verdict"] in (SUPPORTED, PARTLY, UNSUPPORTED, NO_CLAIM)
+        assert sentence["verdict"] in (SUPPORTED, PARAPHRASED, PARTLY, UNSUPPORTED, NO_CLAIM)
         assert (sentence["verdict"] == SUPPORTED) <= (not sentence["unsupported_words"] and not sentence["misquote"])
         at = payload["raw"].index(sentence["text"], at)
         if sentence["verdict"] == SUPPORTED and not sentence["cut"]:
             backing.update(sentence["backed_by"])
     assert {c["id"] for c in payload["citations"] if c["verified"]} == {c["id"] for c in payload["citations"] if c["valid"]} & backing
+    assert not any(c["verified"] and c["paraphrased"] for c in payload["citations"])  # ✓ and ≈ never together
     assert payload["missing"] is None or payload["missing"]["line"].startswith("No story mentions ")
+    says = payload["no_story_says"]
+    assert says is None or (says["line"].startswith("No story ") and not payload["refused"])
     ctx = payload["context"]
     assert set(ctx) >= {"stories_in_context", "stories_total", "tokens_in_context", "n_ctx", "mode"}
     assert ctx["stories_in_context"] <= ctx["stories_total"] == len([s for s in stories if not s.is_note])

@@ -4,7 +4,8 @@ A story carries a question when its relevance to it (``Hit.relevance``: the
 mean of the word match and the meaning, the relevance gate's own measure) is at
 least ``CARRIES`` and it holds every name, acronym and number the question
 uses: the reader of meaning cannot tell "PayPal" from "credit card" reliably,
-so names stay the word check's job. Only a pipeline with a reader judges this;
+so names stay the word check's job. A question that asks for a quantity ("how
+many days ...") is carried only by a story that states a number. Only a pipeline with a reader judges this;
 by words alone a story that shares the question's words does not yet carry it.
 
 ``NoStorySays`` is the line an answer gets when none of the stories it cites
@@ -28,6 +29,10 @@ CARRIES = 0.36
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _AUXILIARIES = frozenset("can could may might must shall should will would is are was were do does has have".split())
 _DO = frozenset({"do", "does"})
+_QUANTITY = re.compile(r"^\s*how\s+(many|much|long|often)\b", re.I)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|hundred|thousand|half|once|twice)\b", re.I
+)
 _DETERMINERS = frozenset("a an the my our your their his her its this that these those each every any some all no".split())
 _PRONOUNS = frozenset("i we you they he she it there someone anyone everyone somebody anybody people users".split())
 # Words that follow a verb's first word ("hand over", "see their", "check whether"): the sign that the
@@ -53,7 +58,10 @@ def carries(question: str, hit: Hit) -> bool:
     """Whether ``hit``'s story carries ``question``: relevant enough, and holding its names."""
     if hit.meaning is None or hit.relevance < CARRIES:
         return False
-    held = {w.lower() for w in _WORD.findall(" ".join([hit.story.text, *hit.story.acceptance, hit.story.epic]))}
+    text = " ".join([hit.story.text, *hit.story.acceptance, hit.story.epic])
+    if _QUANTITY.search(question) and not _NUMBER.search(text):
+        return False
+    held = {w.lower() for w in _WORD.findall(text)}
     return all(name.lower() in held for name in names(question))
 
 

@@ -449,10 +449,12 @@ class Pipeline:
         )
         refused = is_refusal(raw)
         doubt = "" if refused else _doubt(citations)
-        closest = [h.story for h in hits[: self.options.closest]] if refused or doubt else []
         text = support.shown
         if doubt == UNCITED and self.options.strict:
             text, refused = REFUSAL, True
+        no_story_says = None if refused else _no_story_says(request, citations, hits)
+        # Stories that might hold the answer, wherever the answer shown may not.
+        closest = [h.story for h in hits[: self.options.closest]] if refused or doubt or no_story_says else []
         return Answer(
             answer=text,
             refused=refused,
@@ -467,7 +469,7 @@ class Pipeline:
             support=support,
             doubt=doubt,
             missing=missing,
-            no_story_says=None if refused else _no_story_says(request, citations, hits),
+            no_story_says=no_story_says,
         )
 
 
