@@ -260,16 +260,21 @@ def run_analyze(args: argparse.Namespace) -> int:
     from storychat.analysis.duplicates import find_duplicates
     from storychat.analysis.lint import lint, summarise
     from storychat.analysis.roles import role_index
+    from storychat.meaning import load_reader
 
-    stories = load_stories(args, Settings.from_namespace(args))
+    settings = Settings.from_namespace(args)
+    stories = load_stories(args, settings)
+    reader = load_reader(settings.meaning)
     chosen = [name for name in ANALYSES if getattr(args, name)] or list(ANALYSES)
     csv_dir = Path(args.csv) if args.csv else None
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, object] = {"stories": sum(not s.is_note for s in stories)}
     if "duplicates" in chosen:
-        pairs = find_duplicates(stories, args.threshold)
-        result["duplicates"] = {"threshold": args.threshold, "pairs": [export.pair_record(p) for p in pairs]}
+        pairs = find_duplicates(stories, args.threshold, reader)
+        result["duplicates"] = {
+            "threshold": args.threshold, "meaning": reader.name if reader else None, "pairs": [export.pair_record(p) for p in pairs],
+        }
         if csv_dir:
             export.write_duplicates_csv(pairs, csv_dir / "duplicates.csv")
     if "lint" in chosen:
@@ -286,14 +291,13 @@ def run_analyze(args: argparse.Namespace) -> int:
         result["roles"] = [export.group_record(g) for g in groups]
         if csv_dir:
             export.write_groups_csv(groups, csv_dir / "roles.csv")
-    actions = chosen_actions(args, stories, chosen)
+    actions = chosen_actions(args, stories, chosen, reader)
     for action in actions:
         result.setdefault("sets", []).append({"title": action.title, "ids": [s.id for s in action.stories], "evidence": action.evidence})
     if args.summarise:
         from storychat import runtime
         from storychat.answer.pipeline import final
 
-        settings = Settings.from_namespace(args)
         pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
         for action, record in zip(actions, result.get("sets", [])):
             if not action.empty:
@@ -305,7 +309,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str]) -> list:
+def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str], reader=None) -> list:
     """The quick-action sets: exact lists computed by code, for --role, --epic, --mentioning and --summarise."""
     from storychat.analysis.actions import quick_action
 
@@ -316,7 +320,7 @@ def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[
         ("epic", args.epic, bool(args.epic)),
         ("mention", args.mentioning, bool(args.mentioning)),
     ]
-    return [quick_action(kind, stories, argument, args.threshold) for kind, argument, asked in wanted if asked]
+    return [quick_action(kind, stories, argument, args.threshold, reader) for kind, argument, asked in wanted if asked]
 
 
 def print_analysis(result: dict) -> None:
@@ -332,9 +336,10 @@ def print_analysis(result: dict) -> None:
             print(f"  summary (model, cites {', '.join(valid) or 'nothing valid'}): {shown}")
     if "duplicates" in result:
         pairs = result["duplicates"]["pairs"]
-        print(f"\nduplicate pairs (similarity >= {result['duplicates']['threshold']}): {len(pairs)}")
+        alike = " or alike in meaning" if result["duplicates"]["meaning"] else ""
+        print(f"\nduplicate pairs (similarity >= {result['duplicates']['threshold']}{alike}): {len(pairs)}")
         for p in pairs:
-            kind = "same text" if p["exact"] else f"{p['similarity']:.2f}"
+            kind = "same text" if p["exact"] else f"{p['similarity']:.2f}" + (f" (meaning {p['meaning']:.2f})" if p["meaning"] is not None else "")
             print(f"  {kind}  [{p['a']}] {p['a_text']}\n  {' ' * len(kind)}  [{p['b']}] {p['b_text']}")
     if "lint" in result:
         summary = result["lint"]["summary"]

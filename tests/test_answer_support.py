@@ -52,10 +52,18 @@ def test_an_answer_none_of_whose_sentences_is_supported_is_shown_with_a_warning_
     assert (shown.refused, shown.withheld, shown.answer, shown.doubt) == (False, False, "You can follow it.", UNCITED)
 
 
-def test_a_supported_answer_is_neither_withheld_nor_doubted(fake_engine):
-    a = answer(fake_engine, TRACKED)
+def test_a_supported_answer_to_a_question_its_story_carries_is_neither_withheld_nor_doubted(fake_engine):
+    a = answer(fake_engine, TRACKED, "Can a customer track the delivery status of an order?")
     assert (a.refused, a.doubt, a.answer, [c.verified for c in a.citations]) == (False, "", TRACKED, [True])
-    assert a.closest == []
+    assert a.no_story_says is None and a.closest == []
+
+
+def test_a_supported_answer_its_story_does_not_carry_says_so_and_lists_what_might(fake_engine):
+    """The reader does not know that following a parcel is tracking an order: the answer says it cannot tell."""
+    a = answer(fake_engine, TRACKED)
+    assert not a.doubt and [c.verified for c in a.citations] == [True]
+    assert a.gap_line == "No story answers “How can I follow my parcel?”; closest: [paste-9] (print packing slips order)"
+    assert [s.id for s in a.closest] == ["paste-9"]  # the only hit: paste-4 shares no word and is 0.36 close
 
 
 def test_a_model_refusal_is_not_doubted(fake_engine):
@@ -104,7 +112,7 @@ def test_every_question_word_a_story_holds_gets_no_missing_line(fake_engine):
 
 
 def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_verified_citations(fake_engine):
-    shown, evidence = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    shown, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER))
     assert shown["content"].startswith('<span class="sentence-unsupported" title="unsupported: no story it cites says ')
     assert f"⚠ {INVENTED}</span> The answer is: {FAITHFUL}" in shown["content"]
     assert evidence["metadata"]["title"] == "Evidence: 2 cited stories checked, 1 supports the answer"
@@ -120,7 +128,7 @@ def test_a_marked_sentence_that_is_a_list_item_stays_a_list_item(fake_engine):
 
 
 def test_the_evidence_panel_shows_a_misquote_beside_the_library_text(fake_engine):
-    _, evidence = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    _, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER))
     paste9 = evidence["content"].split("\n")[0]
     assert (
         "<br>Misquoted. The answer says: “As a customer, I want to follow where my parcel is.”"

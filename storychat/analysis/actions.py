@@ -15,6 +15,7 @@ from storychat.analysis.lint import Finding, by_story, highlight_markdown, lint,
 from storychat.analysis.roles import (
     normalise_epic, normalise_role, stories_for_role, stories_in_epic, stories_mentioning,
 )
+from storychat.meaning import Reader
 from storychat.stories import Story
 
 
@@ -35,8 +36,12 @@ class Action:
 ASK_FOR = {"role": "Pick a role first.", "epic": "Pick an epic first.", "mention": "Type a word first."}
 
 
-def quick_action(kind: str, stories: Sequence[Story], argument: str | None = "", threshold: float = DEFAULT_THRESHOLD) -> Action:
-    """The action ``kind``: duplicates, quality, role, epic or mention (``argument`` names the role, epic or word).
+def quick_action(
+    kind: str, stories: Sequence[Story], argument: str | None = "", threshold: float = DEFAULT_THRESHOLD,
+    reader: Reader | None = None,
+) -> Action:
+    """The action ``kind``: duplicates, quality, role, epic or mention (``argument`` names the role, epic or word);
+    ``reader``: the reader of meaning that duplicates also use.
 
     A missing argument is a ValueError that says what to give.
     """
@@ -44,23 +49,23 @@ def quick_action(kind: str, stories: Sequence[Story], argument: str | None = "",
     if kind in ASK_FOR and not argument:
         raise ValueError(ASK_FOR[kind])
     if kind == "duplicates":
-        return find_duplicates_action(stories, threshold)
+        return find_duplicates_action(stories, threshold, reader)
     if kind == "quality":
         return quality_action(stories)
     return {"role": role_action, "epic": epic_action, "mention": mention_action}[kind](stories, argument)
 
 
-def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD) -> Action:
-    pairs = find_duplicates(stories, threshold)
+def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None) -> Action:
+    pairs = find_duplicates(stories, threshold, reader)
     involved = {s.id: s for p in pairs for s in (p.a, p.b)}
     return Action(
-        title=f"Find duplicates: {len(pairs)} pair{'' if len(pairs) == 1 else 's'} at similarity >= {threshold}",
+        title=(
+            f"Find duplicates: {len(pairs)} pair{'' if len(pairs) == 1 else 's'} at similarity >= {threshold}"
+            + (" or alike in meaning" if reader else "")
+        ),
         instruction="These stories were found to duplicate each other in pairs. Summarise which needs they repeat, citing the ids.",
         stories=list(involved.values()),
-        evidence=[
-            f"[{p.a.id}] ~ [{p.b.id}] " + ("same text" if p.exact else f"similarity {p.similarity:.2f}")
-            for p in pairs
-        ],
+        evidence=[f"[{p.a.id}] ~ [{p.b.id}] {p.describe()}" for p in pairs],
         evidence_markdown=side_by_side(pairs),
     )
 
@@ -70,7 +75,7 @@ def side_by_side(pairs: Sequence[DuplicatePair]) -> str:
     if not pairs:
         return ""
     rows = [
-        f"| {_story_cell(p.a)} | {_story_cell(p.b)} | {'same text' if p.exact else f'{p.similarity:.2f}'} |"
+        f"| {_story_cell(p.a)} | {_story_cell(p.b)} | {p.describe().removeprefix('similarity ')} |"
         for p in pairs
     ]
     return "\n".join(["| Story | Its duplicate | Similarity |", "|---|---|---:|", *rows])

@@ -9,6 +9,11 @@ Character-level scores (rapidfuzz ratios) rate "get a Data Package into R" and
 "... into Excel" as near-identical; IDF weighting sees that the one word that
 differs is the one that matters. docs/evaluation.md has the figures
 and how the default threshold was chosen.
+
+With a reader of meaning, a pair below the threshold is a near-duplicate too
+when its words are nearly as alike (``MEANING_MARGIN`` below the threshold) and
+its goals mean nearly the same (``MEANING_ALIKE`` at the default threshold; both
+bars move with the threshold). Chosen on the tuning backlogs' labels like the threshold.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from storychat.meaning import Reader
 from storychat.stories import Story
 from storychat.text import STOPWORDS, stem
 
 DEFAULT_THRESHOLD = 0.65
+MEANING_MARGIN = 0.25  # how far below the threshold a pair's words may be when its goals mean the same
+MEANING_ALIKE = 0.7  # at the default threshold, the cosine of the goals' vectors from which they do
 BENEFIT_WEIGHT = 0.5
 _BLOCK_ROWS = 1024  # rows of the similarity matrix held at once
 _ROUNDING = 1e-4  # float32 cosines of identical vectors come out a hair below 1
@@ -41,20 +49,29 @@ class DuplicatePair:
 
     a: Story
     b: Story
-    similarity: float
+    similarity: float  # of their words
     exact: bool
+    meaning: float | None = None  # cosine of their goals' vectors, when a reader found the pair alike in meaning
+
+    def describe(self) -> str:
+        if self.exact:
+            return "same text"
+        return f"similarity {self.similarity:.2f}" + (f", alike in meaning {self.meaning:.2f}" if self.meaning is not None else "")
 
 
-def find_duplicates(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD) -> list[DuplicatePair]:
-    """Pairs of stories at least ``threshold`` similar, most similar first."""
+def find_duplicates(
+    stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None
+) -> list[DuplicatePair]:
+    """Pairs of stories at least ``threshold`` similar (or, with ``reader``, alike in meaning), most similar first."""
     _check_threshold(threshold)
     stories = [s for s in stories if not s.is_note]
     keys = [_text_key(s) for s in stories]
     vectors = _vectors(stories)
+    floor = threshold - MEANING_MARGIN if reader else threshold
     similar: dict[tuple[int, int], float] = {}
     for start in range(0, len(stories), _BLOCK_ROWS):
         block = vectors[start:start + _BLOCK_ROWS] @ vectors.T
-        rows, cols = np.nonzero(block >= threshold - _ROUNDING)
+        rows, cols = np.nonzero(block >= floor - _ROUNDING)
         later = cols > rows + start  # each pair once, and no story with itself
         rows, cols = rows[later], cols[later]
         similar.update(zip(zip((rows + start).tolist(), cols.tolist()), block[rows, cols].tolist()))
@@ -62,41 +79,68 @@ def find_duplicates(stories: Sequence[Story], threshold: float = DEFAULT_THRESHO
         for k, i in enumerate(group):
             for j in group[k + 1:]:
                 similar[i, j] = 1.0
+    below = {pair: s for pair, s in similar.items() if s < threshold - _ROUNDING}
+    meanings = _goal_meanings(reader, stories, stories, below, threshold)
     pairs = [
-        _pair(stories[i], stories[j], similarity, keys[i] == keys[j])
+        _pair(stories[i], stories[j], similarity, keys[i] == keys[j], meanings.get((i, j)))
         for (i, j), similarity in sorted(similar.items())
+        if similarity >= threshold - _ROUNDING or (i, j) in meanings
     ]
     return sorted(pairs, key=lambda p: -p.similarity)
 
 
 def duplicates_of(
-    new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD
+    new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None
 ) -> list[DuplicatePair]:
     """For each new story in turn, the existing stories it duplicates, most
     similar first; ``a`` is the new story. A story is never its own duplicate,
     so ``existing`` may already hold ``new``; two new stories that duplicate
-    each other are one pair, under the first of them."""
+    each other are one pair, under the first of them. With ``reader``, pairs alike
+    in meaning count too (as in ``find_duplicates``)."""
     _check_threshold(threshold)
     new = [s for s in new if not s.is_note]
     existing = [s for s in existing if not s.is_note]
     existing_keys = [_text_key(s) for s in existing]
     vectors = _vectors(new + existing)
     similarity = vectors[: len(new)] @ vectors[len(new):].T
+    floor = threshold - MEANING_MARGIN if reader else threshold
     existing_by_key: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(existing_keys):
         existing_by_key[key].append(j)
     position = {s.id: k for k, s in enumerate(new)}
+    candidates = {
+        (i, j): float(similarity[i, j])
+        for i in range(len(new)) for j in np.nonzero(similarity[i] >= floor - _ROUNDING)[0].tolist()
+    }
+    below = {pair: s for pair, s in candidates.items() if s < threshold - _ROUNDING}
+    meanings = _goal_meanings(reader, new, existing, below, threshold)
     pairs = []
     for i, story in enumerate(new):
         key = _text_key(story)
-        matches = set(np.nonzero(similarity[i] >= threshold - _ROUNDING)[0].tolist()) | set(existing_by_key[key])
+        matches = {j for (row, j), s in candidates.items() if row == i and (s >= threshold - _ROUNDING or (i, j) in meanings)}
         found = [
-            _pair(story, existing[j], float(similarity[i, j]), key == existing_keys[j])
-            for j in sorted(matches)
+            _pair(story, existing[j], float(similarity[i, j]), key == existing_keys[j], meanings.get((i, j)))
+            for j in sorted(matches | set(existing_by_key[key]))
             if existing[j] != story and position.get(existing[j].id, i) >= i
         ]
         pairs += sorted(found, key=lambda p: -p.similarity)
     return pairs
+
+
+def _goal_meanings(
+    reader: Reader | None, rows: Sequence[Story], cols: Sequence[Story], pairs: dict[tuple[int, int], float],
+    threshold: float,
+) -> dict[tuple[int, int], float]:
+    """Of the ``pairs`` (row, column) just below ``threshold`` by words, those whose goals the reader finds alike, with the cosine."""
+    asked = [(i, j) for (i, j), similarity in pairs.items() if similarity >= threshold - MEANING_MARGIN - _ROUNDING]
+    alike = MEANING_ALIKE + threshold - DEFAULT_THRESHOLD
+    if not reader or not asked:
+        return {}
+    wanted = sorted({i for i, _ in asked}), sorted({j for _, j in asked})
+    row_vectors = dict(zip(wanted[0], reader.embed([_goal(rows[i]) for i in wanted[0]])))
+    col_vectors = dict(zip(wanted[1], reader.embed([_goal(cols[j]) for j in wanted[1]])))
+    cosines = {(i, j): float(row_vectors[i] @ col_vectors[j]) for i, j in asked}
+    return {pair: round(c, 3) for pair, c in cosines.items() if c >= alike}
 
 
 def same_text_groups(stories: Sequence[Story]) -> list[list[Story]]:
@@ -111,8 +155,12 @@ def _check_threshold(threshold: float) -> None:
         raise ValueError(f"The similarity threshold must be above 0 and at most 1; got {threshold}.")
 
 
-def _pair(a: Story, b: Story, similarity: float, exact: bool) -> DuplicatePair:
-    return DuplicatePair(a, b, 1.0 if exact else round(min(similarity, 1.0), 3), exact)
+def _pair(a: Story, b: Story, similarity: float, exact: bool, meaning: float | None = None) -> DuplicatePair:
+    return DuplicatePair(a, b, 1.0 if exact else round(min(similarity, 1.0), 3), exact, None if exact else meaning)
+
+
+def _goal(story: Story) -> str:
+    return story.goal or story.text
 
 
 def _text_key(story: Story) -> str:

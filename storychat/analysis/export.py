@@ -16,7 +16,7 @@ from storychat.stories import Story
 
 def pair_record(pair: DuplicatePair) -> dict[str, object]:
     return {
-        "a": pair.a.id, "b": pair.b.id, "similarity": pair.similarity, "exact": pair.exact,
+        "a": pair.a.id, "b": pair.b.id, "similarity": pair.similarity, "exact": pair.exact, "meaning": pair.meaning,
         "a_text": pair.a.text, "b_text": pair.b.text,
     }
 
@@ -43,7 +43,7 @@ def group_record(group: Group) -> dict[str, object]:
 
 
 def write_duplicates_csv(pairs: Sequence[DuplicatePair], path: Path) -> None:
-    _write_csv(path, (pair_record(p) for p in pairs), ["a", "b", "similarity", "exact", "a_text", "b_text"])
+    _write_csv(path, (pair_record(p) for p in pairs), ["a", "b", "similarity", "exact", "meaning", "a_text", "b_text"])
 
 
 def write_findings_csv(findings: Sequence[Finding], stories: Sequence[Story], path: Path) -> None:

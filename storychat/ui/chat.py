@@ -100,7 +100,7 @@ class ChatPanel:
     def quick_action(self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str):
         """The complete result computed by code first; then the model's summary, only what the stories support."""
         try:
-            action = quick_action(kind, self._stories(collection).stories, argument)
+            action = quick_action(kind, self._stories(collection).stories, argument, reader=self.pipeline.reader)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."

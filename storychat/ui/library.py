@@ -137,7 +137,7 @@ class LibraryPanel:
             report = self.library.add(collection, read())
         except (StoryImportError, ValueError) as exc:
             return f"⚠ {e(str(exc))}"
-        pairs = duplicates_of(report.added, self.library.stories(report.collection)) if report.added else []
+        pairs = duplicates_of(report.added, self.library.stories(report.collection), reader=self.library.reader) if report.added else []
         return report_text(report, pairs)
 
     def delete_story(self, story_id: str, collection: str) -> tuple:

@@ -157,7 +157,7 @@ def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
     )
     text += "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
     return text + "".join(
-        f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} (similarity {p.similarity:.2f})" for p in near
+        f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} ({e(p.describe())})" for p in near
     )
 
 
