@@ -126,8 +126,9 @@ def test_with_meaning_a_pair_whose_goals_mean_the_same_is_found_below_the_word_t
     [found] = [p for p in find_duplicates(stories, reader=reader) if frozenset((p.a.id, p.b.id)) == pair]
     assert found.similarity < DEFAULT_THRESHOLD and found.meaning >= 0.7
     assert found.describe() == f"similarity {found.similarity:.2f}, alike in meaning {found.meaning:.2f}"
-    new = [s for s in stories if s.id == "g04-recycling-40"]
-    assert pair in _ids(duplicates_of(new, stories, reader=reader)) and pair not in _ids(duplicates_of(new, stories))
+    new = [s for s in stories if s.id == "g04-recycling-40"]  # pasted again into a collection of the other 50
+    rest = [s for s in stories if s.id != "g04-recycling-40"]
+    assert pair in _ids(duplicates_of(new, rest, reader=reader)) and pair not in _ids(duplicates_of(new, rest))
 
 
 def test_a_raised_threshold_raises_the_bar_for_meaning_too(dalpiaz, reader):
