@@ -18,7 +18,7 @@ Approaches:
   the context before it filled the budget (hits only, in rank order until full).
 - exhaustive: exhaustive mode (Pipeline.ask_exhaustive): every shard of the
   collection is asked the topic's question, its answer held by a grammar to
-  the shard's ids or none; the union of the ids the passes cite is scored.
+  the shard's ids (with --meaning on, its hits for the question) or none; the union of the ids the passes cite is scored.
   This one asks the bundled model, one pass per shard per topic, with KV
   snapshots in a temporary folder (or --kv-dir, which may hold an earlier
   run's, such as bench/exhaustive_speed.py --kv-dir) so later topics restore the
@@ -56,19 +56,22 @@ def mention(stories: list[Story]) -> Approach:
 
 
 @functools.cache
-def counting_pipeline(n_ctx: int | None, max_tokens: int | None):
+def counting_pipeline(n_ctx: int | None, max_tokens: int | None, meaning: str = "on"):
     """A pipeline on the bundled model, used only to count tokens and cut contexts and shards."""
     from storychat.answer.pipeline import AnswerOptions, Pipeline
     from storychat.llm.llama import EngineOptions, LlamaEngine
     from storychat.llm.models import bundled_model
+    from storychat.meaning import load_reader
 
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
-    return Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options)
+    return Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options, reader=load_reader(meaning))
 
 
-def retrieval(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -> tuple[dict[str, Approach], dict[str, dict]]:
+def retrieval(
+    stories: list[Story], n_ctx: int | None, max_tokens: int | None, meaning: str
+) -> tuple[dict[str, Approach], dict[str, dict]]:
     """The "retrieval" and "hits" approaches at the bundled model's context, and what went into the context per topic."""
-    pipeline = counting_pipeline(n_ctx, max_tokens)
+    pipeline = counting_pipeline(n_ctx, max_tokens, meaning)
     options = pipeline.options
     coverage: dict[str, dict] = {}
 
@@ -113,7 +116,7 @@ def ceiling(stories: list[Story], n_ctx: int | None, max_tokens: int | None) -> 
 
 
 def exhaustive(
-    stories: list[Story], n_ctx: int | None, max_tokens: int | None, kv_dir: Path | None, runs: dict[str, dict]
+    stories: list[Story], n_ctx: int | None, max_tokens: int | None, kv_dir: Path | None, runs: dict[str, dict], meaning: str
 ) -> Approach:
     """The union of the ids exhaustive mode's passes cite for the topic's question; ``runs`` gets each topic's reading."""
     import tempfile
@@ -127,8 +130,10 @@ def exhaustive(
     cache = KVCache(kv_dir or Path(tempfile.mkdtemp(prefix="exhaustive-kv-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx, cache=cache))
     engine.probe()
+    from storychat.meaning import load_reader
+
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
-    pipeline = Pipeline(engine, options=options)
+    pipeline = Pipeline(engine, options=options, reader=load_reader(meaning))
 
     def cited(topic: Topic) -> set[str]:
         started = time.perf_counter()
@@ -162,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every topic's missed and extra ids here")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N topics")
     parser.add_argument("--kv-dir", type=Path, metavar="DIR", help="exhaustive: keep the KV snapshots here (default: a fresh temporary folder)")
+    parser.add_argument("--meaning", default="on", metavar="on|off", help="the reader of meaning beside words, as the app's --meaning (default on)")
     args = parser.parse_args(argv)
     chosen = [a.strip() for a in args.approach.split(",") if a.strip()]
     unknown = [a for a in chosen if a not in APPROACHES]
@@ -178,13 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"topics": str(args.topics), "scores": []}
     approaches = {"mention": mention(stories)}
     if "hits" in chosen or "retrieval" in chosen:
-        found, coverage = retrieval(stories, args.n_ctx, args.max_tokens)
+        found, coverage = retrieval(stories, args.n_ctx, args.max_tokens, args.meaning)
         approaches.update(found)
     if "ceiling" in chosen:
         approaches["ceiling"] = ceiling(stories, args.n_ctx, args.max_tokens)
     runs: dict[str, dict] = {}
     if "exhaustive" in chosen:
-        approaches["exhaustive"] = exhaustive(stories, args.n_ctx, args.max_tokens, args.kv_dir, runs)
+        approaches["exhaustive"] = exhaustive(stories, args.n_ctx, args.max_tokens, args.kv_dir, runs, args.meaning)
         report["exhaustive_runs"] = runs
     for name in chosen:
         scores.append(score(name, topics, approaches[name]))

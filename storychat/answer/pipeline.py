@@ -348,10 +348,16 @@ class Pipeline:
         return "".join(pieces).strip(), stream.usage, first_token_at
 
     def _cited_by(self, question: str, shard: Shard, collection: str):
-        """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage."""
+        """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
+
+        The model may name any story of the shard; with a reader of meaning, only the shard's hits for the
+        question (a shared word, or close in meaning): the candidates the bundled model picks best from
+        (docs/evaluation.md, "Exhaustive questions"). The prompt is the same either way, so its KV prefix is too.
+        """
         context = self._builder.build(shard.stories, question, (), [])
         messages = [Message("system", context.system), Message("user", map_question(question))]
-        grammar = id_list_grammar([s.id for s in shard.stories])
+        candidates = [h.story for h in self.search(question, shard.stories)] if self.reader else shard.stories
+        grammar = id_list_grammar([s.id for s in candidates])
         raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
         return cited_in(raw, shard.stories), usage
 

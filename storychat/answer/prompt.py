@@ -87,7 +87,9 @@ def citation_grammar(ids: list[str], refusal: str | None = None) -> str:
 
 
 def id_list_grammar(ids: list[str], none: str = "none") -> str:
-    """GBNF for an answer that is only a list of these ids in brackets, or ``none``."""
+    """GBNF for an answer that is only a list of these ids in brackets, or ``none`` (only that, without ids)."""
+    if not ids:
+        return f"root ::= {_literal(none)}\n"
     return f'root ::= {_literal(none)} | item (", " item)*\nitem ::= "[" id "]"\nid ::= {_choices(ids)}\n'
 
 
