@@ -185,6 +185,34 @@ def test_an_unsupported_sentence_is_marked_and_only_a_supported_citation_gets_a_
     tab.close()
 
 
+def test_a_paraphrase_is_answered_from_the_story_it_means_with_the_mark_of_other_words(chromium, app, dalpiaz):
+    """Issue 22: "save books to read later" is the wishlist story in other words. The answer's sentence
+    is marked ≈, not ⚠, and its citation gets ≈, not the ✓ of a word-for-word match."""
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(tab, app[0], PASSWORD)
+    collection = tab.locator("#collection input")
+    collection.fill("bookshop")
+    collection.press("Enter")
+    tab.locator("#summary").get_by_text("bookshop").first.wait_for(timeout=60_000)
+    bookshop = (ROOT / "tests" / "data" / "bookshop.txt").read_text(encoding="utf-8")
+    tab.locator("#paste textarea").fill(bookshop)
+    tab.locator("#add").click()
+    tab.locator("#report").get_by_text(re.compile(r"Added (13|0) stories")).wait_for(timeout=60_000)
+    ask(tab, "Can customers save books to read later?")
+    wait_until(lambda: coverage(tab).startswith("Context:"))
+    marked = tab.locator("#chat .sentence-paraphrased")
+    assert marked.count() == 1 and marked.first.inner_text().startswith("≈ [paste-")
+    title = marked.first.get_attribute("title")
+    assert title.startswith("supported in other words: [paste-") and "carries the question" in title
+    assert tab.locator("#chat .sentence-partly, #chat .sentence-unsupported").count() == 0
+    chat = tab.locator("#chat").inner_text()
+    wishlist = re.search(r"≈ \[(paste-\d+)\] As a customer, I want to save books to a wishlist", chat)
+    assert wishlist, chat
+    assert f"✓ [{wishlist.group(1)}]" not in chat and "Supported in other words" in chat
+    assert "in other words" in tab.locator("#chat").get_by_text(re.compile(r"^Evidence:")).first.inner_text()
+    tab.close()
+
+
 # Every text the newest answer's bubble shows, whatever it starts with.
 RECORD_BUBBLE_TEXTS = RECORD_ANSWER_TEXTS.replace("text.startsWith('[') && ", "")
 
