@@ -43,9 +43,11 @@ DALPIAZ_SET = Path(__file__).with_name("qa-dalpiaz.jsonl")
 THRESHOLDS = tuple(round(i * 0.05, 2) for i in range(17))  # 0.00 .. 0.80
 RETRIEVAL_K = 3
 
-TARGET_REFUSED = 0.90
-TARGET_WRONG_REFUSALS = 0.20
+# Issue 22's targets for the bundled model.
+TARGET_REFUSED = 0.85
+TARGET_WRONG_REFUSALS = 0.15
 TARGET_RECALL = 0.70
+TARGET_BARE_CHECK = 1  # unanswerable questions answered with a ✓ or ≈ and no line saying what no story carries
 
 _KEYS = {"stories", "collection", "question", "expect_ids", "unanswerable"}
 
@@ -156,6 +158,13 @@ class Result:
     unsupported: bool = False  # the model cited no valid story (withheld when strict)
     raw: str = ""  # what the model wrote
     nothing_supported: bool = False  # it cited a valid story, yet no sentence is supported (shown with a warning)
+    check_marked: bool = False  # a citation got a ✓ (verified) or a ≈ (supported in other words)
+    gap: bool = False  # the answer carries a line saying what no story carries (missing words, or no story says)
+
+    @property
+    def bare_check(self) -> bool:
+        """Shown with a ✓ or ≈ and no line of doubt: what a user reads as "this answers you"."""
+        return not self.refused and self.check_marked and not self.gap
 
     @property
     def found_evidence(self) -> bool:
@@ -198,6 +207,8 @@ def ask(pipeline: Pipeline, question: Question, backlog: Backlog) -> Result:
         unsupported=answer.unsupported,
         raw=answer.raw,
         nothing_supported=answer.doubt == NOTHING_SUPPORTED,
+        check_marked=any(c.verified or c.paraphrased for c in answer.citations),
+        gap=bool(answer.gap_line),
     )
 
 
@@ -217,6 +228,7 @@ class Metrics:
     seconds: float
     retrieved: int
     nothing_supported: int = 0
+    unanswerable_bare_check: int = 0  # unanswerable, yet shown with a ✓ or ≈ and no line of doubt
 
     @property
     def refused_rate(self) -> float:
@@ -267,6 +279,7 @@ def score(results: Iterable[Result]) -> Metrics:
         seconds=round(sum(r.seconds for r in results), 3),
         retrieved=sum(r.retrieved for r in answerable),
         nothing_supported=sum(r.nothing_supported for r in results),
+        unanswerable_bare_check=sum(r.bare_check for r in unanswerable),
     )
 
 
@@ -334,6 +347,7 @@ class Evaluation:
             f"refused by the gate:       {m.gated}",
             f"cited no valid story:      {m.unsupported}  ({'withheld' if o.strict else 'shown with a warning'})",
             f"no supported sentence:     {m.nothing_supported}  (shown with a warning)",
+            f"unanswerable, bare ✓ or ≈: {_count(m.unanswerable_bare_check, m.unanswerable)}  (target <= {TARGET_BARE_CHECK})",
             f"retrieved (top {RETRIEVAL_K} hits):    {_count(m.retrieved, m.answerable)}  (the focus block and grammar use the first)",
             f"time: {m.seconds:.1f} s, {_share(m.seconds, m.questions):.1f} s a question",
         ]
@@ -346,14 +360,14 @@ def sweep_table(rows: Sequence[SweepRow]) -> list[str]:
     chosen = choose_threshold(rows)
     lines = [
         "gate sweep (one run with the gate off; below the threshold counts as refused without the model):",
-        "threshold  refused-unanswerable  wrong-refusals  evidence-recall  invalid-citations     J",
+        "threshold  refused-unanswerable  wrong-refusals  evidence-recall  invalid-citations  bare-check     J",
     ]
     for row in rows:
         m = row.metrics
         lines.append(
             f"{row.threshold:9.2f}  {_count(m.refused_unanswerable, m.unanswerable):>20}  "
             f"{_count(m.wrong_refusals, m.answerable):>14}  {_count(m.evidence_found, m.answerable):>15}  "
-            f"{_count(m.invalid_citations, m.citations):>17}  {m.separation:5.2f}"
+            f"{_count(m.invalid_citations, m.citations):>17}  {m.unanswerable_bare_check:>10}  {m.separation:5.2f}"
         )
     m = chosen.metrics
     lines.append(
@@ -379,6 +393,8 @@ def _result_json(r: Result) -> dict:
         "gated": r.gated,
         "unsupported": r.unsupported,
         "nothing_supported": r.nothing_supported,
+        "check_marked": r.check_marked,
+        "gap": r.gap,
         "best_match": r.best_match,
         "valid_ids": list(r.valid_ids),
         "invalid_ids": list(r.invalid_ids),

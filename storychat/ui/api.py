@@ -39,16 +39,16 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
             raise gr.Error(str(exc)) from exc
 
     def search_stories(query: str, collection: str) -> list[dict]:
-        """Find the user stories in a collection that best match a query (BM25), best first.
+        """Find the user stories in a collection that best match a query, by words and meaning, best first.
 
         Args:
             query: words to look for, e.g. "export PDF"
             collection: the name of the story collection to search
         Returns:
-            Up to 10 stories with id, text, role, goal, benefit, epic, source, line and score.
+            Up to 10 stories with id, text, role, goal, benefit, epic, source, line, score and relevance.
         """
         hits = pipeline.search(query, shelves.shelf(collection).stories, 10)
-        return [{**story_record(h.story), "score": round(h.score, 3)} for h in hits]
+        return [{**story_record(h.story), "score": round(h.score, 3), "relevance": h.relevance} for h in hits]
 
     gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")
     gr.api(search_stories, api_name="search_stories")
