@@ -374,6 +374,7 @@ def test_every_token_figure_names_its_unit_and_the_speed_probe_says_how_busy_the
     assert len(re.findall(r"[\d,]+ model tokens", shown["#summary"])) == 1 and "cl100k" not in shown["#summary"]
     assert re.search(r"[\d,]+ cl100k tokens \(for cloud prices\)", shown["#cost"])
     assert re.search(r"Speed probe at startup, (on an idle machine|under a load average of [\d.]+ on \d+ cores)", shown["#model"])
+    assert "meaning: wordllama l2_supercat 256, beside words" in shown["#model"]  # issue 22: which reader is loaded
 
 
 def test_the_self_test_stops_on_stop_and_when_its_tab_is_closed(chromium, app, page):

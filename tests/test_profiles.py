@@ -58,7 +58,7 @@ def test_the_bundled_model_reads_as_tiny_and_the_report_says_so(engine):
     assert 100e6 < engine.info().parameters < 200e6
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=24))
     assert pipeline.profile.name == TINY
-    assert pipeline.report()[-1].startswith("Answer profile: tiny (auto: 135M parameters")
+    assert pipeline.report()[-2].startswith("Answer profile: tiny (auto: 135M parameters")
 
 
 @pytest.mark.model
@@ -75,3 +75,16 @@ def test_each_profile_holds_the_bundled_models_answer_to_its_grammar(engine):
 def test_info_prints_the_answer_profile_in_force(capsys):
     assert cli.main(["info", "-c", "1024", "--answer-profile", "open"]) == 0
     assert "Answer profile: open (--answer-profile)" in capsys.readouterr().out
+
+
+@pytest.mark.model
+def test_info_names_the_reader_of_meaning_or_says_it_is_off(capsys):
+    assert cli.main(["info", "-c", "1024"]) == 0
+    assert "meaning: wordllama l2_supercat 256, beside words" in capsys.readouterr().out
+    assert cli.main(["info", "-c", "1024", "--meaning", "off"]) == 0
+    assert "meaning: off; relevance is judged by words only" in capsys.readouterr().out
+
+
+def test_a_meaning_mode_other_than_on_or_off_is_an_error_that_names_both(capsys):
+    assert cli.main(["import", "x.txt", "--collection", "c", "--meaning", "maybe"]) == 2
+    assert "--meaning maybe: choose on or off" in capsys.readouterr().err
