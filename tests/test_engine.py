@@ -62,3 +62,11 @@ def test_the_engine_describes_itself_with_its_own_facts(engine):
     assert any(line.startswith("Flash attention:") for line in report)
     assert any("Largest context that fits" in line for line in report)
     assert f"context {info.n_ctx} tokens" in info.startup_line() and "KV cache" in info.startup_line()
+
+
+def test_a_turn_deep_in_the_context_is_timed_and_the_next_answer_reuses_none_of_its_filler(engine):
+    deep = engine.turn_speed(depth=200, turn=20, decode=4)
+    assert deep.depth == 200 and deep.turn_s > 0 and deep.decode_tps > 0
+    stream = engine.stream_chat(MESSAGES, max_tokens=4)
+    assert "".join(stream)
+    assert stream.usage.prompt_evaluated == stream.usage.prompt_tokens

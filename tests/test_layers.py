@@ -85,3 +85,28 @@ def test_the_checks_catch_a_module_that_reaches_up_or_in(tmp_path):
     }
     assert [p.name for p in outside_answer(tmp_path)] == ["sample.py"]
     assert builder_lines(sample) == [4, 4, 5]
+
+
+def llama_lines(path: Path) -> list[int]:
+    """Lines where ``path`` reaches into an engine's llama.cpp object (``_llm``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return sorted(node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "_llm")
+
+
+def beyond_the_engine(root: Path) -> list[Path]:
+    """The benches and every face (and the rest of the package) outside storychat/llm."""
+    paths = [root / "app.py", *sorted((root / "bench").rglob("*.py")), *sorted((root / "storychat").rglob("*.py"))]
+    return [p for p in paths if p.exists() and p.relative_to(root).parts[:2] != ("storychat", "llm")]
+
+
+def test_no_bench_or_face_reaches_past_the_engine_into_llama_cpp():
+    found = {p.relative_to(ROOT).as_posix(): llama_lines(p) for p in beyond_the_engine(ROOT)}
+    assert {path: lines for path, lines in found.items() if lines} == {}
+
+
+def test_the_engine_check_catches_a_bench_that_reaches_in(tmp_path):
+    bench = tmp_path / "bench" / "sample.py"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("def turn(engine):\n    engine._llm.reset()\n    return engine.info()\n", encoding="utf-8")
+    assert [p.name for p in beyond_the_engine(tmp_path)] == ["sample.py"]
+    assert llama_lines(bench) == [2]

@@ -73,6 +73,13 @@ class SnapshotEstimate:
 
 
 @dataclass(frozen=True)
+class TurnSpeed:
+    depth: int  # tokens already in the context
+    turn_s: float  # seconds to evaluate the turn's tokens after them
+    decode_tps: float  # decode speed at that depth
+
+
+@dataclass(frozen=True)
 class EngineOptions:
     n_ctx: int | None = None  # cap; the model's trained context when None
     gpu_layers: int | None = None  # None: all layers when the build can offload, else 0
@@ -280,6 +287,22 @@ class LlamaEngine:
             decode_tps=round(decode_tokens / (decoded - prefilled), 1),
         )
         return self._info
+
+    @_serialised
+    def turn_speed(self, depth: int, turn: int = 40, decode: int = 16) -> TurnSpeed:
+        """What a follow-up costs deep in a context: ``turn`` tokens evaluated, then ``decode``
+        decoded, after ``depth`` tokens of filler. The context is left empty."""
+        tokens = (self.tokenize("As a planner, I want to see every story we wrote, so that I can plan. ") * depth)[: depth + turn]
+        self._llm.reset()
+        self._llm.eval(tokens[:depth])
+        started = time.perf_counter()
+        self._llm.eval(tokens[depth:])
+        evaluated = time.perf_counter()
+        for token in tokens[:decode]:
+            self._llm.eval([token])
+        decoded = time.perf_counter()
+        self._llm.reset()
+        return TurnSpeed(depth=depth, turn_s=evaluated - started, decode_tps=decode / (decoded - evaluated))
 
     def _fitting_context(self, trained: int, on_gpu: bool) -> int:
         """The trained length, capped by --n-ctx and by what the free memory holds."""
