@@ -95,8 +95,9 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    for name, row in (("memory", memory()), ("import of the 22 backlogs", imports(args.runs)),
-                      (f"cold answer at {args.n_ctx} tokens", cold_answers(args.n_ctx, args.runs))):
+    for name, measure in (("memory", memory), ("import of the 22 backlogs", lambda: imports(args.runs)),
+                          (f"cold answer at {args.n_ctx} tokens", lambda: cold_answers(args.n_ctx, args.runs))):
+        row = measure()  # each row is printed as soon as it is measured
         print(f"{name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()), flush=True)
 
 
