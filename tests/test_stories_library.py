@@ -62,13 +62,13 @@ def test_all_dalpiaz_backlogs_go_into_one_collection(library, dalpiaz):
     assert len(library.stories("dalpiaz")) == added + notes
 
 
-def test_reimporting_the_same_file_adds_nothing_and_reports_duplicates(library, dalpiaz):
+def test_reimporting_the_same_file_adds_nothing_and_reports_every_story_unchanged(library, dalpiaz):
     batch = read_file(dalpiaz / "g13-planningpoker.txt")
     first = library.add("poker", batch)
     again = library.add("poker", read_file(dalpiaz / "g13-planningpoker.txt"))
     assert first.added and not first.duplicates
-    assert again.added == [] and again.notes == []
-    assert len(again.duplicates) == len(batch.stories)
+    assert again.added == [] and again.notes == [] and again.duplicates == [] and again.changed == []
+    assert len(again.unchanged) == len(batch.stories)
     assert len(library.stories("poker")) == len(batch.stories)
 
 
