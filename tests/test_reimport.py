@@ -190,8 +190,8 @@ def test_the_week_later_scenario_on_the_command_line(tmp_path):
     assert again.returncode == 0, again.stderr
     lines = again.stdout.splitlines()
     assert lines[0] == WEEK_LATER and "warning" not in again.stdout
-    assert lines[1].startswith("  HR-102 text: was As an employee, I want to see how many days")
-    assert lines[2].startswith("  HR-110 acceptance criteria: was Given an employee has 7 unused days")
+    assert lines[1].startswith("  HR-102 text: was “As an employee, I want to see how many days")
+    assert lines[2].startswith("  HR-110 acceptance criteria: was “Given an employee has 7 unused days")
     assert len(_ids(data)) == 31
 
     synced = storychat("import", str(week_later(tmp_path)), "--collection", "leave", "--sync", "--data-dir", data)
@@ -211,7 +211,7 @@ def test_the_week_later_scenario_on_the_command_line(tmp_path):
     assert changed.returncode == 0, changed.stderr
     assert changed.stdout.startswith(f"4 stories added, changed or removed since {between}\n")
     assert "changed [HR-102]" in changed.stdout and "added [HR-131]" in changed.stdout and "removed [HR-130]" in changed.stdout
-    assert "  text: was As an employee" in changed.stdout
+    assert "  text: was “As an employee" in changed.stdout
     bad = storychat("stories", "list", "--collection", "leave", "--changed-since", "yesterday", "--data-dir", data)
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 

@@ -51,7 +51,7 @@ class StoryChange:
 
     def lines(self) -> list[str]:
         """What changed, as lines for a report: old and new text, or acceptance criteria, ..."""
-        return [f"{d.what}: was {d.old or '(none)'}; now {d.new or '(none)'}" for d in self.differences()]
+        return [f"{d.what}: was “{d.old}”, now “{d.new}”" for d in self.differences()]
 
 
 # What a change report shows; goal and benefit are parsed from the text and change with it.

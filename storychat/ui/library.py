@@ -205,22 +205,24 @@ class LibraryPanel:
             cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost", render=False)
         return LibraryColumn(collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
 
-    def wire(self, ui: LibraryColumn, targets: list) -> None:
-        """``targets``: what a refresh updates, in the order ``refresh`` returns it."""
+    def wire(self, ui: LibraryColumn, targets: list) -> list:
+        """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
+        after which stories may have changed (to tell the chat which answers cite a changed story)."""
         ui.add.click(self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented")
-        ui.upload.upload(
+        uploaded = ui.upload.upload(
             self.import_files, [ui.upload, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="upload_stories",
             api_visibility="undocumented",
         )
-        ui.remove_gone.click(
+        removed = ui.remove_gone.click(
             self.remove_gone, [ui.gone, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="remove_gone_stories",
             api_visibility="undocumented",
         )
-        ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
+        deleted = ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
         ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+        return [uploaded, removed, deleted]
 
 
 def remove_button(gone: list[str]) -> dict:
