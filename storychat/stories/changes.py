@@ -187,11 +187,13 @@ class Change:
     def line(self) -> str:
         return f"{self.kind} [{self.story.id}] {self.story.text}"
 
+    def what_changed(self) -> list[str]:
+        """For a changed story, what changed (``StoryChange.lines``); nothing for the others."""
+        return StoryChange(self.previous, self.story).lines() if self.previous else []
+
     def lines(self) -> list[str]:
-        """The line, then for a changed story what changed."""
-        if self.previous is None:
-            return [self.line()]
-        return [self.line(), *(f"  {line}" for line in StoryChange(self.previous, self.story).lines())]
+        """The line, then (indented) what changed."""
+        return [self.line(), *(f"  {line}" for line in self.what_changed())]
 
 
 def now() -> str:
