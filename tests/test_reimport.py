@@ -137,9 +137,9 @@ def test_deleting_a_story_keeps_it_in_the_history_and_clearing_the_collection_fo
 
 def test_changed_since_lists_what_was_added_changed_and_removed_with_the_old_version(library, tmp_path):
     library.add("leave", read_file(DATA / "leave.csv"))
-    between = library.last_change("leave")
+    between = library.last_import("leave")
     library.add("leave", read_file(week_later(tmp_path)), sync=True)
-    changes = {c.story.id: c for c in library.changed_since("leave", library.last_change("leave"))}
+    changes = {c.story.id: c for c in library.changed_since("leave", library.last_import("leave"))}
     assert {i: c.kind for i, c in changes.items()} == {"HR-102": CHANGED, "HR-110": CHANGED, "HR-131": ADDED, "HR-130": REMOVED}
     assert "so that I know what I can still book" in changes["HR-102"].previous.text
     assert any("acceptance criteria: was" in line for line in changes["HR-110"].lines())
@@ -220,3 +220,13 @@ def _ids(data: str) -> list[str]:
     listed = storychat("stories", "list", "--collection", "leave", "--json", "--data-dir", data)
     assert listed.returncode == 0, listed.stderr
     return [s["id"] for s in json.loads(listed.stdout)]
+
+
+def test_the_last_import_is_the_last_that_added_or_changed_and_what_was_removed_after_it_counts(library, tmp_path):
+    library.add("leave", read_file(DATA / "leave.csv"))
+    library.add("leave", read_file(week_later(tmp_path)))
+    last = library.last_import("leave")
+    library.remove("leave", ["HR-130"])  # the UI's button, after the upload
+    assert library.last_import("leave") == last
+    kinds = {c.story.id: c.kind for c in library.changed_since("leave", last)}
+    assert kinds == {"HR-102": CHANGED, "HR-110": CHANGED, "HR-131": ADDED, "HR-130": REMOVED}

@@ -144,7 +144,7 @@ def mention_action(stories: Sequence[Story], term: str) -> Action:
 
 
 def changes_action(changes: Sequence[Change]) -> Action:
-    """What the last import (``Library.last_change`` on) added, changed and removed, each change with its diff."""
+    """What the last import (``Library.last_import`` on) added, changed and removed, each change with its diff."""
     counts = {kind: sum(c.kind == kind for c in changes) for kind in (ADDED, CHANGED, REMOVED)}
     return Action(
         title="What changed since the last import: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()),

@@ -221,14 +221,15 @@ class Library:
         changes += [Change(REMOVED, kept[-1].story) for story_id, kept in versions.items() if story_id not in current]
         return changes
 
-    def last_change(self, collection: str) -> str | None:
-        """When the collection last gained, changed or lost a story (ISO 8601 UTC); None if never since history began."""
+    def last_import(self, collection: str) -> str | None:
+        """When an import last added or changed stories in the collection (ISO 8601 UTC); None if none did
+        since the history began. What was removed after it (``sync``, the UI's button) counts as its doing."""
         name = validate_collection_name(collection)
         with self._connect() as db:
             at = db.execute(
                 "WITH c AS (SELECT id FROM collections WHERE name = ?)"
                 " SELECT MAX(at) FROM (SELECT added_at AS at FROM stories WHERE collection_id IN c"
-                " UNION ALL SELECT at FROM story_history WHERE collection_id IN c)",
+                " UNION ALL SELECT at FROM story_history WHERE collection_id IN c AND why = 'changed')",
                 (name,),
             ).fetchone()
         return at[0] if at and at[0] else None

@@ -63,7 +63,7 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
         """
         library = shelves.library
         try:
-            at = since_time(since) if since.strip() else library.last_change(collection)
+            at = since_time(since) if since.strip() else library.last_import(collection)
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
         changes = library.changed_since(collection, at) if at else []

@@ -127,7 +127,7 @@ class ChatPanel:
         if kind != "changes":
             return quick_action(kind, stories, argument, reader=self.pipeline.reader)
         library = self.shelves.library
-        since = library.last_change(collection)  # None: nothing recorded, a library from before the history
+        since = library.last_import(collection)  # None: nothing recorded, a library from before the history
         return changes_action(library.changed_since(collection, since) if since else [])
 
     def _streamed(self, events, chat: list):

@@ -184,7 +184,7 @@ class LibraryPanel:
             summary = gr.Markdown(self.summary(shelf), elem_id="summary")
             paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
             add = gr.Button("Add pasted stories", elem_id="add")
-            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
+            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx", elem_id="upload")
             report = gr.Markdown(elem_id="report")
             remove_gone = gr.Button(visible=False, variant="stop", elem_id="remove-gone")
             gone = gr.State([])
