@@ -276,13 +276,13 @@ def run_history(args: argparse.Namespace) -> int:
     library = runtime.open_library(Settings.from_namespace(args))
     versions = library.history(args.id, args.collection)
     if args.json:
-        print(json.dumps([{"collection": c, **asdict(v)} for c, v in versions], ensure_ascii=False, indent=2))
+        print(json.dumps([asdict(v) for v in versions], ensure_ascii=False, indent=2))
         return 0
     where = f" in {args.collection!r}" if args.collection else ""
     if not versions:
         print(f"no earlier versions of {args.id}{where}: it was never changed or removed")
-    for collection, version in versions:
-        print(f"{version.at} {collection}: {version.why}; it was:")
+    for version in versions:
+        print(f"{version.at} {version.collection}: {version.why}; it was:")
         print(f"  [{version.story.id}] {version.story.text}")
         if version.story.acceptance:
             print(f"  acceptance criteria: {show(version.story.acceptance)}")

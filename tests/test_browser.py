@@ -435,7 +435,7 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
     library = Library(app[1].parent)  # the app's own
     ids = {s.id for s in library.stories("leave")}
     assert len(ids) == 30 and "HR-131" in ids and "HR-130" not in ids and not [i for i in ids if i.count("-") > 1]
-    assert [v.story.text for _, v in library.history("HR-102", "leave")] == [
+    assert [v.story.text for v in library.history("HR-102", "leave")] == [
         next(s.text for s in read_file(DATA / "leave.csv").stories if s.id == "HR-102")
     ]
 

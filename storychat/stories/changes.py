@@ -171,6 +171,7 @@ def _compare(report: ImportReport, old: Story, new: Story) -> None:
 class Version:
     """A story as it was before an import changed it or it was removed; ``at`` is when (ISO 8601, UTC)."""
 
+    collection: str
     story: Story
     at: str
     why: str  # CHANGED or REMOVED

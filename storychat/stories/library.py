@@ -131,7 +131,7 @@ class Library:
                 for story in report.gone:
                     _remove(db, collection_id, story.id, at)
             if self.reader:
-                self._embed(db, [s for s in report.added] + [c.new for c in report.changed if not c.new.is_note])
+                self._embed(db, report.added + [c.new for c in report.changed if not c.new.is_note])
             if report.changed or (sync and report.gone):
                 vectors.drop_orphans(db)
         return report
@@ -183,15 +183,15 @@ class Library:
             vectors.drop_orphans(db)
             return removed
 
-    def history(self, story_id: str, collection: str | None = None) -> list[tuple[str, Version]]:
-        """(collection, version) for every earlier version of ``story_id``, newest first; in every collection without one."""
+    def history(self, story_id: str, collection: str | None = None) -> list[Version]:
+        """Every earlier version of ``story_id`` by collection, newest first; in every collection without one."""
         with self._connect() as db:
             rows = db.execute(
                 f"SELECT c.name, {_ROW_COLUMNS}, at, why FROM story_history h JOIN collections c ON c.id = h.collection_id"
                 " WHERE story_id = ? AND (? IS NULL OR c.name = ?) ORDER BY c.name, at DESC, h.pk DESC",
                 (story_id, collection, collection),
             ).fetchall()
-        return [(row[0], Version(_story(row[1:-2]), row[-2], row[-1])) for row in rows]
+        return [Version(row[0], _story(row[1:-2]), row[-2], row[-1]) for row in rows]
 
     def changed_since(self, collection: str, since: str) -> list[Change]:
         """The stories added, changed and removed at ``since`` (ISO 8601 UTC, as ``changes.since_time`` gives) or later."""
@@ -211,7 +211,7 @@ class Library:
                 " WHERE collection_id = (SELECT id FROM collections WHERE name = ?) AND at >= ? ORDER BY at, pk",
                 (name, since),
             ):
-                versions.setdefault(row[0], []).append(Version(_story(row[:-2]), row[-2], row[-1]))
+                versions.setdefault(row[0], []).append(Version(name, _story(row[:-2]), row[-2], row[-1]))
         changes = []
         for story_id, (story, added_at) in current.items():
             if added_at >= since:
