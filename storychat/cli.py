@@ -49,18 +49,27 @@ def parser() -> argparse.ArgumentParser:
     add_options(ask, "model", "answer", "library")
     ask.set_defaults(run=run_ask)
 
-    imp = sub.add_parser("import", help="add story files to a library collection")
+    imp = sub.add_parser("import", help="add story files to a library collection; a file imported before updates its stories")
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--collection", required=True, metavar="NAME")
+    imp.add_argument("--sync", action="store_true", help="also remove the stories of a re-imported file that it no longer holds")
     add_options(imp, "library")
     imp.set_defaults(run=run_import)
 
-    stories = sub.add_parser("stories", help="show the stories in a collection")
-    stories.add_argument("action", choices=["list"])
-    stories.add_argument("--collection", required=True, metavar="NAME")
-    stories.add_argument("--json", action="store_true")
-    add_options(stories, "library")
-    stories.set_defaults(run=run_stories)
+    stories = sub.add_parser("stories", help="show the stories in a collection, what changed, and earlier versions")
+    shown = stories.add_subparsers(dest="action", title="actions", metavar="ACTION", required=True)
+    listing = shown.add_parser("list", help="every story, or with --changed-since those added, changed or removed since")
+    listing.add_argument("--collection", required=True, metavar="NAME")
+    listing.add_argument("--changed-since", metavar="DATE", help="only what was added, changed or removed since DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC), with what changed")
+    listing.add_argument("--json", action="store_true")
+    add_options(listing, "library")
+    listing.set_defaults(run=run_stories)
+    history = shown.add_parser("history", help="the earlier versions of one story, newest first")
+    history.add_argument("id", metavar="ID")
+    history.add_argument("--collection", metavar="NAME", help="only in this collection (default: every collection)")
+    history.add_argument("--json", action="store_true")
+    add_options(history, "library")
+    history.set_defaults(run=run_history)
 
     info = sub.add_parser("info", help="load the model and print the runtime self-check")
     add_options(info, "model", "answer", "library")
@@ -221,11 +230,10 @@ def run_import(args: argparse.Namespace) -> int:
     settings = Settings.from_namespace(args)
     library = runtime.open_library(settings)
     for name in args.files:
-        report = library.add(args.collection, read_file(Path(name), runtime.limits(settings)))
-        print(
-            f"{Path(name).name}: {len(report.added)} added, {len(report.duplicates)} skipped as "
-            f"duplicate, {len(report.notes)} kept as notes"
-        )
+        report = library.add(args.collection, read_file(Path(name), runtime.limits(settings)), sync=args.sync)
+        print(report.describe())
+        for line in report.details():
+            print(f"  {line}")
         for warning in report.warnings:
             print(f"  warning: {warning}")
     return 0
@@ -237,12 +245,47 @@ def run_stories(args: argparse.Namespace) -> int:
     from storychat import runtime
 
     library = runtime.open_library(Settings.from_namespace(args))
+    if args.collection not in {c.name for c in library.collections()}:
+        raise CommandError(f"no collection named {args.collection!r}; import stories first")
+    if args.changed_since:
+        from storychat.stories.changes import since_time
+
+        changes = library.changed_since(args.collection, since_time(args.changed_since))
+        if args.json:
+            print(json.dumps([asdict(c) for c in changes], ensure_ascii=False, indent=2))
+        else:
+            print(f"{len(changes)} stories added, changed or removed since {args.changed_since}")
+            for change in changes:
+                print("\n".join(change.lines()))
+        return 0
     stories = library.stories(args.collection)
     if args.json:
         print(json.dumps([asdict(s) for s in stories], ensure_ascii=False, indent=2))
     else:
         for s in stories:
             print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.text}")
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from storychat import runtime
+    from storychat.stories.changes import show
+
+    library = runtime.open_library(Settings.from_namespace(args))
+    versions = library.history(args.id, args.collection)
+    if args.json:
+        print(json.dumps([asdict(v) for v in versions], ensure_ascii=False, indent=2))
+        return 0
+    where = f" in {args.collection!r}" if args.collection else ""
+    if not versions:
+        print(f"no earlier versions of {args.id}{where}: it was never changed or removed")
+    for version in versions:
+        print(f"{version.at} {version.collection}: {version.why}; it was:")
+        print(f"  [{version.story.id}] {version.story.text}")
+        if version.story.acceptance:
+            print(f"  acceptance criteria: {show(version.story.acceptance)}")
     return 0
 
 

@@ -98,7 +98,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--auth",), "auth", "user:password allowed to log in; repeat for more users (env: comma-separated)", "server", metavar="USER:PASS", repeat=True, default=()),
     Option(("--auth-file",), "auth_file", "file with one user:password per line", "server", metavar="FILE"),
     Option(("--no-auth",), "no_auth", "allow serving on a non-loopback address without a login", "server", default=False),
-    Option(("--mcp",), "mcp", "also serve the ask_stories and search_stories tools over MCP at /gradio_api/mcp", "server", default=False),
+    Option(("--mcp",), "mcp", "also serve the ask_stories, search_stories and changed_stories tools over MCP at /gradio_api/mcp", "server", default=False),
 )
 
 

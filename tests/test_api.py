@@ -6,10 +6,11 @@ import sys
 import time
 
 import pytest
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from tests.serving import ROOT, running_app
 from tests.test_pipeline import assert_contract
+from tests.test_reimport import DATA, week_later
 from storychat.stories.formats import read_file
 
 pytestmark = pytest.mark.model
@@ -33,10 +34,10 @@ def app(tmp_path_factory, dalpiaz):
         yield url, read_file(backlog).stories
 
 
-def test_the_documented_api_is_exactly_the_two_tools(app):
+def test_the_documented_api_is_exactly_the_three_tools(app):
     url, _ = app
     endpoints = Client(url, verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(endpoints) == {"/ask_stories", "/search_stories"}
+    assert set(endpoints) == {"/ask_stories", "/search_stories", "/changed_stories"}
 
 
 def test_search_stories_returns_the_best_matching_stories(app):
@@ -100,7 +101,20 @@ def test_mcp_lists_and_calls_the_tools(app):
                 return tools, result
 
     tools, result = asyncio.run(asyncio.wait_for(session(), timeout=120))
-    assert set(tools) == {"ask_stories", "search_stories"}
+    assert set(tools) == {"ask_stories", "search_stories", "changed_stories"}
     assert tools["ask_stories"].inputSchema["properties"]["exhaustive"]["type"] == "boolean"
     text = "".join(getattr(c, "text", "") for c in result.content)
     assert "g13-planningpoker-38" in text
+
+
+def test_a_reupload_returns_the_change_report_and_changed_stories_lists_what_it_changed(app, tmp_path):
+    url, _ = app
+    client = Client(url, verbose=False)
+    client.predict([handle_file(str(DATA / "leave.csv"))], "leave-api", api_name="/upload_stories")
+    report = client.predict([handle_file(str(week_later(tmp_path)))], "leave-api", api_name="/upload_stories")[0]
+    assert "leave.csv: 1 added, 2 changed (HR-102, HR-110), 27 unchanged, 1 gone from the file (HR-130;" in report
+    changes = client.predict("leave-api", "", api_name="/changed_stories")
+    assert [(c["kind"], c["story"]["id"]) for c in changes] == [("changed", "HR-102"), ("changed", "HR-110"), ("added", "HR-131")]
+    assert "this year, so that I know" in changes[0]["previous"]["text"] and changes[0]["what_changed"][0].startswith("text: was “")
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        client.predict("leave-api", "soon", api_name="/changed_stories")

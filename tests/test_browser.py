@@ -10,7 +10,9 @@ from urllib.parse import unquote
 import pytest
 
 from storychat.stories.formats import read_file
+from storychat.stories.library import Library
 from tests.serving import ROOT, running_app
+from tests.test_reimport import DATA, week_later
 
 pytestmark = pytest.mark.model
 
@@ -407,3 +409,40 @@ def test_read_everything_reads_every_story_pass_by_pass_and_says_so(page):
         assert re.search(r"read all \d+ stories in 1 pass", coverage(page)), coverage(page)
     finally:
         box.uncheck()
+
+
+def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_removes_the_gone_story(chromium, app, tmp_path):
+    """Issue 24: the same Jira export a week later, uploaded under the same name."""
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(tab, app[0], PASSWORD)
+    collection = tab.locator("#collection input")
+    collection.fill("leave")
+    collection.press("Enter")
+    summary, report = tab.locator("#summary"), tab.locator("#report")
+    summary.get_by_text("leave").first.wait_for(timeout=60_000)
+    upload = tab.locator("#upload input[type=file]")
+    upload.set_input_files(str(DATA / "leave.csv"))
+    report.get_by_text("Added 30 stories to leave").wait_for(timeout=60_000)
+    upload.set_input_files(str(week_later(tmp_path)))
+    report.get_by_text("1 added, 2 changed (HR-102, HR-110), 27 unchanged, 1 gone from the file (HR-130;").wait_for(timeout=60_000)
+    assert "HR-102 text: was “As an employee" in report.inner_text() and "HR-110 acceptance criteria: was" in report.inner_text()
+    summary.get_by_text(re.compile(r"^31 stories")).wait_for(timeout=30_000)
+    remove = tab.get_by_role("button", name="Remove the 1 story no longer in the file")
+    remove.click()
+    report.get_by_text("Removed 1 story no longer in the file: HR-130.").wait_for(timeout=60_000)
+    summary.get_by_text(re.compile(r"^30 stories")).wait_for(timeout=30_000)
+    assert remove.is_hidden()
+    library = Library(app[1].parent)  # the app's own
+    ids = {s.id for s in library.stories("leave")}
+    assert len(ids) == 30 and "HR-131" in ids and "HR-130" not in ids and not [i for i in ids if i.count("-") > 1]
+    assert [v.story.text for v in library.history("HR-102", "leave")] == [
+        next(s.text for s in read_file(DATA / "leave.csv").stories if s.id == "HR-102")
+    ]
+
+    tab.get_by_role("button", name="What changed since the last import").click()
+    chat = tab.locator("#chat")
+    chat.get_by_text("What changed since the last import: 1 added, 2 changed, 1 removed").wait_for(timeout=60_000)
+    listed = chat.inner_text()
+    assert "changed [HR-102]" in listed and "added [HR-131]" in listed and "removed [HR-130]" in listed
+    wait_until(lambda: coverage(tab).startswith("Context:"))  # the model's checked summary is done
+    tab.close()

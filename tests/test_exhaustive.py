@@ -5,6 +5,7 @@ test_exhaustive_model.py; the faces are in test_cli.py, test_api.py and test_bro
 """
 
 import re
+from dataclasses import replace
 from typing import Callable
 
 from storychat.answer.exhaustive import HINT, asks_for_everything
@@ -13,6 +14,8 @@ from storychat.answer.prompt import REFUSAL
 from storychat.answer.shards import Sharder
 from storychat.llm.engine import MESSAGE_OVERHEAD, Message
 from storychat.stories import Story
+from storychat.stories.formats import ImportBatch
+from storychat.stories.library import Library
 from storychat.ui.render import answer_messages
 
 TOPICS = ["drawer", "badge", "ledger", "stamp"]
@@ -229,3 +232,17 @@ def test_the_json_of_an_exhaustive_answer_says_how_it_read(fake_engine):
     answer = final(pipeline(fake_engine).ask_exhaustive(QUESTION, STORIES, "office"))
     reading = answer.to_json()["reading"]
     assert reading["stories"] == 200 and reading["line"].startswith("read all 200 stories")
+
+
+def test_a_story_changed_in_place_by_a_reimport_changes_only_its_own_shard(fake_engine, tmp_path):
+    library = Library(tmp_path)
+    library.add("office", ImportBatch("office.txt", STORIES, []))
+    p = pipeline(fake_engine)
+    before = p.shards(library.stories("office"), "office")
+    changed = before[2].stories[4]
+    reworded = [replace(s, text=s.text.replace("filed", "filed twice")) if s.id == changed.id else s for s in STORIES]
+    report = library.add("office", ImportBatch("office.txt", reworded, []))
+    assert [c.id for c in report.changed] == [changed.id]
+    after = p.shards(library.stories("office"), "office")
+    differ = [i for i, (a, b) in enumerate(zip(before, after)) if a.stories != b.stories]
+    assert differ == [2] and len(after) == len(before)

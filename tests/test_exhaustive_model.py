@@ -2,8 +2,10 @@
 KV state is snapshotted and restored, and `ask --exhaustive` works through a real process."""
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +13,8 @@ from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model
-from storychat.stories.formats import read_file
+from storychat.stories.formats import decode_bytes, read_file
+from storychat.stories.library import Library
 from tests.serving import ROOT
 from tests.test_pipeline import assert_contract
 
@@ -57,3 +60,33 @@ def test_cli_ask_exhaustive_reads_the_backlog_in_passes(dalpiaz, tmp_path):
     cited = {s.id for s in stories}
     assert all(c["id"] in cited for c in payload["citations"] if c["valid"])
     assert backlog.name in (tmp_path / "shard-layouts.json").read_text()  # the cuts outlive the process
+
+
+def test_after_a_reimport_with_one_story_reworded_only_its_shard_is_read_again(tmp_path, dalpiaz, disk_read_speed):
+    library = Library(tmp_path / "data")
+    backlog = Path(shutil.copy(dalpiaz / "g13-planningpoker.txt", tmp_path))
+    library.add("poker", read_file(backlog))
+    cache = KVCache(tmp_path / "kv", disk_bytes=1 << 30, ram_bytes=1 << 30, read_bytes_per_s=disk_read_speed)
+    engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=2048, cache=cache))
+    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=48))
+
+    def ask(question):
+        answer = final(pipeline.ask_exhaustive(question, library.stories("poker"), "poker"))
+        engine.wait_for_snapshot()
+        return answer.reading
+
+    first = ask(QUESTION)
+    shards = pipeline.shards(library.stories("poker"), "poker")
+    assert first.passes == len(shards) >= 2
+    story = shards[0].stories[len(shards[0].stories) // 2]
+    lines = decode_bytes(backlog.read_bytes(), backlog.name).split("\n")
+    lines[story.line - 1] = lines[story.line - 1].replace("I want", "I would like", 1)
+    backlog.write_text("\n".join(lines), encoding="utf-8")
+    report = library.add("poker", read_file(backlog), sync=True)
+    assert (len(report.added), [s.id for s in report.gone]) == (1, [story.id])  # no ids in the file: matched by content
+
+    after = pipeline.shards(library.stories("poker"), "poker")
+    assert [s.stories for s in after[1:]] == [s.stories for s in shards[1:]]
+    second = ask("Which stories does the moderator need?")
+    assert second.pass_sources[0] in ("cold", "prompt")  # the shard with the reworded story, read again
+    assert set(second.pass_sources[1:]) <= {"ram", "disk", "live"}  # the others, restored

@@ -1,5 +1,7 @@
 """Corpus KV reuse, proven by evaluated-token counts (never by time)."""
 
+from dataclasses import replace
+
 import pytest
 
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
@@ -233,3 +235,18 @@ def test_the_disk_read_speed_is_measured_once_and_kept(tmp_path):
     assert speed > 0 and (tmp_path / "read-speed.json").exists()
     assert KVCache(tmp_path, disk_bytes=1 << 30).read_speed() == speed
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_after_one_story_changed_the_snapshot_restores_the_stories_before_it(tmp_path, backlogs, new_engine):
+    poker, _ = backlogs
+    cold = answer(new_engine(tmp_path), "What can the moderator do?", poker, "poker")
+    middle = len(poker) // 2
+    changed = poker[:middle] + [replace(poker[middle], text=poker[middle].text.replace("I want", "I would like", 1))] + poker[middle + 1:]
+
+    restarted = answer(new_engine(tmp_path), "What can the moderator do?", changed, "poker")
+    assert restarted.timings.prefix_source == "disk-partial"
+    # The stories before the changed one come from the snapshot: about half the prompt is computed.
+    assert 0.3 * cold.timings.prompt_tokens < restarted.timings.prompt_evaluated < 0.8 * cold.timings.prompt_evaluated
+    assert len(list(tmp_path.glob("*.kv"))) == 1  # the changed stories' snapshot replaced the old one
+    again = answer(new_engine(tmp_path), "What can estimators see?", changed, "poker")
+    assert again.timings.prefix_source == "disk"

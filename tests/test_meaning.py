@@ -18,6 +18,8 @@ from storychat.stories.migrations import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 MADE_BY_6B5F3C6 = ROOT / "tests" / "data" / "library-6b5f3c6.sqlite3"
+# What its stories table holds; later migrations may add columns.
+SCHEMA_2_COLUMNS = "pk, collection_id, story_id, text, source, line, role, goal, benefit, acceptance, epic, kind, digest"
 
 NO_NETWORK = """
 import sys
@@ -72,14 +74,14 @@ def test_vectors_are_unit_length_and_an_empty_text_is_zero(reader):
 def test_a_library_made_by_6b5f3c6_gets_a_vector_for_every_story_and_loses_nothing(tmp_path, reader):
     shutil.copy(MADE_BY_6B5F3C6, tmp_path / DATABASE_NAME)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
-        before = db.execute("SELECT * FROM stories ORDER BY pk").fetchall()
+        before = db.execute(f"SELECT {SCHEMA_2_COLUMNS} FROM stories ORDER BY pk").fetchall()
         assert db.execute("PRAGMA user_version").fetchone()[0] == 2
 
     library = Library(tmp_path)
 
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert db.execute("SELECT * FROM stories ORDER BY pk").fetchall() == before
+        assert db.execute(f"SELECT {SCHEMA_2_COLUMNS} FROM stories ORDER BY pk").fetchall() == before
         kept = db.execute("SELECT reader, COUNT(*) FROM story_vectors GROUP BY reader").fetchall()
     stories = [s for c in ("leave", "bookshop", "my-stories") for s in library.stories(c) if not s.is_note]
     assert kept == [(NAME, len({s.digest for s in stories}))] == [(NAME, 45)]

@@ -62,13 +62,13 @@ def test_all_dalpiaz_backlogs_go_into_one_collection(library, dalpiaz):
     assert len(library.stories("dalpiaz")) == added + notes
 
 
-def test_reimporting_the_same_file_adds_nothing_and_reports_duplicates(library, dalpiaz):
+def test_reimporting_the_same_file_adds_nothing_and_reports_every_story_unchanged(library, dalpiaz):
     batch = read_file(dalpiaz / "g13-planningpoker.txt")
     first = library.add("poker", batch)
     again = library.add("poker", read_file(dalpiaz / "g13-planningpoker.txt"))
     assert first.added and not first.duplicates
-    assert again.added == [] and again.notes == []
-    assert len(again.duplicates) == len(batch.stories)
+    assert again.added == [] and again.notes == [] and again.duplicates == [] and again.changed == []
+    assert len(again.unchanged) == len(batch.stories)
     assert len(library.stories("poker")) == len(batch.stories)
 
 
@@ -324,15 +324,57 @@ def test_a_process_killed_mid_import_leaves_the_library_as_before_that_import(tm
     db.close()
 
 
-def _wait_for_an_import_in_progress(path: Path, child: subprocess.Popen, after_commits: int) -> None:
-    """Return while the child holds the write lock, i.e. is inside an import
-    transaction, once it has committed ``after_commits`` imports."""
+REIMPORT_FOREVER = f"""
+import sys
+from pathlib import Path
+from storychat.stories.formats import ImportBatch
+from storychat.stories.library import Library
+from storychat.stories.model import Story
+
+library = Library(Path(sys.argv[1]))
+version = 0
+while True:  # the same file again and again, every story reworded each time
+    stories = [Story(f"BIG-{{i}}", f"As a user, I want item {{i}} in version {{version}}", "big.csv", i) for i in range({BATCH_SIZE})]
+    library.add("big", ImportBatch("big.csv", stories, []))
+    version += 1
+"""
+
+
+def test_a_process_killed_mid_reimport_leaves_the_library_as_before_that_reimport(tmp_path):
+    library = Library(tmp_path)
+    library.add("kept", read_text("As a u, I want x\nAs a u, I want y"))
+    kept = library.fingerprint("kept")
+    child = subprocess.Popen(
+        [sys.executable, "-c", REIMPORT_FOREVER, str(tmp_path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _wait_for_an_import_in_progress(library.path, child, after_commits=1, counted="story_history")
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+
+    reopened = Library(tmp_path)
+    stories = reopened.stories("big")
+    [version] = {int(s.text.rsplit(" ", 1)[1]) for s in stories}  # every story from one and the same import
+    assert len(stories) == BATCH_SIZE and version >= 1
+    db = sqlite3.connect(reopened.path)
+    # Each committed re-import kept the version it replaced; the one cut short left nothing.
+    assert db.execute("SELECT COUNT(*) FROM story_history").fetchone()[0] == version * BATCH_SIZE
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    assert reopened.fingerprint("kept") == kept
+
+
+def _wait_for_an_import_in_progress(path: Path, child: subprocess.Popen, after_commits: int, counted: str = "stories") -> None:
+    """Return while the child holds the write lock, i.e. is inside an import transaction, once it has
+    committed ``after_commits`` imports (``BATCH_SIZE`` rows each in the table ``counted``)."""
     deadline = time.monotonic() + 30
     db = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         while time.monotonic() < deadline:
             assert child.poll() is None, "the importing process ended on its own"
-            count = db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+            count = db.execute(f"SELECT COUNT(*) FROM {counted}").fetchone()[0]
             if count >= after_commits * BATCH_SIZE and _write_locked(db):
                 return
             time.sleep(0.005)

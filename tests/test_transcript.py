@@ -5,6 +5,9 @@ from storychat.answer.conversation import Conversation
 from storychat.answer.context import Coverage
 from storychat.answer.pipeline import Answer, Timings
 from storychat.answer.transcript import Turn, to_json, to_markdown
+from storychat.stories import Story
+
+EXPORT = Story("US-1", "As a moderator, I want to export a game.", "poker.txt", 19)
 
 
 def turn() -> Turn:
@@ -12,7 +15,7 @@ def turn() -> Turn:
         answer="[US-1] The moderator can export a game.",
         refused=False,
         citations=[
-            Citation("US-1", "poker.txt", 19, "As a moderator, I want to export a game.", True),
+            Citation("US-1", "poker.txt", 19, "As a moderator, I want to export a game.", True, digest=EXPORT.digest),
             Citation("US-99", "", 0, "", False),
         ],
         context=Coverage(53, 53, 2641, 8192, "full"),
@@ -45,3 +48,13 @@ def test_a_stopped_answer_is_exported_as_stopped_and_left_out_of_the_next_prompt
     assert "## Who estimates?\n\n[US-2] The estim\n\n_Stopped: the answer was not finished" in text
     assert json.loads(to_json(conversation.turns, "poker"))["turns"][1] == {"question": "Who estimates?", "kind": "stopped", "answer": "[US-2] The estim"}
     assert [m.content for m in conversation.history] == ["Can the moderator export?", "[US-1] The moderator can export a game."]
+
+
+def test_an_answer_citing_a_story_changed_since_says_so_in_both_exports():
+    reworded = Story("US-1", "As a moderator, I want to export a game as PDF.", "poker.txt", 19)
+    assert "US-1 changed after this answer" not in to_markdown([turn()], "poker", {"US-1": EXPORT})
+    assert "⚠ US-1 changed after this answer." in to_markdown([turn()], "poker", {"US-1": reworded})
+    assert "⚠ US-1 was removed after this answer." in to_markdown([turn()], "poker", {})
+    [first] = json.loads(to_json([turn()], "poker", {"US-1": reworded}))["turns"]
+    assert first["changed_after"] == ["US-1 changed after this answer"]
+    assert first["citations"][0]["digest"] == EXPORT.digest

@@ -1,9 +1,18 @@
 """The UI's panels in-process, on a FakeEngine: what one refresh reads, and what it shows."""
 
-from storychat.answer.pipeline import Pipeline
-from storychat.stories.formats import Limits, read_text
+import shutil
+
+import gradio as gr
+
+from storychat.answer.citations import Citation
+from storychat.answer.context import Coverage
+from storychat.answer.conversation import Conversation
+from storychat.answer.pipeline import Answer, Pipeline, Timings
+from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
+from storychat.ui.chat import ChatPanel
 from storychat.ui.library import Costs, LibraryPanel
+from tests.test_reimport import DATA, week_later
 
 STORIES = """\
 As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.
@@ -45,3 +54,40 @@ def test_a_collection_not_yet_made_is_shown_empty_without_reading_stories(tmp_pa
     _, table, picker, _, summary, *_ = shelves.refresh("new-one")
     assert calls == ["collections"]
     assert table == [] and picker["choices"] == ["new-one", "poker"] and "is empty" in summary
+
+
+def test_an_upload_of_a_file_imported_before_shows_the_change_report_and_offers_to_remove_the_gone_story(tmp_path, fake_engine):
+    shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    *_, button, gone = shelves.import_files([str(shutil.copy(DATA / "leave.csv", tmp_path))], "leave")
+    assert button["visible"] is False and gone == []
+    report, table, *_, button, gone = shelves.import_files([str(week_later(tmp_path))], "leave")
+    assert report.startswith(
+        "Updated **leave** from leave.csv: 1 added, 2 changed (HR-102, HR-110), 27 unchanged, "
+        "1 gone from the file (HR-130; the button below removes it)\n- HR-102 text: was “As an employee"
+    )
+    assert len(table) == 31 and gone == ["HR-130"]
+    assert button == {"__type__": "update", "visible": True, "value": "Remove the 1 story no longer in the file"}
+    report, table, *_, button, gone = shelves.remove_gone(gone, "leave")
+    assert len(table) == 30 and report.startswith("Removed 1 story no longer in the file: HR-130.")
+    assert button["visible"] is False and gone == []
+
+
+def test_what_changed_lists_the_last_imports_changes_and_the_chat_notes_an_answer_citing_a_changed_story(tmp_path, fake_engine):
+    library = Library(tmp_path / "data")
+    library.add("leave", read_file(DATA / "leave.csv"))
+    shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    chat = ChatPanel(Pipeline(fake_engine), shelves, Costs("fake.gguf"))
+    cited = next(s for s in library.stories("leave") if s.id == "HR-102")
+    answer = Answer("[HR-102] You see it on your profile.", False, [Citation("HR-102", "leave.csv", 3, cited.text, True, digest=cited.digest)],
+                    Coverage(30, 30, 2000, 8192, "full"), Timings(1.0, 2.0, 2000, 10, 20))
+    conversation = Conversation().add("Where do I see my balance?", answer)
+    assert chat.note_changes([], conversation, "leave") == gr.skip()
+
+    shelves.import_files([str(week_later(tmp_path))], "leave")
+    action = chat._action("changes", "", "leave")
+    assert action.title == "What changed since the last import: 1 added, 2 changed, 0 removed"
+    assert [s.id for s in action.stories] == ["HR-102", "HR-110", "HR-131"]
+    assert action.evidence[0].startswith("changed [HR-102] ") and action.evidence[1].startswith("  text: was “")
+    assert chat.note_changes([], conversation, "leave") == [
+        {"role": "assistant", "content": "⚠ HR-102 changed after this answer: “Where do I see my balance?”"}
+    ]

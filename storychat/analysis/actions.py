@@ -17,6 +17,7 @@ from storychat.analysis.roles import (
 )
 from storychat.meaning import Reader
 from storychat.stories import Story
+from storychat.stories.changes import ADDED, CHANGED, REMOVED, Change
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,20 @@ def mention_action(stories: Sequence[Story], term: str) -> Action:
         lambda n: f"Stories mentioning {term!r}: {n}",
         f"These are all the stories that mention {term!r}. Summarise what they ask for, citing the ids.",
         stories_mentioning(stories, term),
+    )
+
+
+def changes_action(changes: Sequence[Change]) -> Action:
+    """What the last import (``Library.last_import`` on) added, changed and removed, each change with its diff."""
+    counts = {kind: sum(c.kind == kind for c in changes) for kind in (ADDED, CHANGED, REMOVED)}
+    return Action(
+        title="What changed since the last import: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()),
+        instruction=(
+            "These stories were added or changed by the last import of the backlog, each as it is now. "
+            "Summarise what changed, citing the ids."
+        ),
+        stories=[c.story for c in changes if c.kind != REMOVED],
+        evidence=[line for c in changes for line in c.lines()],
     )
 
 

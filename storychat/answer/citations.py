@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection, Mapping
+from typing import Collection, Mapping, Sequence
 
 from storychat.answer.prompt import REFUSAL
 from storychat.stories import Story
@@ -25,6 +25,7 @@ class Citation:
     benefit: str = ""
     verified: bool = False  # valid, and a sentence of the answer that cites it is supported by it (the ✓)
     paraphrased: bool = False  # valid, not verified, and a sentence citing it is supported in other words (≈)
+    digest: str = ""  # the cited story's content digest when the answer was written ("" for no such story)
 
 
 def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
@@ -65,9 +66,23 @@ def check_citations(
                 benefit=story.benefit if story else "",
                 verified=valid and story_id in supported,
                 paraphrased=valid and story_id not in supported and story_id in paraphrased,
+                digest=story.digest if story else "",
             )
         )
     return citations
+
+
+def changed_after(citations: Sequence[Citation], current: Mapping[str, Story]) -> list[str]:
+    """For each valid citation whose story ``current`` (by id) no longer holds as it was: "HR-102 changed after this answer"."""
+    lines = []
+    for cite in citations:
+        if cite.valid and cite.digest:
+            now = current.get(cite.id)
+            if now is None:
+                lines.append(f"{cite.id} was removed after this answer")
+            elif now.digest != cite.digest:
+                lines.append(f"{cite.id} changed after this answer")
+    return lines
 
 
 def _normal(text: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Mapping, Sequence
 
+from storychat.answer.citations import changed_after
 from storychat.answer.conversation import QUICK_ACTION, STOPPED, Turn
+from storychat.stories import Story
 
 # What a turn without a checked answer says about itself.
 NOTES = {
@@ -14,19 +16,23 @@ NOTES = {
 }
 
 
-def to_json(turns: Sequence[Turn], collection: str) -> str:
+def to_json(turns: Sequence[Turn], collection: str, current: Mapping[str, Story] | None = None) -> str:
+    """``current``: the collection's stories now, by id; an answer citing one that changed since says so."""
     return json.dumps(
-        {"collection": collection, "turns": [{"question": t.question, **_turn_json(t)} for t in turns]},
+        {"collection": collection, "turns": [{"question": t.question, **_turn_json(t, current)} for t in turns]},
         ensure_ascii=False,
         indent=2,
     )
 
 
-def _turn_json(turn: Turn) -> dict:
-    return {"kind": turn.kind, **(turn.answer.to_json() if turn.answer else {"answer": turn.text})}
+def _turn_json(turn: Turn, current: Mapping[str, Story] | None) -> dict:
+    if not turn.answer:
+        return {"kind": turn.kind, "answer": turn.text}
+    changed = {"changed_after": changed_after(turn.answer.citations, current)} if current is not None else {}
+    return {"kind": turn.kind, **turn.answer.to_json(), **changed}
 
 
-def to_markdown(turns: Sequence[Turn], collection: str) -> str:
+def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, Story] | None = None) -> str:
     lines = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
         if not turn.answer:
@@ -56,6 +62,8 @@ def to_markdown(turns: Sequence[Turn], collection: str) -> str:
                 for m in a.support.misquotes
             ]
             lines.append("")
+        if current is not None and (changed := changed_after(a.citations, current)):
+            lines += [f"⚠ {line}." for line in changed] + [""]
         if a.withheld:
             lines += [f"Withheld model answer (it {a.doubt}): {a.raw}", ""]
         elif a.doubt:

@@ -45,7 +45,7 @@ class Usage:
     prompt_tokens: int
     prompt_evaluated: int
     completion_tokens: int
-    prefix_source: str = ""  # where the stable prefix came from: live, ram, disk, cold, prompt
+    prefix_source: str = ""  # where the stable prefix came from: live, ram, disk, ram-partial, disk-partial, cold, prompt
 
 
 class ChatStream:

@@ -8,6 +8,8 @@ that makes a state valid (model file, context size, KV type, flash-attention
 layout, prefix tokens) and kept within ``disk_bytes``, least recently used
 first out. Saving a new snapshot under a label (the collection) drops the
 older snapshots of that label: they belong to stories that have since changed.
+A labelled snapshot keeps its prefix tokens beside it, so after a change the
+engine can restore it and recompute only from the first changed token on.
 
 There is no RAM copy: the OS page cache holds recently written or read files,
 and restoring from it ran as fast as from a buffer in this process
@@ -28,7 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 GiB = 2**30
 SPEED_PROBE_BYTES = 64 * 2**20
@@ -76,7 +78,18 @@ class KVCache:
         """A snapshot was just read or written: it is in the page cache now."""
         self._keep_in_memory(key, self.path(key))
 
-    def save(self, key: str, label: str, size: int, write: Callable[[Path], bool]) -> Path:
+    def labelled(self, label: str) -> tuple[str, list[int]] | None:
+        """The key and prefix tokens of the snapshot filed under ``label``, or None."""
+        for path in self.directory.glob("*.label"):
+            if label and _read_label(path) == label:
+                try:
+                    data = (self.directory / f"{path.stem}.prefix").read_bytes()
+                except OSError:
+                    return None
+                return path.stem, list(struct.unpack(f"<{len(data) // 4}i", data))
+        return None
+
+    def save(self, key: str, label: str, size: int, write: Callable[[Path], bool], prefix: Sequence[int] = ()) -> Path:
         """Have ``write`` create the snapshot file (``size`` bytes), then make room for it.
 
         Raises SnapshotError, with the reason and the fix, when it does not fit
@@ -100,6 +113,7 @@ class KVCache:
         os.replace(tmp, path)
         (self.directory / f"{key}.label").write_text(label, encoding="utf-8")
         if label:
+            (self.directory / f"{key}.prefix").write_bytes(struct.pack(f"<{len(prefix)}i", *prefix))
             self._forget_label(label, keep=key)
         self._keep_in_memory(key, path)
         return path
@@ -110,6 +124,7 @@ class KVCache:
             self._in_memory.pop(key, None)
         self.path(key).unlink(missing_ok=True)
         (self.directory / f"{key}.label").unlink(missing_ok=True)
+        (self.directory / f"{key}.prefix").unlink(missing_ok=True)
 
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self._files())

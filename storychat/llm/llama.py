@@ -37,6 +37,7 @@ KV_TYPES = {
     "q4_0": llama_cpp.GGML_TYPE_Q4_0,
 }
 FLASH_ATTN_MODES = ("on", "off", "auto")
+PARTIAL = "-partial"  # a prefix source whose snapshot held only the start of the prefix
 # Templates for GGUFs that carry none: plain ChatML.
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"
@@ -359,7 +360,7 @@ class LlamaEngine:
             prompt, formatted = self._prompt(messages)
             prefix = self._stable_prefix(messages)
             self._llm.start_counting()
-            source = self._load_prefix(prefix)
+            source = self._load_prefix(prefix, cache_label)
             pieces: list[str] = []
             started = time.perf_counter()
             first_token_at = 0.0
@@ -387,10 +388,11 @@ class LlamaEngine:
                 raise
             finally:
                 stream.close()
-                if source is None:
+                if source is None or source.endswith(PARTIAL):
                     if first_token_at and self._llm.prompt_evaluated:
                         self._observed_tps = self._llm.prompt_evaluated / (first_token_at - started)
-                    source = "cold" if not failed and self._snapshot_after(prefix, cache_label) else "prompt"
+                    saved = not failed and self._snapshot_after(prefix, cache_label)
+                    source = source or ("cold" if saved else "prompt")
             return Usage(
                 prompt_tokens=len(prompt),
                 prompt_evaluated=self._llm.prompt_evaluated,
@@ -440,11 +442,12 @@ class LlamaEngine:
             self._prefix_memo = (first.content, a[: _common(a, b)])
         return self._prefix_memo[1]
 
-    def _load_prefix(self, prefix: list[int]) -> str | None:
+    def _load_prefix(self, prefix: list[int], label: str) -> str | None:
         """Make the KV cache start with ``prefix`` when it can; say where it came from.
 
-        "live": already there; "ram"/"disk": restored from a snapshot. None:
-        the prompt evaluates it (a snapshot may be taken after the answer).
+        "live": already there; "ram"/"disk": restored from a snapshot; "ram-partial"/"disk-partial":
+        the snapshot of the label's earlier stories restored, the prompt evaluating from their first
+        change on. None: the prompt evaluates it (a snapshot may be taken after the answer).
         """
         live = _common(self._llm.input_ids[: self._llm.n_tokens].tolist(), prefix)
         if live == len(prefix):
@@ -457,7 +460,24 @@ class LlamaEngine:
                 cache.used(path.stem)
                 return source
             cache.discard(path.stem)  # llama.cpp rejected it: written by another build or damaged
-        return None
+        return self._load_partial(prefix, label, live) if cache else None
+
+    def _load_partial(self, prefix: list[int], label: str, live: int) -> str | None:
+        """Restore the label's snapshot when it shares more of ``prefix`` than the live context does."""
+        labelled = self.options.cache.labelled(label)
+        if labelled is None:
+            return None
+        key, tokens = labelled
+        shared = _common(tokens, prefix)
+        found = self.options.cache.find(key)
+        if shared <= live or not found:
+            return None  # llama.cpp reuses the live context's common start by itself
+        path, source = found
+        if not self._restore(path, prefix[:shared]):
+            self.options.cache.discard(key)
+            return None
+        self.options.cache.used(key)
+        return source + PARTIAL
 
     def _snapshot_key(self, prefix: list[int]) -> str:
         return snapshot_key(self.path, self.context_length, self.options.kv_type, self._flash_attn, tuple(prefix))
@@ -471,12 +491,12 @@ class LlamaEngine:
         tokens = (llama_cpp.llama_token * n)(*self._llm.input_ids[:n].tolist())
         self._context_free.clear()
         self._writer = threading.Thread(
-            target=self._write_snapshot, args=(self._snapshot_key(prefix), label, tokens), name="kv-snapshot"
+            target=self._write_snapshot, args=(self._snapshot_key(prefix), label, tokens, prefix), name="kv-snapshot"
         )
         self._writer.start()
         return True
 
-    def _write_snapshot(self, key: str, label: str, tokens) -> None:
+    def _write_snapshot(self, key: str, label: str, tokens, prefix: list[int]) -> None:
         ctx = self._llm._ctx.ctx
 
         def write(path: Path) -> bool:
@@ -486,7 +506,7 @@ class LlamaEngine:
                 self._context_free.set()  # the file is written; fsync and eviction need no context
 
         try:
-            self.options.cache.save(key, label, llama_cpp.llama_state_get_size(ctx) + 12 + 4 * len(tokens), write)
+            self.options.cache.save(key, label, llama_cpp.llama_state_get_size(ctx) + 12 + 4 * len(tokens), write, prefix)
         except (SnapshotError, OSError) as exc:
             self.notes.append(str(exc))
             print(f"Note: {exc}", file=sys.stderr, flush=True)

@@ -38,6 +38,7 @@ class ImportBatch:
     warnings: list[str] = field(default_factory=list)
 
 
+PASTE = "paste"  # the source of pasted text, which (unlike a file) only ever adds stories
 _TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text", "")
 _CSV_SUFFIXES = (".csv", ".tsv")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -141,7 +142,7 @@ def read_bytes(data: bytes, filename: str, limits: Limits = Limits()) -> ImportB
     return _read_lines(text, name, limits)
 
 
-def read_text(text: str, source: str = "paste", limits: Limits = Limits()) -> ImportBatch:
+def read_text(text: str, source: str = PASTE, limits: Limits = Limits()) -> ImportBatch:
     """Stories in pasted text: one per line, or blocks with acceptance criteria."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     _check_size(len(text.encode("utf-8")), source, limits)

@@ -11,18 +11,18 @@ import csv
 import hashlib
 import json
 import os
-import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import platformdirs
 
 from storychat.stories import vectors
-from storychat.stories.formats import ImportBatch, unique_id
+from storychat.stories.changes import ADDED, CHANGED, REMOVED, Change, ImportReport, Version, now, plan_import
+from storychat.stories.formats import ImportBatch
 from storychat.stories.migrations import migrate
 from storychat.stories.model import Story
 
@@ -48,21 +48,16 @@ class CollectionInfo:
     notes: int
 
 
-@dataclass
-class ImportReport:
-    collection: str
-    added: list[Story]
-    duplicates: list[Story]
-    notes: list[Story]
-    warnings: list[str]
-
-
 # --- the library ------------------------------------------------------------------
 
 _ROW_COLUMNS = "story_id, text, source, line, role, goal, benefit, acceptance, epic, kind"
 _INSERT = (
-    f"INSERT INTO stories (collection_id, {_ROW_COLUMNS}, digest)"
-    f" VALUES ({', '.join('?' * (_ROW_COLUMNS.count(',') + 3))})"
+    f"INSERT INTO stories (collection_id, {_ROW_COLUMNS}, digest, added_at)"
+    f" VALUES ({', '.join('?' * (_ROW_COLUMNS.count(',') + 4))})"
+)
+_UPDATE = (
+    f"UPDATE stories SET {' = ?, '.join(_ROW_COLUMNS.split(', '))} = ?, digest = ?"
+    " WHERE collection_id = ? AND story_id = ?"
 )
 
 
@@ -111,32 +106,34 @@ class Library:
             ).fetchall()
             return [CollectionInfo(name, stories, notes) for name, stories, notes in rows]
 
-    def add(self, collection: str, batch: ImportBatch) -> ImportReport:
-        """Add a batch in one transaction; stories already there are reported
-        as duplicates, so importing the same file twice adds nothing."""
+    def add(self, collection: str, batch: ImportBatch, sync: bool = False) -> ImportReport:
+        """Import a batch in one transaction (``changes.plan_import`` says what it does).
+
+        Changed stories are updated in place and their previous versions kept in
+        the history; with ``sync`` the stories gone from the file are removed (and kept there too).
+        """
         name = validate_collection_name(collection)
-        report = ImportReport(name, [], [], [], list(batch.warnings))
         with self._transaction() as db:
             db.execute("INSERT OR IGNORE INTO collections (name) VALUES (?)", (name,))
             collection_id = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()[0]
-            existing = db.execute(
-                "SELECT story_id, digest FROM stories WHERE collection_id = ?", (collection_id,)
-            ).fetchall()
-            ids = _FreeIds(story_id for story_id, _ in existing)
-            digests = {digest for _, digest in existing}
-            rows = []
-            for story in batch.stories:
-                digest = story.digest
-                if digest in digests:
-                    report.duplicates.append(story)
-                    continue
-                story = ids.claim(story, report.warnings)
-                digests.add(digest)
-                rows.append(_row(collection_id, story, digest))
-                (report.notes if story.is_note else report.added).append(story)
-            db.executemany(_INSERT, rows)
-            if self.reader and report.added:
-                self._embed(db, report.added)
+            stored = [_story(row) for row in _rows(db, name)]
+            report = plan_import(name, batch, stored, sync)
+            at = now()
+            db.executemany(_INSERT, (_row(collection_id, s) + (at,) for s in report.added + report.notes))
+            for change in report.changed:
+                _keep_version(db, collection_id, change.id, at, CHANGED)
+                db.execute(_UPDATE, _row(collection_id, change.new)[1:] + (collection_id, change.id))
+            db.executemany(
+                "UPDATE stories SET line = ? WHERE collection_id = ? AND story_id = ?",
+                ((s.line, collection_id, s.id) for s in report.relined),
+            )
+            if sync:
+                for story in report.gone:
+                    _remove(db, collection_id, story.id, at)
+            if self.reader:
+                self._embed(db, report.added + [c.new for c in report.changed if not c.new.is_note])
+            if report.changed or (sync and report.gone):
+                vectors.drop_orphans(db)
         return report
 
     def _embed(self, db: sqlite3.Connection, stories: list[Story]) -> None:
@@ -174,15 +171,68 @@ class Library:
         return digest.hexdigest()
 
     def delete_story(self, collection: str, story_id: str) -> bool:
+        return bool(self.remove(collection, [story_id]))
+
+    def remove(self, collection: str, story_ids: Sequence[str]) -> list[str]:
+        """Remove stories in one transaction, keeping their last versions in the history; returns those there were."""
         name = validate_collection_name(collection)
         with self._transaction() as db:
-            deleted = db.execute(
-                "DELETE FROM stories WHERE story_id = ?"
-                " AND collection_id = (SELECT id FROM collections WHERE name = ?)",
-                (story_id, name),
-            )
+            found = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
+            at = now()
+            removed = [story_id for story_id in story_ids if found and _remove(db, found[0], story_id, at)]
             vectors.drop_orphans(db)
-            return deleted.rowcount > 0
+            return removed
+
+    def history(self, story_id: str, collection: str | None = None) -> list[Version]:
+        """Every earlier version of ``story_id`` by collection, newest first; in every collection without one."""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT c.name, {_ROW_COLUMNS}, at, why FROM story_history h JOIN collections c ON c.id = h.collection_id"
+                " WHERE story_id = ? AND (? IS NULL OR c.name = ?) ORDER BY c.name, at DESC, h.pk DESC",
+                (story_id, collection, collection),
+            ).fetchall()
+        return [Version(row[0], _story(row[1:-2]), row[-2], row[-1]) for row in rows]
+
+    def changed_since(self, collection: str, since: str) -> list[Change]:
+        """The stories added, changed and removed at ``since`` (ISO 8601 UTC, as ``changes.since_time`` gives) or later."""
+        name = validate_collection_name(collection)
+        with self._connect() as db:
+            current = {
+                row[0]: (_story(row[:-1]), row[-1])
+                for row in db.execute(
+                    f"SELECT {_ROW_COLUMNS}, added_at FROM stories"
+                    " WHERE collection_id = (SELECT id FROM collections WHERE name = ?) ORDER BY source, line, story_id",
+                    (name,),
+                )
+            }
+            versions: dict[str, list[Version]] = {}
+            for row in db.execute(
+                f"SELECT {_ROW_COLUMNS}, at, why FROM story_history"
+                " WHERE collection_id = (SELECT id FROM collections WHERE name = ?) AND at >= ? ORDER BY at, pk",
+                (name, since),
+            ):
+                versions.setdefault(row[0], []).append(Version(name, _story(row[:-2]), row[-2], row[-1]))
+        changes = []
+        for story_id, (story, added_at) in current.items():
+            if added_at >= since:
+                changes.append(Change(ADDED, story))
+            elif story_id in versions:
+                changes.append(Change(CHANGED, story, versions[story_id][0].story))
+        changes += [Change(REMOVED, kept[-1].story) for story_id, kept in versions.items() if story_id not in current]
+        return changes
+
+    def last_import(self, collection: str) -> str | None:
+        """When an import last added or changed stories in the collection (ISO 8601 UTC); None if none did
+        since the history began. What was removed after it (``sync``, the UI's button) counts as its doing."""
+        name = validate_collection_name(collection)
+        with self._connect() as db:
+            at = db.execute(
+                "WITH c AS (SELECT id FROM collections WHERE name = ?)"
+                " SELECT MAX(at) FROM (SELECT added_at AS at FROM stories WHERE collection_id IN c"
+                " UNION ALL SELECT at FROM story_history WHERE collection_id IN c AND why = 'changed')",
+                (name,),
+            ).fetchone()
+        return at[0] if at and at[0] else None
 
     def clear(self, collection: str) -> int:
         """Remove the collection; returns how many stories (and notes) went with it."""
@@ -233,46 +283,28 @@ def validate_collection_name(name: str) -> str:
     return stripped
 
 
-class _FreeIds:
-    """Gives each story an id no other story in the collection has.
-
-    A generated id (``<stem>-<line>``, e.g. ``paste-3``) that is taken moves on
-    to the next number after the highest in use; a taken id the story brought
-    with it gets a ``-2``, ``-3`` ... suffix.
-    """
-
-    def __init__(self, taken: Iterable[str]) -> None:
-        self.taken = set(taken)
-        self._next_number: dict[str, int] = {}
-
-    def claim(self, story: Story, warnings: list[str]) -> Story:
-        if story.id in self.taken:
-            new_id = self._free_id(story)
-            warnings.append(f"Id {story.id} is already used by another story in the collection; saved as {new_id}.")
-            story = replace(story, id=new_id)
-        self.taken.add(story.id)
-        return story
-
-    def _free_id(self, story: Story) -> str:
-        stem = Path(story.source).stem
-        if story.id != f"{stem}-{story.line}":
-            return unique_id(story.id, self.taken)
-        if stem not in self._next_number:
-            numbered = re.compile(rf"{re.escape(stem)}-(\d+)")
-            self._next_number[stem] = 1 + max(int(m[1]) for i in self.taken if (m := numbered.fullmatch(i)))
-        number = self._next_number[stem]
-        while f"{stem}-{number}" in self.taken:
-            number += 1
-        self._next_number[stem] = number + 1
-        return f"{stem}-{number}"
-
-
-def _row(collection_id: int, story: Story, digest: str) -> tuple:
+def _row(collection_id: int, story: Story) -> tuple:
     return (
         collection_id, story.id, story.text, story.source, story.line, story.role, story.goal,
         story.benefit, json.dumps(list(story.acceptance), ensure_ascii=False), story.epic,
-        story.kind, digest,
+        story.kind, story.digest,
     )
+
+
+def _keep_version(db: sqlite3.Connection, collection_id: int, story_id: str, at: str, why: str) -> None:
+    """Copy a story as it is now into the history, before it is changed or removed."""
+    db.execute(
+        f"INSERT INTO story_history (collection_id, {_ROW_COLUMNS}, digest, at, why)"
+        f" SELECT collection_id, {_ROW_COLUMNS}, digest, ?, ? FROM stories WHERE collection_id = ? AND story_id = ?",
+        (at, why, collection_id, story_id),
+    )
+
+
+def _remove(db: sqlite3.Connection, collection_id: int, story_id: str, at: str) -> bool:
+    """Delete a story, its last version kept in the history; False when there was none."""
+    _keep_version(db, collection_id, story_id, at, REMOVED)
+    deleted = db.execute("DELETE FROM stories WHERE collection_id = ? AND story_id = ?", (collection_id, story_id))
+    return deleted.rowcount > 0
 
 
 def _rows(db: sqlite3.Connection, name: str) -> Iterator[tuple]:

@@ -95,3 +95,31 @@ def m003_story_vectors(db: sqlite3.Connection) -> None:
         "INSERT INTO story_vectors (reader, digest, vector) VALUES (?, ?, ?)",
         ((reader.name, digest, to_blob(vector)) for (digest, _, _), vector in zip(rows, reader.embed(texts))),
     )
+
+
+@migration
+def m004_story_history(db: sqlite3.Connection) -> None:
+    """The previous version of every changed or removed story, and when each story was added.
+
+    ``at`` and ``added_at`` are ISO 8601 UTC times; a story from before this migration was added at ''.
+    """
+    db.execute("ALTER TABLE stories ADD COLUMN added_at TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "CREATE TABLE story_history ("
+        " pk INTEGER PRIMARY KEY,"
+        " collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+        " story_id TEXT NOT NULL,"
+        " text TEXT NOT NULL,"
+        " source TEXT NOT NULL,"
+        " line INTEGER NOT NULL,"
+        " role TEXT NOT NULL,"
+        " goal TEXT NOT NULL,"
+        " benefit TEXT NOT NULL,"
+        " acceptance TEXT NOT NULL,"
+        " epic TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " digest TEXT NOT NULL,"
+        " at TEXT NOT NULL,"  # when this version was replaced or removed
+        " why TEXT NOT NULL CHECK (why IN ('changed', 'removed')))"
+    )
+    db.execute("CREATE INDEX story_history_by_story ON story_history (collection_id, story_id, at)")

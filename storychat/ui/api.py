@@ -10,6 +10,7 @@ import gradio as gr
 
 from storychat.answer.context import QuestionError
 from storychat.answer.pipeline import Pipeline, final
+from storychat.stories.changes import since_time
 from storychat.ui.library import LibraryPanel
 from storychat.ui.render import story_record
 
@@ -50,5 +51,27 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
         hits = pipeline.search(query, shelves.shelf(collection).stories, 10)
         return [{**story_record(h.story), "score": round(h.score, 3), "relevance": h.relevance} for h in hits]
 
+    def changed_stories(collection: str, since: str = "") -> list[dict]:
+        """The user stories added, changed or removed in a collection since a time, or by its last import.
+
+        Args:
+            collection: the name of the story collection
+            since: a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM, UTC); empty for what the last import changed
+        Returns:
+            One record per story: kind (added, changed or removed), the story as it is now (a removed
+            one as it was), for a changed story its previous version and what_changed (a line per field).
+        """
+        library = shelves.library
+        try:
+            at = since_time(since) if since.strip() else library.last_import(collection)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from exc
+        changes = library.changed_since(collection, at) if at else []
+        return [
+            {"kind": c.kind, "story": story_record(c.story), "previous": c.previous and story_record(c.previous), "what_changed": c.what_changed()}
+            for c in changes
+        ]
+
     gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")
     gr.api(search_stories, api_name="search_stories")
+    gr.api(changed_stories, api_name="changed_stories")

@@ -63,8 +63,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             library_ui.report, library_ui.table, collection, status, library_ui.summary,
             chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps,
         ]
-        chat.wire(chat_ui, conversation, collection, status, concurrency)
-        shelves.wire(library_ui, targets)
+        chat.wire(chat_ui, conversation, collection, status, concurrency, shelves.wire(library_ui, targets))
         selftest.wire(selftest_ui, collection, concurrency, demo)
 
         def choose(name: str):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from storychat.analysis.actions import quick_action
+from storychat.analysis.actions import Action, changes_action, quick_action
 from storychat.answer import transcript
+from storychat.answer.citations import changed_after
 from storychat.answer.context import QuestionError
 from storychat.answer.conversation import STOPPED, Conversation
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
@@ -34,6 +35,7 @@ class ChatColumn:
     stop: gr.Button
     duplicates: gr.Button
     quality: gr.Button
+    changes: gr.Button
     role_pick: gr.Dropdown
     role: gr.Button
     epic_pick: gr.Dropdown
@@ -100,7 +102,7 @@ class ChatPanel:
     def quick_action(self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str):
         """The complete result computed by code first; then the model's summary, only what the stories support."""
         try:
-            action = quick_action(kind, self._stories(collection).stories, argument, reader=self.pipeline.reader)
+            action = self._action(kind, argument, collection)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
@@ -118,6 +120,15 @@ class ChatPanel:
             else:
                 summary = f"\n\nThe model's summary: {answer.answer}" if answer.answer else ""
                 yield chat[:-1] + summary_messages(answer), conversation.add_action(action.title, listed + summary), coverage_line(answer)
+
+    def _action(self, kind: str, argument: str, collection: str) -> Action:
+        """``changes``: what the last import did, from the library's history; the others from the stories."""
+        stories = self._stories(collection).stories
+        if kind != "changes":
+            return quick_action(kind, stories, argument, reader=self.pipeline.reader)
+        library = self.shelves.library
+        since = library.last_import(collection)  # None: nothing recorded, a library from before the history
+        return changes_action(library.changed_since(collection, since) if since else [])
 
     def _streamed(self, events, chat: list):
         """``(chat, None)`` while ``events`` stream into the last bubble, then ``(chat, answer)``.
@@ -141,13 +152,23 @@ class ChatPanel:
             raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         return shelf
 
+    def note_changes(self, chat: list, conversation: Conversation, collection: str):
+        """After stories changed: a line in the chat for each earlier answer citing one of them."""
+        current = {s.id: s for s in self.shelves.shelf(collection).everything}
+        notes = [
+            f"⚠ {e(line)}: “{e(turn.question)}”"
+            for turn in conversation.turns if turn.answer for line in changed_after(turn.answer.citations, current)
+        ]
+        return chat + [{"role": "assistant", "content": "\n\n".join(notes)}] if notes else gr.skip()
+
     @shown_inline
     def export(self, kind: str, conversation: Conversation, collection: str) -> str:
         if not conversation.turns:
             raise Mistake("Nothing to export yet: ask a question or run a quick action first.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
         render = transcript.to_markdown if kind == "md" else transcript.to_json
-        path.write_text(render(conversation.turns, collection), encoding="utf-8")
+        current = {s.id: s for s in self.shelves.shelf(collection).everything}
+        path.write_text(render(conversation.turns, collection, current), encoding="utf-8")
         return str(path)
 
     def layout(self) -> ChatColumn:
@@ -165,6 +186,7 @@ class ChatPanel:
             with gr.Row(equal_height=True):
                 duplicates = gr.Button("Find duplicates", size="sm")
                 quality = gr.Button("Quality report", size="sm")
+                changes = gr.Button("What changed since the last import", size="sm", elem_id="what-changed")
                 role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=2, elem_id="role-pick")
                 role = gr.Button("Stories by role", size="sm", interactive=False, elem_id="by-role")
                 epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=2, elem_id="epic-pick")
@@ -180,11 +202,15 @@ class ChatPanel:
             with gr.Accordion("Model", open=False):
                 gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
-            first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, role_pick, role, epic_pick, epic, word, mention,
+            first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, changes, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,
         )
 
-    def wire(self, ui: ChatColumn, conversation: gr.State, collection: gr.Dropdown, status: gr.Markdown, concurrency: int) -> None:
+    def wire(
+        self, ui: ChatColumn, conversation: gr.State, collection: gr.Dropdown, status: gr.Markdown, concurrency: int,
+        changed: list,
+    ) -> None:
+        """``changed``: the events after which stories may have changed."""
         # One llama.cpp context answers one question at a time: the engine waits its callers in
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
@@ -201,13 +227,15 @@ class ChatPanel:
             self.stopped, [ui.chatbot, conversation, answering], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
         )
+        for event in changed:
+            event.then(self.note_changes, [ui.chatbot, conversation, collection], ui.chatbot, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
             pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
         for button, kind, argument in [
-            (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument),
+            (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
             (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
         ]:
             button.click(

@@ -15,7 +15,7 @@ from storychat.answer.pipeline import Answer, Pipeline
 from storychat.evals.cost import LocalRun, estimate, load_prices
 from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
-from storychat.stories.library import Library
+from storychat.stories.library import ImportReport, Library
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e, report_text, status_line
 
@@ -51,6 +51,8 @@ class LibraryColumn:
     add: gr.Button
     upload: gr.File
     report: gr.Markdown
+    remove_gone: gr.Button
+    gone: gr.State
     table: gr.Dataframe
     delete_id: gr.Textbox
     delete: gr.Button
@@ -120,25 +122,32 @@ class LibraryPanel:
         )
 
     def import_paste(self, text: str, collection: str) -> tuple:
-        message = self._import(lambda: read_text(text, limits=self.limits), collection)
+        message, _ = self._import(lambda: read_text(text, limits=self.limits), collection)
         # Keep the paste box when the import failed, so nothing typed is lost.
         return self.refresh(collection, message) + ("" if not message.startswith("⚠") else gr.update(),)
 
     def import_files(self, paths: list[str] | None, collection: str) -> tuple:
-        messages = [
+        """Also the button that removes the stories gone from the files, and their ids for it."""
+        imported = [
             self._import(lambda: read_bytes(Path(path).read_bytes(), Path(path).name, self.limits), collection)
             for path in paths or []
         ]
-        return self.refresh(collection, "\n\n".join(messages))
+        gone = [s.id for _, report in imported if report for s in report.gone]
+        return self.refresh(collection, "\n\n".join(message for message, _ in imported)) + (remove_button(gone), gone)
 
-    def _import(self, read: Callable[[], ImportBatch], collection: str) -> str:
-        """The import report, or a ⚠ line that says why nothing was added."""
+    def _import(self, read: Callable[[], ImportBatch], collection: str) -> tuple[str, ImportReport | None]:
+        """The import report as the UI shows it, or a ⚠ line that says why nothing was added (and None)."""
         try:
             report = self.library.add(collection, read())
         except (StoryImportError, ValueError) as exc:
-            return f"⚠ {e(str(exc))}"
+            return f"⚠ {e(str(exc))}", None
         pairs = duplicates_of(report.added, self.library.stories(report.collection), reader=self.library.reader) if report.added else []
-        return report_text(report, pairs)
+        return report_text(report, pairs), report
+
+    def remove_gone(self, gone: list[str], collection: str) -> tuple:
+        removed = self.library.remove(collection, gone or [])
+        message = f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {e(', '.join(removed))}. `storychat stories history ID` shows each as it was."
+        return self.refresh(collection, message) + (remove_button([]), [])
 
     def delete_story(self, story_id: str, collection: str) -> tuple:
         story_id = (story_id or "").strip()
@@ -175,8 +184,10 @@ class LibraryPanel:
             summary = gr.Markdown(self.summary(shelf), elem_id="summary")
             paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
             add = gr.Button("Add pasted stories", elem_id="add")
-            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx")
+            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx", elem_id="upload")
             report = gr.Markdown(elem_id="report")
+            remove_gone = gr.Button(visible=False, variant="stop", elem_id="remove-gone")
+            gone = gr.State([])
             stories = gr.Dataframe(
                 headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
                 wrap=True, label="Stories", elem_id="stories", render=False,
@@ -192,17 +203,34 @@ class LibraryPanel:
                     jsonl = gr.Button("Export JSONL")
                 export_file = gr.File(label="Export", interactive=False)
             cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost", render=False)
-        return LibraryColumn(collection, summary, paste, add, upload, report, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
+        return LibraryColumn(collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
 
-    def wire(self, ui: LibraryColumn, targets: list) -> None:
-        """``targets``: what a refresh updates, in the order ``refresh`` returns it."""
+    def wire(self, ui: LibraryColumn, targets: list) -> list:
+        """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
+        after which stories may have changed (to tell the chat which answers cite a changed story)."""
         ui.add.click(self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented")
-        ui.upload.upload(self.import_files, [ui.upload, ui.collection], targets, api_name="upload_stories", api_visibility="undocumented")
-        ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
+        uploaded = ui.upload.upload(
+            self.import_files, [ui.upload, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="upload_stories",
+            api_visibility="undocumented",
+        )
+        removed = ui.remove_gone.click(
+            self.remove_gone, [ui.gone, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="remove_gone_stories",
+            api_visibility="undocumented",
+        )
+        deleted = ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
         ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+        return [uploaded, removed, deleted]
+
+
+def remove_button(gone: list[str]) -> dict:
+    return gr.update(visible=bool(gone), value=f"Remove the {len(gone)} {_stories(len(gone))} no longer in the file")
+
+
+def _stories(n: int) -> str:
+    return "story" if n == 1 else "stories"
 
 
 def choices(names: list[str], why_none: str, pick: str) -> dict:

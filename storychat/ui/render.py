@@ -150,11 +150,19 @@ def coverage_line(answer: Answer) -> str:
     )
 
 
+GONE_REMEDY = "the button below removes it"
+
+
 def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
-    text = (
-        f"Added {len(report.added)} stories to **{e(report.collection)}**; "
-        f"{len(report.duplicates)} skipped as duplicates; {len(report.notes)} kept as notes."
-    )
+    """A first import's counts; a re-import's change report, with what changed in each changed story."""
+    if report.reimport:
+        text = f"Updated **{e(report.collection)}** from {e(report.describe(GONE_REMEDY))}"
+        text += "".join(f"\n- {e(line)}" for line in report.details())
+    else:
+        text = (
+            f"Added {len(report.added)} stories to **{e(report.collection)}**; "
+            f"{len(report.duplicates)} skipped as duplicates; {len(report.notes)} kept as notes."
+        )
     text += "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
     return text + "".join(
         f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} ({e(p.describe())})" for p in near
