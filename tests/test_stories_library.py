@@ -302,17 +302,7 @@ def test_a_process_killed_mid_import_leaves_the_library_as_before_that_import(tm
     library = Library(tmp_path)
     library.add("kept", read_text("As a u, I want x\nAs a u, I want y"))
     kept = library.fingerprint("kept")
-    child = subprocess.Popen(
-        [sys.executable, "-c", IMPORT_FOREVER, str(tmp_path)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        _wait_for_an_import_in_progress(library.path, child, after_commits=1)
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    _kill_mid_import(IMPORT_FOREVER, library.path, counted="stories")
 
     reopened = Library(tmp_path)
     big = next(info for info in reopened.collections() if info.name == "big")
@@ -344,15 +334,7 @@ def test_a_process_killed_mid_reimport_leaves_the_library_as_before_that_reimpor
     library = Library(tmp_path)
     library.add("kept", read_text("As a u, I want x\nAs a u, I want y"))
     kept = library.fingerprint("kept")
-    child = subprocess.Popen(
-        [sys.executable, "-c", REIMPORT_FOREVER, str(tmp_path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        _wait_for_an_import_in_progress(library.path, child, after_commits=1, counted="story_history")
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    _kill_mid_import(REIMPORT_FOREVER, library.path, counted="story_history")
 
     reopened = Library(tmp_path)
     stories = reopened.stories("big")
@@ -364,6 +346,20 @@ def test_a_process_killed_mid_reimport_leaves_the_library_as_before_that_reimpor
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
     assert reopened.fingerprint("kept") == kept
+
+
+def _kill_mid_import(script: str, path: Path, counted: str) -> None:
+    """Run ``script`` on the library at ``path`` in a child process and kill -9 it inside an import,
+    after one import has committed (``BATCH_SIZE`` rows in the table ``counted``)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, str(path.parent)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _wait_for_an_import_in_progress(path, child, after_commits=1, counted=counted)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
 
 
 def _wait_for_an_import_in_progress(path: Path, child: subprocess.Popen, after_commits: int, counted: str = "stories") -> None:
