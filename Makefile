@@ -56,7 +56,7 @@ bench: $(VENV)/.installed-dev
 install: $(VENV)/.installed
 
 # Build llama-cpp-python once (as `make run` does) and print the wheel's path,
-# for installing StoryChat into another environment (README: "Install as a tool").
+# for installing StoryChat into another environment (docs/deploy.md: "Install as a tool").
 wheel:
 	@$(MAKE) -s $(WHEEL_DIR)/.built >&2
 	@ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl

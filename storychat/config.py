@@ -1,7 +1,7 @@
 """One Settings object: command-line flags > STORYCHAT_* environment variables > defaults.
 
 Every option is declared once in ``OPTIONS``; the argument parsers, the
-environment lookup and the README's flag table all come from that list.
+environment lookup and the flag table in docs/cli.md all come from that list.
 Flag names follow llama.cpp's server where one exists there (``-m``, ``-c``,
 ``-ngl``, ``-n``, ``--host``, ``--port``); Gradio's ``GRADIO_SERVER_NAME`` and
 ``GRADIO_SERVER_PORT`` are honoured too.
