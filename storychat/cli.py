@@ -211,9 +211,10 @@ def print_answer(answer, as_json: bool) -> None:
     for s in answer.closest:
         print(f"  [{s.id}] {s.text}")
     cov, t = answer.context, answer.timings
+    took = "no model call" if answer.gated else f"first token {t.ttft_s}s, total {t.total_s}s"
     print(
         f"context: {cov.stories_in_context}/{cov.stories_total} stories, {cov.tokens_in_context}/"
-        f"{cov.n_ctx} tokens ({cov.mode}); first token {t.ttft_s}s, total {t.total_s}s"
+        f"{cov.n_ctx} tokens ({cov.mode}); {took}"
     )
     if answer.reading:
         print(answer.reading.line())

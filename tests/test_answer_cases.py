@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import Conversation, answered
 from storychat.answer.support import PARAPHRASED, SUPPORTED, UNSUPPORTED
 from storychat.stories.formats import read_file, read_text
 from storychat.ui.render import answer_messages, e
@@ -86,7 +86,7 @@ def test_a_follow_up_is_answered_from_the_story_the_previous_answer_cited(pipeli
     question = "Can customers save books to a wishlist?"
     _, first = run(pipeline, question, BOOKSHOP)
     assert [c.id for c in first.evidence] == [WISHLIST]
-    history = Conversation().add(question, first).history
+    history = Conversation().add(answered(question, first)).history
     _, follow_up = run(pipeline, "Which role asked for that, and what is the benefit?", BOOKSHOP, history)
     assert not follow_up.gated and follow_up.raw.startswith(f"[{WISHLIST}]")
     assert WISHLIST in [c.id for c in follow_up.evidence]

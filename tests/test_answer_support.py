@@ -5,7 +5,7 @@ The check itself is tested in test_support.py; the bundled model's own answers i
 
 import pytest
 
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import Conversation, answered
 from storychat.answer.pipeline import NOTHING_SUPPORTED, UNCITED, AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.support import EMPTY_OPENER, REPEAT, SUPPORTED, UNSUPPORTED
@@ -184,7 +184,7 @@ def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut
 @pytest.mark.parametrize("reply", [PARCEL_ANSWER, INVENTED])
 def test_the_markdown_transcript_says_what_the_chat_says(fake_engine, reply):
     a = answer(fake_engine, reply)
-    text = to_markdown(Conversation().add(PARCEL, a).turns, "bookshop")
+    text = to_markdown(Conversation().add(answered(PARCEL, a)).turns, "bookshop")
     assert "- valid [paste-9] As a warehouse clerk" in text and "- misquoted [paste-9]: the answer says" in text
     if a.doubt:
         assert f"Warning: this answer {NOTHING_SUPPORTED}." in text

@@ -66,11 +66,13 @@ def started(tmp_path_factory, max_tokens: str):
 
 
 def opened(chromium, app, dalpiaz):
-    """Log in and paste the first planning-poker stories (a test before may have pasted them already)."""
+    """Log in, start a new chat in my-stories and paste the first planning-poker stories (a test before may
+    have pasted them already): the chat has no earlier turn to change the prompt."""
     url, server_log = app
     page = chromium.new_page(viewport={"width": 1400, "height": 1000})
     page.server_log = server_log
     log_in(page, url, PASSWORD)
+    new_chat(page, "my-stories")
     paste_poker(page, dalpiaz)
     yield page
     page.close()
@@ -78,16 +80,48 @@ def opened(chromium, app, dalpiaz):
 
 def paste_poker(page, dalpiaz) -> None:
     stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
-    page.locator("#paste textarea").fill("\n".join(stories))
+    paste(page, "\n".join(stories), re.compile(r"Added (8|0) stories"))
+
+
+def paste(page, text: str, reported) -> None:
+    """Paste ``text`` in the Stories tab, wait for the report to say ``reported``, and go back to the chat."""
+    on_tab(page, "Stories")
+    page.locator("#paste textarea").fill(text)
     page.locator("#add").click()
-    page.locator("#report").get_by_text(re.compile(r"Added (8|0) stories")).wait_for(timeout=60_000)
+    page.locator("#report").get_by_text(reported).wait_for(timeout=60_000)
+    on_tab(page, "Chat")
 
 
-def log_in(page, url: str, password: str) -> None:
+def on_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+
+
+def log_in(page, url: str, password: str, user: str = USER) -> None:
+    """Log in; with the right password, wait until the page has opened the user's latest chat."""
     page.goto(url)
-    page.locator("input[type=text]").fill(USER)
+    page.locator("input[type=text]").fill(user)
     page.locator("input[type=password]").fill(password)
     page.get_by_role("button", name="Login").click()
+    if password == PASSWORD:
+        loaded(page)
+
+
+def loaded(page) -> None:
+    page.locator("#chats").get_by_text("Loading your chats").wait_for(state="detached", timeout=60_000)
+
+
+def choose_collection(page, name: str) -> None:
+    """Pick (or start) collection ``name`` and wait until the page shows it."""
+    if page.locator("#collection input").input_value() != name:
+        page.locator("#collection input").fill(name)
+        page.locator("#collection input").press("Enter")
+    page.locator("#status").get_by_text(name, exact=True).wait_for(timeout=60_000)
+
+
+def new_chat(page, collection: str) -> None:
+    choose_collection(page, collection)
+    page.locator("#new-chat").click()
+    wait_until(lambda: page.locator("#chat [data-testid=bot], #chat [data-testid=user]").count() == 0, timeout_s=30)
 
 
 def ask(page, question: str) -> None:
@@ -118,8 +152,10 @@ def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 10
 def test_the_first_page_says_to_add_stories_first_until_there_are_some(chromium, app, dalpiaz):
     tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
     log_in(tab, app[0], PASSWORD)
+    tab.locator("#paste textarea").wait_for(state="visible", timeout=30_000)  # the Stories tab comes first
+    on_tab(tab, "Chat")
     hint = tab.locator("#first-steps")
-    hint.get_by_text("Paste them on the right").wait_for(timeout=60_000)
+    hint.get_by_text("Paste or upload them in the Stories tab").wait_for(timeout=60_000)
     assert tab.locator("#chat [data-testid=bot]").count() == 0
     paste_poker(tab, dalpiaz)
     hint.wait_for(state="hidden", timeout=30_000)
@@ -192,14 +228,8 @@ def test_a_paraphrase_is_answered_from_the_story_it_means_with_the_mark_of_other
     is marked ≈, not ⚠, and its citation gets ≈, not the ✓ of a word-for-word match."""
     tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
     log_in(tab, app[0], PASSWORD)
-    collection = tab.locator("#collection input")
-    collection.fill("bookshop")
-    collection.press("Enter")
-    tab.locator("#summary").get_by_text("bookshop").first.wait_for(timeout=60_000)
-    bookshop = (ROOT / "tests" / "data" / "bookshop.txt").read_text(encoding="utf-8")
-    tab.locator("#paste textarea").fill(bookshop)
-    tab.locator("#add").click()
-    tab.locator("#report").get_by_text(re.compile(r"Added (13|0) stories")).wait_for(timeout=60_000)
+    new_chat(tab, "bookshop")
+    paste(tab, (ROOT / "tests" / "data" / "bookshop.txt").read_text(encoding="utf-8"), re.compile(r"Added (13|0) stories"))
     ask(tab, "Can customers save books to read later?")
     wait_until(lambda: coverage(tab).startswith("Context:"))
     marked = tab.locator("#chat .sentence-paraphrased")
@@ -249,13 +279,13 @@ def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answ
 
 
 def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
-    page.locator("#paste textarea").fill(f"XSS-1: As a tester, I want {HOSTILE} shown as text, so that scripts never run.")
-    page.locator("#add").click()
-    page.locator("#report").get_by_text("Added 1 stories").wait_for(timeout=60_000)
+    paste(page, f"XSS-1: As a tester, I want {HOSTILE} shown as text, so that scripts never run.", "Added 1 stories")
     ask(page, f"What does the tester want done with {HOSTILE}?")
     before = coverage(page)
     wait_until(lambda: coverage(page) != before)
-    assert page.locator("#stories").get_by_text(HOSTILE).count() >= 1
+    on_tab(page, "Stories")
+    page.locator("#stories").get_by_text(HOSTILE).first.wait_for(timeout=10_000)
+    on_tab(page, "Chat")
     # The chat and the coverage line are separate components: the question may render a moment later.
     page.locator("#chat [data-testid=user]").get_by_text(HOSTILE).first.wait_for(timeout=10_000)
     assert page.evaluate("window.__pwned") is None
@@ -308,17 +338,19 @@ BROKEN_WORDS = """(selector) => {
 
 
 def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):
-    page.locator("#paste textarea").fill("ESC-1: As a manager, I want to see the facilities' rota (for all sites), so that I can plan.")
-    page.locator("#add").click()
-    page.locator("#report").get_by_text("Added 1 stories").wait_for(timeout=60_000)
+    paste(page, "ESC-1: As a manager, I want to see the facilities' rota (for all sites), so that I can plan.", "Added 1 stories")
     before = coverage(page)
     page.get_by_role("button", name="Quality report").click()
     page.locator("#chat").get_by_text("the facilities' rota").first.wait_for(timeout=60_000)
-    page.get_by_text("Cloud cost comparison").click()
+    assert "&#x27;" not in page.locator("#chat").inner_text()
+    assert page.evaluate(BROKEN_WORDS, "#chat .prose") == []
+    on_tab(page, "Stories")
+    if not page.locator("#cost").is_visible():
+        page.get_by_text("Cloud cost comparison").click()
     page.locator("#cost").get_by_text("Per 100 questions").wait_for(timeout=10_000)
     text = page.locator("body").inner_text()
     assert "&#x27;" not in text and "&amp;" not in text and "&lt;" not in text
-    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #chat .prose, #summary, #report, #stories th") == []
+    assert page.evaluate(BROKEN_WORDS, "#cost td, #cost th, #summary, #report, #stories th") == []
     # The cost table fits its box: no column is cut off at its right edge.
     assert page.evaluate("(() => { const t = document.querySelector('#cost table'); "
                          "return t.getBoundingClientRect().right <= document.querySelector('#cost').getBoundingClientRect().right + 1; })()")
@@ -329,17 +361,16 @@ def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_ev
             .map(th => [th.innerText.trim(), th.getBoundingClientRect().right - box.right]));
     }""")
     assert all(edges[name] <= 1 for name in ("benefit", "epic", "source")), edges
+    on_tab(page, "Chat")
     wait_until(lambda: coverage(page) != before)  # the model's summary is done: the next test starts on an idle model
 
 
 def test_a_duplicate_pair_is_reported_once_with_both_stories_side_by_side_and_exported(page, dalpiaz):
     g04 = {s.id: s.text for s in read_file(dalpiaz / "g04-recycling.txt").stories}
     first, second = g04["g04-recycling-5"], g04["g04-recycling-12"]  # "have" / "choose" a flexible pick up time
-    page.locator("#paste textarea").fill(f"{first}\n{second}")
-    page.locator("#add").click()
-    report = page.locator("#report")
-    report.get_by_text("Added 2 stories").wait_for(timeout=60_000)
-    assert report.inner_text().count(" duplicates paste-") == 1, report.inner_text()
+    paste(page, f"{first}\n{second}", "Added 2 stories")
+    report = page.locator("#report").text_content()
+    assert report.count(" duplicates paste-") == 1, report
     before = coverage(page)
     page.get_by_role("button", name="Find duplicates").click()
     pair = page.locator("#chat tr").filter(has_text="have a flexible pick up time").filter(has_text="choose a flexible pick up time")
@@ -366,11 +397,14 @@ def test_every_token_figure_names_its_unit_and_the_speed_probe_says_how_busy_the
     before = coverage(page)
     ask(page, "Who can invite estimators to the game?")
     wait_until(lambda: coverage(page) != before and coverage(page).startswith("Context:"))
-    for name in ("Cloud cost comparison", "Model"):
-        if not page.locator("#cost" if name.startswith("Cloud") else "#model").is_visible():
+    shown = {}
+    for tab, name, where in (("Chat", "Model", "#model"), ("Stories", "Cloud cost comparison", "#cost")):
+        on_tab(page, tab)
+        if not page.locator(where).is_visible():
             page.get_by_role("button", name=re.compile(rf"^{name} ")).click()
-    page.locator("#model").wait_for(timeout=10_000)
-    shown = {where: page.locator(where).inner_text() for where in ("#summary", "#status", "#coverage", "#cost", "#model")}
+        page.locator(where).wait_for(timeout=10_000)
+        shown |= {w: page.locator(w).inner_text() for w in (where, "#status", "#summary" if tab == "Stories" else "#coverage")}
+    on_tab(page, "Chat")
     for where, text in shown.items():
         assert not re.search(r"\d tokens", text), (where, text)  # "612 model tokens", "496 cl100k tokens"
     assert len(re.findall(r"[\d,]+ model tokens", shown["#summary"])) == 1 and "cl100k" not in shown["#summary"]
@@ -415,11 +449,9 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
     """Issue 24: the same Jira export a week later, uploaded under the same name."""
     tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
     log_in(tab, app[0], PASSWORD)
-    collection = tab.locator("#collection input")
-    collection.fill("leave")
-    collection.press("Enter")
+    new_chat(tab, "leave")
+    on_tab(tab, "Stories")
     summary, report = tab.locator("#summary"), tab.locator("#report")
-    summary.get_by_text("leave").first.wait_for(timeout=60_000)
     upload = tab.locator("#upload input[type=file]")
     upload.set_input_files(str(DATA / "leave.csv"))
     report.get_by_text("Added 30 stories to leave").wait_for(timeout=60_000)
@@ -439,6 +471,7 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
         next(s.text for s in read_file(DATA / "leave.csv").stories if s.id == "HR-102")
     ]
 
+    on_tab(tab, "Chat")
     tab.get_by_role("button", name="What changed since the last import").click()
     chat = tab.locator("#chat")
     chat.get_by_text("What changed since the last import: 1 added, 2 changed, 1 removed").wait_for(timeout=60_000)

@@ -8,7 +8,7 @@ import pytest
 
 from storychat.answer import retrieval
 from storychat.answer.context import QuestionError, fill_order
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import Conversation, answered
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Token, final
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
@@ -138,9 +138,9 @@ def test_the_conversation_sends_back_what_the_model_wrote_and_the_gates_refusal(
     p = pipeline(fake_engine, "The moderator exports it.", constrained=False)
     conversation = Conversation()
     withheld = p.answer(QUESTION, STORIES, conversation.history)
-    conversation = conversation.add(QUESTION, withheld)
+    conversation = conversation.add(answered(QUESTION, withheld))
     off_topic = "What is the capital of France?"
-    conversation = conversation.add(off_topic, p.answer(off_topic, STORIES, conversation.history))
+    conversation = conversation.add(answered(off_topic, p.answer(off_topic, STORIES, conversation.history)))
     assert [(m.role, m.content) for m in conversation.history] == [
         ("user", QUESTION), ("assistant", "The moderator exports it."), ("user", off_topic), ("assistant", REFUSAL),
     ]
@@ -151,14 +151,14 @@ def test_the_conversation_sends_back_what_the_model_wrote_and_the_gates_refusal(
 
 def test_a_follow_up_without_content_words_is_judged_by_the_question_before_it(fake_engine):
     p = pipeline(fake_engine)
-    history = Conversation().add(QUESTION, p.answer(QUESTION, STORIES)).history
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
     assert not p.answer("And why?", STORIES, history).gated
     assert p.answer("And why?", STORIES).gated
 
 
 def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_story_cited_before(fake_engine):
     p = pipeline(fake_engine)
-    history = Conversation().add(QUESTION, p.answer(QUESTION, STORIES)).history
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
     follow_up = "Which role asked for that, and what is the benefit?"
     assert p.answer(follow_up, STORIES).gated
     request = p.prepare(follow_up, STORIES, history)
@@ -168,7 +168,7 @@ def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_
 
 def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation(fake_engine):
     p = pipeline(fake_engine)
-    history = Conversation().add(QUESTION, p.answer(QUESTION, STORIES)).history
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
     request = p.prepare("Can the moderator pay with PayPal?", STORIES, history)
     assert not request.follows_cited
     assert p.answer("Can the moderator pay with PayPal?", STORIES, history).gated
@@ -177,5 +177,5 @@ def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation
 def test_an_empty_or_overlong_question_is_refused_with_the_reason(fake_engine):
     with pytest.raises(QuestionError, match="Type a question"):
         pipeline(fake_engine).answer("   ", STORIES)
-    with pytest.raises(QuestionError, match="the limit is 10 "):
+    with pytest.raises(QuestionError, match="the limit is 10[.] Shorten it"):
         pipeline(fake_engine, max_question_chars=10).answer(QUESTION, STORIES)

@@ -1,10 +1,10 @@
 import json
 
 from storychat.answer.citations import Citation
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import Conversation, Turn, answered, stopped
 from storychat.answer.context import Coverage
 from storychat.answer.pipeline import Answer, Timings
-from storychat.answer.transcript import Turn, to_json, to_markdown
+from storychat.answer.transcript import to_json, to_markdown
 from storychat.stories import Story
 
 EXPORT = Story("US-1", "As a moderator, I want to export a game.", "poker.txt", 19)
@@ -22,7 +22,7 @@ def turn() -> Turn:
         timings=Timings(1.0, 2.0, 2641, 12, 30),
         raw="[US-1] The moderator can export a game.",
     )
-    return Turn("Can the moderator export?", answer)
+    return answered("Can the moderator export?", answer)
 
 
 def test_markdown_transcript_marks_each_citation_valid_or_invalid():
@@ -43,7 +43,7 @@ def test_json_transcript_keeps_the_ask_contract_per_turn():
 
 
 def test_a_stopped_answer_is_exported_as_stopped_and_left_out_of_the_next_prompt():
-    conversation = Conversation().add("Can the moderator export?", turn().answer).add_stopped("Who estimates?", "[US-2] The estim")
+    conversation = Conversation().add(turn()).add(stopped("Who estimates?", "[US-2] The estim"))
     text = to_markdown(conversation.turns, "poker")
     assert "## Who estimates?\n\n[US-2] The estim\n\n_Stopped: the answer was not finished" in text
     assert json.loads(to_json(conversation.turns, "poker"))["turns"][1] == {"question": "Who estimates?", "kind": "stopped", "answer": "[US-2] The estim"}

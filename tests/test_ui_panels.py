@@ -4,14 +4,15 @@ import shutil
 
 import gradio as gr
 
+from storychat.answer.chats import Chats
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
-from storychat.answer.conversation import Conversation
+from storychat.answer.conversation import Conversation, answered
 from storychat.answer.pipeline import Answer, Pipeline, Timings
 from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
-from storychat.ui.library import Costs, LibraryPanel
+from storychat.ui.library import TABLE_HEADERS, Costs, LibraryPanel
 from tests.test_reimport import DATA, week_later
 
 STORIES = """\
@@ -40,7 +41,7 @@ def panel(tmp_path, fake_engine, monkeypatch) -> tuple[LibraryPanel, list]:
 
 def test_one_refresh_reads_the_collection_names_once_and_the_stories_once(tmp_path, fake_engine, monkeypatch):
     shelves, calls = panel(tmp_path, fake_engine, monkeypatch)
-    report, table, picker, status, summary, roles, epics, cost, first_steps = shelves.refresh("poker", "done")
+    report, table, picker, status, summary, roles, epics, cost, first_steps, notes = shelves.refresh("poker", "done")
     assert calls == ["collections", "stories"]
     assert report == "done" and [row[0] for row in table] == ["paste-1", "paste-2"]
     assert picker["choices"] == ["poker"] and picker["value"] == "poker"
@@ -76,11 +77,11 @@ def test_what_changed_lists_the_last_imports_changes_and_the_chat_notes_an_answe
     library = Library(tmp_path / "data")
     library.add("leave", read_file(DATA / "leave.csv"))
     shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
-    chat = ChatPanel(Pipeline(fake_engine), shelves, Costs("fake.gguf"))
+    chat = ChatPanel(Pipeline(fake_engine), shelves, Costs("fake.gguf"), Chats(library))
     cited = next(s for s in library.stories("leave") if s.id == "HR-102")
     answer = Answer("[HR-102] You see it on your profile.", False, [Citation("HR-102", "leave.csv", 3, cited.text, True, digest=cited.digest)],
                     Coverage(30, 30, 2000, 8192, "full"), Timings(1.0, 2.0, 2000, 10, 20))
-    conversation = Conversation().add("Where do I see my balance?", answer)
+    conversation = Conversation().add(answered("Where do I see my balance?", answer))
     assert chat.note_changes([], conversation, "leave") == gr.skip()
 
     shelves.import_files([str(week_later(tmp_path))], "leave")
@@ -91,3 +92,24 @@ def test_what_changed_lists_the_last_imports_changes_and_the_chat_notes_an_answe
     assert chat.note_changes([], conversation, "leave") == [
         {"role": "assistant", "content": "⚠ HR-102 changed after this answer: “Where do I see my balance?”"}
     ]
+
+
+def test_an_import_shows_what_was_parsed_and_the_pickers_keep_the_stories_casing(tmp_path, fake_engine):
+    shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    report, table, _, _, _, roles, epics, *_ = shelves.import_files([str(DATA / "leave.csv")], "leave")
+    assert "Added 30 stories to **leave**" in report and "- Read from them: 4 roles, 6 epics, 9 acceptance criteria." in report
+    assert roles["choices"] == ["employee", "HR advisor", "manager", "IT administrator"]
+    assert epics["choices"][0] == "Leave requests"
+    hr_101 = next(row for row in table if row[0] == "HR-101")
+    assert hr_101[TABLE_HEADERS.index("acceptance criteria")].startswith("Given I have enough leave left, when I submit")
+
+
+def test_a_notes_only_collection_says_it_holds_notes_and_lists_them(tmp_path, fake_engine):
+    shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    junk = "\n".join(f"lorem ipsum {i} dolor" for i in range(250))
+    report, _, _, _, summary, *_, notes, _ = shelves.import_paste(junk, "junk")
+    assert report.startswith("Added 0 stories to **junk**; 0 skipped as duplicates; 250 kept as notes (lines that are not stories")
+    assert summary.startswith("Collection **junk** holds no stories, only 250 notes") and "empty" not in summary
+    assert notes.startswith("250 notes:\n\n- lorem ipsum 0 dolor _(paste:1)_") and "…and 50 more" in notes
+    *_, notes = shelves.refresh("junk")
+    assert notes.count("\n- ") == 200

@@ -26,6 +26,7 @@ class Citation:
     verified: bool = False  # valid, and a sentence of the answer that cites it is supported by it (the ✓)
     paraphrased: bool = False  # valid, not verified, and a sentence citing it is supported in other words (≈)
     digest: str = ""  # the cited story's content digest when the answer was written ("" for no such story)
+    acceptance: tuple[str, ...] = ()  # the cited story's acceptance criteria
 
 
 def extract_ids(answer: str, known: Collection[str] = ()) -> list[str]:
@@ -67,6 +68,7 @@ def check_citations(
                 verified=valid and story_id in supported,
                 paraphrased=valid and story_id not in supported and story_id in paraphrased,
                 digest=story.digest if story else "",
+                acceptance=story.acceptance if story else (),
             )
         )
     return citations

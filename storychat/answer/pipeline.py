@@ -315,11 +315,12 @@ class Pipeline:
 
     def _generate(
         self, request: Request, stories: Sequence[Story], collection: str, started: float, hits: list[Hit],
-        missing: MissingTerms | None = None,
+        missing: MissingTerms | None = None, stage: str = "",
     ) -> Iterator[Event]:
+        """``stage``: what the progress says the model does; by default what of ``stories`` it reads."""
         cov = request.context.coverage
         yield Progress(
-            f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
+            stage or f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
         raw, usage, first_token_at = yield from self._stream(request.messages, request.grammar, collection)
@@ -369,7 +370,8 @@ class Pipeline:
         if self.fit(cited).fits:
             context = self._builder.build(cited, question, (), hits)
             request = self._request(question, context, fill_order(context.stories, context.hits))
-            yield from _amend(self._generate(request, stories, "", started, hits), lambda a: _read_all(a, reading))
+            stage = f"writing the answer from the {len(cited)} cited {'story' if len(cited) == 1 else 'stories'}"
+            yield from _amend(self._generate(request, stories, "", started, hits, stage=stage), lambda a: _read_all(a, reading))
             return
         rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
         texts, usages, first_token_at = [], [], None
@@ -438,7 +440,7 @@ class Pipeline:
         if len(question) > self.options.max_question_chars:
             raise QuestionError(
                 f"The question is {len(question):,} characters; the limit is "
-                f"{self.options.max_question_chars:,} (--max-question-chars). Shorten it, or paste "
+                f"{self.options.max_question_chars:,}. Shorten it, or paste "
                 "long text as stories instead."
             )
         return question

@@ -108,7 +108,7 @@ def _decode_without_bom(data: bytes) -> str:
 
 def _require_content(text: str, source: str) -> None:
     if not text.strip():
-        raise StoryImportError(f"{source} is empty. Add at least one user story and try again.")
+        raise StoryImportError(f"Nothing to import: {source} is empty. Add at least one user story and try again.")
 
 
 # --- entry points --------------------------------------------------------------

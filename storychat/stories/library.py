@@ -69,12 +69,12 @@ class Library:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DATABASE_NAME
         self.reader = reader.kept_in(self) if reader else None
-        with self._connect() as db:
+        with self.connect() as db:
             db.execute("PRAGMA journal_mode = WAL")
             migrate(db)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Iterator[sqlite3.Connection]:
         # isolation_level=None: transactions are begun and ended explicitly.
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
@@ -85,8 +85,8 @@ class Library:
             db.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as db:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -96,7 +96,7 @@ class Library:
                 raise
 
     def collections(self) -> list[CollectionInfo]:
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute(
                 "SELECT c.name,"
                 " COUNT(CASE WHEN s.kind != 'note' THEN 1 END),"
@@ -113,7 +113,7 @@ class Library:
         the history; with ``sync`` the stories gone from the file are removed (and kept there too).
         """
         name = validate_collection_name(collection)
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO collections (name) VALUES (?)", (name,))
             collection_id = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()[0]
             stored = [_story(row) for row in _rows(db, name)]
@@ -147,24 +147,24 @@ class Library:
 
     def load_vectors(self, reader: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
         """The kept vectors of ``reader`` for those of ``digests`` it has embedded."""
-        with self._connect() as db:
+        with self.connect() as db:
             return vectors.load(db, reader, digests)
 
     def save_vectors(self, reader: str, found: Mapping[str, np.ndarray]) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             vectors.save(db, reader, found)
 
     def stories(self, collection: str) -> list[Story]:
         """All stories and notes of a collection, by source, then line, then id."""
         name = validate_collection_name(collection)
-        with self._connect() as db:
+        with self.connect() as db:
             return [_story(row) for row in _rows(db, name)]
 
     def fingerprint(self, collection: str) -> str:
         """A hash of the collection's content; it changes iff its stories change."""
         name = validate_collection_name(collection)
         digest = hashlib.sha256()
-        with self._connect() as db:
+        with self.connect() as db:
             for row in _rows(db, name):
                 digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
                 digest.update(b"\n")
@@ -176,7 +176,7 @@ class Library:
     def remove(self, collection: str, story_ids: Sequence[str]) -> list[str]:
         """Remove stories in one transaction, keeping their last versions in the history; returns those there were."""
         name = validate_collection_name(collection)
-        with self._transaction() as db:
+        with self.transaction() as db:
             found = db.execute("SELECT id FROM collections WHERE name = ?", (name,)).fetchone()
             at = now()
             removed = [story_id for story_id in story_ids if found and _remove(db, found[0], story_id, at)]
@@ -185,7 +185,7 @@ class Library:
 
     def history(self, story_id: str, collection: str | None = None) -> list[Version]:
         """Every earlier version of ``story_id`` by collection, newest first; in every collection without one."""
-        with self._connect() as db:
+        with self.connect() as db:
             rows = db.execute(
                 f"SELECT c.name, {_ROW_COLUMNS}, at, why FROM story_history h JOIN collections c ON c.id = h.collection_id"
                 " WHERE story_id = ? AND (? IS NULL OR c.name = ?) ORDER BY c.name, at DESC, h.pk DESC",
@@ -196,7 +196,7 @@ class Library:
     def changed_since(self, collection: str, since: str) -> list[Change]:
         """The stories added, changed and removed at ``since`` (ISO 8601 UTC, as ``changes.since_time`` gives) or later."""
         name = validate_collection_name(collection)
-        with self._connect() as db:
+        with self.connect() as db:
             current = {
                 row[0]: (_story(row[:-1]), row[-1])
                 for row in db.execute(
@@ -225,7 +225,7 @@ class Library:
         """When an import last added or changed stories in the collection (ISO 8601 UTC); None if none did
         since the history began. What was removed after it (``sync``, the UI's button) counts as its doing."""
         name = validate_collection_name(collection)
-        with self._connect() as db:
+        with self.connect() as db:
             at = db.execute(
                 "WITH c AS (SELECT id FROM collections WHERE name = ?)"
                 " SELECT MAX(at) FROM (SELECT added_at AS at FROM stories WHERE collection_id IN c"
@@ -237,7 +237,7 @@ class Library:
     def clear(self, collection: str) -> int:
         """Remove the collection; returns how many stories (and notes) went with it."""
         name = validate_collection_name(collection)
-        with self._transaction() as db:
+        with self.transaction() as db:
             count = db.execute(
                 "SELECT COUNT(*) FROM stories"
                 " WHERE collection_id = (SELECT id FROM collections WHERE name = ?)",

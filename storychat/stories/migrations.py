@@ -123,3 +123,34 @@ def m004_story_history(db: sqlite3.Connection) -> None:
         " why TEXT NOT NULL CHECK (why IN ('changed', 'removed')))"
     )
     db.execute("CREATE INDEX story_history_by_story ON story_history (collection_id, story_id, at)")
+
+
+@migration
+def m005_chats(db: sqlite3.Connection) -> None:
+    """Each user's conversations (``storychat.answer.chats``): a chat belongs to one owner and one collection.
+
+    ``owner`` is the login's user name, or ``local`` without a login; times are ISO 8601 UTC.
+    A chat names its collection rather than referencing it, so deleting a collection keeps its chats.
+    """
+    db.execute(
+        "CREATE TABLE chats ("
+        " id INTEGER PRIMARY KEY,"
+        " owner TEXT NOT NULL,"
+        " collection TEXT NOT NULL,"
+        " title TEXT NOT NULL,"
+        " created TEXT NOT NULL,"
+        " updated TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX chats_by_owner ON chats (owner, collection, updated)")
+    db.execute(
+        "CREATE TABLE turns ("
+        " chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,"
+        " position INTEGER NOT NULL,"
+        " question TEXT NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " record TEXT NOT NULL,"  # JSON: the answer's ask --json record (citations, verdicts, timings)
+        " shown TEXT NOT NULL,"  # JSON: the chat's messages after the question
+        " coverage TEXT NOT NULL,"
+        " at TEXT NOT NULL,"
+        " PRIMARY KEY (chat_id, position))"
+    )

@@ -12,11 +12,14 @@ from pathlib import Path
 import gradio as gr
 
 from storychat.analysis.actions import Action, changes_action, quick_action
+from storychat.answer import conversation as chat_turns
 from storychat.answer import transcript
+from storychat.answer.chats import Chats
 from storychat.answer.citations import changed_after
 from storychat.answer.context import QuestionError
-from storychat.answer.conversation import STOPPED, Conversation
+from storychat.answer.conversation import STOPPED, Conversation, Turn
 from storychat.answer.pipeline import Done, Pipeline, Progress, Token
+from storychat.ui.history import owner
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import (
@@ -49,22 +52,26 @@ class ChatColumn:
 
 
 FIRST_STEPS = (
-    "**Start with your stories.** Paste them on the right (one per line, or blocks separated by a blank line), "
-    "upload a file, or pick a collection you already have. Then ask a question or press a quick action."
+    "**Start with your stories.** Paste or upload them in the **Stories** tab (one per line, or blocks separated "
+    "by a blank line), or pick a collection you already have above. Then ask a question or press a quick action."
 )
 
 
 class ChatPanel:
-    def __init__(self, pipeline: Pipeline, shelves: LibraryPanel, costs: Costs):
+    def __init__(self, pipeline: Pipeline, shelves: LibraryPanel, costs: Costs, chats: Chats):
         self.pipeline = pipeline
         self.shelves = shelves
+        self.chats = chats
         self.costs = costs
         self.info = pipeline.engine.info()
 
     @shown_inline
-    def respond(self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False):
-        """Stream the answer into the chat. The last output is the question while it is being answered,
-        for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
+    def respond(
+        self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False,
+        request: gr.Request | None = None,
+    ):
+        """Stream the answer into the chat, and keep it. The last output is the question while it is being
+        answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
         stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
         events = (
@@ -77,9 +84,11 @@ class ChatPanel:
                     yield chat, conversation, gr.skip(), gr.skip(), question
                     continue
                 self.costs.record(answer)
+                shown, coverage = answer_messages(answer), coverage_line(answer)
+                turn = chat_turns.answered(question, answer, shown, coverage)
                 yield (
-                    chat[:-1] + answer_messages(answer), conversation.add(question, answer),
-                    coverage_line(answer), status_line(self.info, collection, answer), "",
+                    chat[:-1] + shown, self._keep(conversation, turn, collection, request), coverage,
+                    status_line(self.info, collection), "",
                 )
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
@@ -90,28 +99,29 @@ class ChatPanel:
         turns = conversation.turns
         return "" if turns and turns[-1].question == question else gr.skip()
 
-    def stopped(self, chat: list, conversation: Conversation, answering: str):
-        """After Stop: the unfinished answer says it was stopped, and the export keeps it as stopped."""
+    def stopped(self, chat: list, conversation: Conversation, answering: str, collection: str, request: gr.Request | None = None):
+        """After Stop: the unfinished answer says it was stopped, and the chat keeps it as stopped."""
         if not answering or not chat:
             return gr.skip()
         partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
         chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.NOTES[STOPPED]}**"}
-        return chat, conversation.add_stopped(answering, html.unescape(partial)), "", "Stopped: the model is free for the next question."
+        turn = chat_turns.stopped(answering, html.unescape(partial), chat[-1:])
+        return chat, self._keep(conversation, turn, collection, request), "", "Stopped: the model is free for the next question."
 
     @shown_inline
-    def quick_action(self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str):
+    def quick_action(
+        self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request | None = None,
+    ):
         """The complete result computed by code first; then the model's summary, only what the stories support."""
         try:
             action = self._action(kind, argument, collection)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
-        chat = chat + [
-            {"role": "user", "content": e(action.title)},
-            {"role": "assistant", "content": action.evidence_markdown or e(listed)},
-        ]
+        evidence = {"role": "assistant", "content": action.evidence_markdown or e(listed)}
+        chat = chat + [{"role": "user", "content": e(action.title)}, evidence]
         if action.empty:
-            yield chat, conversation.add_action(action.title, listed), ""
+            yield chat, self._keep(conversation, chat_turns.quick_action(action.title, listed, [evidence]), collection, request), ""
             return
         summarised = self.pipeline.summarise(action.instruction, action.stories)
         for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
@@ -119,7 +129,13 @@ class ChatPanel:
                 yield chat, conversation, gr.skip()
             else:
                 summary = f"\n\nThe model's summary: {answer.answer}" if answer.answer else ""
-                yield chat[:-1] + summary_messages(answer), conversation.add_action(action.title, listed + summary), coverage_line(answer)
+                shown, coverage = [evidence, *summary_messages(answer)], coverage_line(answer)
+                turn = chat_turns.quick_action(action.title, listed + summary, shown, coverage)
+                yield chat[:-1] + shown[1:], self._keep(conversation, turn, collection, request), coverage
+
+    def _keep(self, conversation: Conversation, turn: Turn, collection: str, request: gr.Request | None) -> Conversation:
+        """The conversation with ``turn``, kept in the library as the user's."""
+        return self.chats.keep(owner(request), collection, conversation.add(turn))
 
     def _action(self, kind: str, argument: str, collection: str) -> Action:
         """``changes``: what the last import did, from the library's history; the others from the stories."""
@@ -157,7 +173,7 @@ class ChatPanel:
         current = {s.id: s for s in self.shelves.shelf(collection).everything}
         notes = [
             f"⚠ {e(line)}: “{e(turn.question)}”"
-            for turn in conversation.turns if turn.answer for line in changed_after(turn.answer.citations, current)
+            for turn in conversation.turns for line in changed_after(turn.citations, current)
         ]
         return chat + [{"role": "assistant", "content": "\n\n".join(notes)}] if notes else gr.skip()
 
@@ -172,28 +188,31 @@ class ChatPanel:
         return str(path)
 
     def layout(self) -> ChatColumn:
-        with gr.Column(scale=3):
-            first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
-            chatbot = gr.Chatbot(label="Chat", height=520, elem_id="chat", buttons=["copy"])
-            with gr.Row():
-                question = gr.Textbox(placeholder="Which stories touch invoicing?", show_label=False, scale=6, elem_id="question")
-                ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                exhaustive = gr.Checkbox(
-                    label="Read everything", value=False, scale=1, elem_id="exhaustive", min_width=120,
-                    info="every story, pass by pass: for complete lists",
-                )
-                stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
-            with gr.Row(equal_height=True):
-                duplicates = gr.Button("Find duplicates", size="sm")
-                quality = gr.Button("Quality report", size="sm")
-                changes = gr.Button("What changed since the last import", size="sm", elem_id="what-changed")
-                role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=2, elem_id="role-pick")
-                role = gr.Button("Stories by role", size="sm", interactive=False, elem_id="by-role")
-                epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=2, elem_id="epic-pick")
-                epic = gr.Button("Summarise an epic", size="sm", interactive=False, elem_id="by-epic")
-                word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
-                mention = gr.Button("Stories mentioning", size="sm", interactive=False)
-            coverage = gr.Markdown(elem_id="coverage")
+        """Chat first: the answers, then the question box the chat's width, then the quick actions in one row."""
+        first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
+        chatbot = gr.Chatbot(label="Chat", height="52vh", min_height=260, elem_id="chat", buttons=["copy"], autoscroll=True)
+        coverage = gr.Markdown(elem_id="coverage")
+        with gr.Row(equal_height=True, elem_id="question-row"):
+            question = gr.Textbox(
+                placeholder="Which stories touch invoicing?", show_label=False, scale=8, elem_id="question", lines=1, max_lines=6,
+            )
+            ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
+            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop")
+        with gr.Row(equal_height=True, elem_id="quick-actions"):
+            exhaustive = gr.Checkbox(
+                label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=150,
+                info="every story, pass by pass: for complete lists",
+            )
+            duplicates = gr.Button("Find duplicates", size="sm", scale=0, min_width=120)
+            quality = gr.Button("Quality report", size="sm", scale=0, min_width=120)
+            changes = gr.Button("What changed since the last import", size="sm", scale=0, min_width=150, elem_id="what-changed")
+            role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=1, min_width=140, elem_id="role-pick")
+            role = gr.Button("Stories by role", size="sm", scale=0, min_width=110, interactive=False, elem_id="by-role")
+            epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=1, min_width=140, elem_id="epic-pick")
+            epic = gr.Button("Summarise an epic", size="sm", scale=0, min_width=110, interactive=False, elem_id="by-epic")
+            word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=1, min_width=120)
+            mention = gr.Button("Stories mentioning", size="sm", scale=0, min_width=110, interactive=False)
+        with gr.Row():
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():
                     export_md = gr.Button("Markdown", size="sm")
@@ -209,8 +228,9 @@ class ChatPanel:
     def wire(
         self, ui: ChatColumn, conversation: gr.State, collection: gr.Dropdown, status: gr.Markdown, concurrency: int,
         changed: list,
-    ) -> None:
-        """``changed``: the events after which stories may have changed."""
+    ) -> list:
+        """``changed``: the events after which stories may have changed. Returns the events after which
+        the chat kept a turn."""
         # One llama.cpp context answers one question at a time: the engine waits its callers in
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
@@ -223,8 +243,8 @@ class ChatPanel:
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
             event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
-        ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
-            self.stopped, [ui.chatbot, conversation, answering], [ui.chatbot, conversation, answering, ui.coverage],
+        stopped = ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
+            self.stopped, [ui.chatbot, conversation, answering, collection], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
         )
         for event in changed:
@@ -234,11 +254,22 @@ class ChatPanel:
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
             pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
-        for button, kind, argument in [
-            (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
-            (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
-        ]:
+        actions = [
             button.click(
-                partial(self.quick_action, kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
+                self._run_action(kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
             )
+            for button, kind, argument in [
+                (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
+                (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
+            ]
+        ]
+        return [asked, submitted, stopped, *actions]
+
+    def _run_action(self, kind: str):
+        """The quick action ``kind`` as an event handler (Gradio passes the request only to a function that names it)."""
+
+        def run(argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request):
+            yield from self.quick_action(kind, argument, chat, conversation, collection, request)
+
+        return run

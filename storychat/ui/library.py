@@ -20,8 +20,9 @@ from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
-TABLE_HEADERS = ["id", "role", "goal", "benefit", "epic", "source", "line"]
-COLUMN_WIDTHS = ["10%", "12%", "28%", "25%", "10%", "9%", "6%"]  # wrapped text in view, no sideways scroll
+TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
+COLUMN_WIDTHS = ["9%", "10%", "21%", "17%", "23%", "8%", "7%", "5%"]  # wrapped text in view, no sideways scroll
+SHOWN_NOTES = 200  # the notes listed in the page; the CLI's export holds them all
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -41,6 +42,10 @@ class Shelf:
     @property
     def stories(self) -> list[Story]:
         return [s for s in self.everything if not s.is_note]
+
+    @property
+    def notes(self) -> list[Story]:
+        return [s for s in self.everything if s.is_note]
 
 
 @dataclass
@@ -62,6 +67,7 @@ class LibraryColumn:
     jsonl: gr.Button
     export_file: gr.File
     cost: gr.Markdown
+    notes: gr.Markdown
 
 
 class Costs:
@@ -97,25 +103,31 @@ class LibraryPanel:
         return Shelf(collection, sorted(names | {collection}), everything)
 
     def refresh(self, collection: str, message: str = "") -> tuple:
-        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps."""
+        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps, notes."""
         shelf = self.shelf(collection)
         stories = shelf.stories
         return (
             message, table(stories), gr.update(choices=shelf.names, value=collection),
             status_line(self.info, collection), self.summary(shelf),
-            choices([g.name for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
-            choices([g.name for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
+            # Each role and epic as the stories write it most often; picking it finds every spelling.
+            choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
+            choices([g.spellings[0] for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
             self.costs.markdown(stories),
             gr.update(visible=not stories),
+            notes_markdown(shelf.notes),
         )
 
     def summary(self, shelf: Shelf) -> str:
-        stories = shelf.stories
+        stories, notes = shelf.stories, len(shelf.notes)
+        if not stories and notes:
+            return (
+                f"Collection **{e(shelf.collection)}** holds no stories, only {notes:,} notes: lines that did not read as "
+                "user stories (listed under Notes below). Paste or upload stories."
+            )
         if not stories:
             return f"Collection **{e(shelf.collection)}** is empty: paste or upload stories."
         fit = self.pipeline.fit(stories)
         fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
-        notes = len(shelf.everything) - len(stories)
         return (
             f"**{len(stories)}** stories, {notes} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
             f"in the loaded model's context: {fits}"
@@ -172,38 +184,53 @@ class LibraryPanel:
         (self.library.export_csv if kind == "csv" else self.library.export_jsonl)(collection, path)
         return str(path)
 
-    def layout(self) -> LibraryColumn:
+    def picker(self) -> gr.Dropdown:
+        # Only the default name here: Gradio publishes the choices in the API schema of the
+        # login page, before anyone logs in. The page's load event fills in the library's collections.
+        return gr.Dropdown(
+            choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
+            label="Collection (type a new name to start one)", elem_id="collection",
+        )
+
+    def layout(self, collection: gr.Dropdown) -> LibraryColumn:
+        """The Stories tab, top to bottom in the order of use: what the collection holds, the ways in
+        (each import's report right under them), its stories, managing it, and what a cloud API would cost."""
         shelf = self.shelf(DEFAULT_COLLECTION)
-        with gr.Column(scale=2):
-            # Only the default name here: Gradio publishes the choices in the API schema of the
-            # login page, before anyone logs in. The page's load event fills in the library's collections.
-            collection = gr.Dropdown(
-                choices=[DEFAULT_COLLECTION], value=DEFAULT_COLLECTION, allow_custom_value=True,
-                label="Collection (type a new name to start one)", elem_id="collection",
+        summary = gr.Markdown(self.summary(shelf), elem_id="summary")
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=3):
+                paste = gr.Textbox(lines=5, max_lines=12, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
+                add = gr.Button("Add pasted stories", variant="primary", elem_id="add")
+            upload = gr.File(
+                file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx",
+                elem_id="upload", scale=2, height=200,
             )
-            summary = gr.Markdown(self.summary(shelf), elem_id="summary")
-            paste = gr.Textbox(lines=6, label="Paste stories: one per line, or blocks separated by a blank line", elem_id="paste")
-            add = gr.Button("Add pasted stories", elem_id="add")
-            upload = gr.File(file_count="multiple", file_types=FILE_TYPES, type="filepath", label="Upload .txt .md .csv .json .jsonl .xlsx", elem_id="upload")
-            report = gr.Markdown(elem_id="report")
-            remove_gone = gr.Button(visible=False, variant="stop", elem_id="remove-gone")
-            gone = gr.State([])
-            stories = gr.Dataframe(
-                headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
-                wrap=True, label="Stories", elem_id="stories", render=False,
-            )
-            with gr.Accordion("Manage collection", open=False):
-                with gr.Row():
-                    delete_id = gr.Textbox(label="Story id", scale=3)
-                    delete = gr.Button("Delete story", scale=1)
-                clear = gr.Button("Delete whole collection…", variant="stop")
-                confirm = gr.Button(visible=False, variant="stop")
-                with gr.Row():
-                    csv = gr.Button("Export CSV")
-                    jsonl = gr.Button("Export JSONL")
-                export_file = gr.File(label="Export", interactive=False)
-            cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost", render=False)
-        return LibraryColumn(collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl, export_file, cost)
+        report = gr.Markdown(elem_id="report")
+        remove_gone = gr.Button(visible=False, variant="stop", elem_id="remove-gone")
+        gone = gr.State([])
+        # The tab's full width: every column in view, numbers and words never broken.
+        stories = gr.Dataframe(
+            headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
+            wrap=True, label="Stories", elem_id="stories",
+        )
+        with gr.Accordion("Manage collection", open=False):
+            with gr.Row():
+                delete_id = gr.Textbox(label="Story id", scale=3)
+                delete = gr.Button("Delete story", scale=1)
+            clear = gr.Button("Delete whole collection…", variant="stop")
+            confirm = gr.Button(visible=False, variant="stop")
+            with gr.Row():
+                csv = gr.Button("Export CSV")
+                jsonl = gr.Button("Export JSONL")
+            export_file = gr.File(label="Export", interactive=False)
+        with gr.Accordion("Notes: lines that are not stories", open=False):
+            notes = gr.Markdown(notes_markdown(shelf.notes), elem_id="notes")
+        with gr.Accordion("Cloud cost comparison", open=False):
+            cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost")
+        return LibraryColumn(
+            collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl,
+            export_file, cost, notes,
+        )
 
     def wire(self, ui: LibraryColumn, targets: list) -> list:
         """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
@@ -239,4 +266,13 @@ def choices(names: list[str], why_none: str, pick: str) -> dict:
 
 
 def table(stories: list[Story]) -> list[list]:
-    return [[s.id, s.role, s.goal, s.benefit, s.epic, s.source, s.line] for s in stories]
+    return [[s.id, s.role, s.goal, s.benefit, "\n".join(s.acceptance), s.epic, s.source, s.line] for s in stories]
+
+
+def notes_markdown(notes: list[Story]) -> str:
+    """The notes: text kept from an import that did not read as a story (a heading, a remark, a stray line)."""
+    if not notes:
+        return "None: every line imported read as a story."
+    listed = "\n".join(f"- {e(n.text)} _({e(n.source)}:{n.line})_" for n in notes[:SHOWN_NOTES])
+    more = f"\n\n…and {len(notes) - SHOWN_NOTES:,} more: `storychat stories list --collection NAME` lists them all, marked (note)." if len(notes) > SHOWN_NOTES else ""
+    return f"{len(notes):,} notes:\n\n{listed}{more}"

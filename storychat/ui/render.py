@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from storychat.analysis.duplicates import DuplicatePair
+from storychat.analysis.roles import epic_index, role_index
 from storychat.answer.citations import Citation
 from storychat.answer.pipeline import Answer
 from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED, Misquote, Sentence
@@ -32,12 +33,9 @@ def message_text(message: dict) -> str:
     return content if isinstance(content, str) else "".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
-def status_line(info: EngineInfo, collection: str, answer: Answer | None = None) -> str:
-    line = f"**{e(info.model)}** · context {info.n_ctx:,} model tokens · collection **{e(collection)}**"
-    if answer:
-        c = answer.context
-        line += f" · last answer read {c.stories_in_context} of {c.stories_total} stories ({c.mode})"
-    return line
+def status_line(info: EngineInfo, collection: str) -> str:
+    """The model and the collection; what an answer read is its own coverage line."""
+    return f"**{e(info.model)}** · context {info.n_ctx:,} model tokens · collection **{e(collection)}**"
 
 
 # The sentences the chat marks: not (fully) supported by the stories they cite, or supported in other words.
@@ -125,6 +123,7 @@ def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
         parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
         mark = "✓" if c.verified else "≈" if c.paraphrased else "⚠"
         line = f"- {mark} **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
+        line += "".join(f"<br>✔ {e(criterion)}" for criterion in c.acceptance)
         if c.paraphrased:
             line += "<br>Supported in other words: it carries the question, not the answer's words. Check the wording."
         elif not c.verified:
@@ -140,14 +139,21 @@ def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
 
 
 def coverage_line(answer: Answer) -> str:
+    """What the answer read, and how long it took: one line. An exhaustive answer's is its reading;
+    a refusal by the relevance gate never called the model, and says so instead of times."""
     c, t = answer.context, answer.timings
-    dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
-    reading = f" · {answer.reading.line()}" if answer.reading else ""
+    if answer.reading:
+        read = answer.reading.line()
+        read = read[0].upper() + read[1:]
+    else:
+        dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
+        read = (
+            f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
+            f"{c.n_ctx:,} model tokens ({c.mode}){dropped}"
+        )
+    took = "no model call" if answer.gated else f"first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
     hint = f"\n\n💡 {e(answer.hint)} Tick *Read everything* and ask again." if answer.hint else ""
-    return (
-        f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
-        f"{c.n_ctx:,} model tokens ({c.mode}){dropped}{reading} · first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s{hint}"
-    )
+    return f"{read} · {took}{hint}"
 
 
 GONE_REMEDY = "the button below removes it"
@@ -159,13 +165,26 @@ def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
         text = f"Updated **{e(report.collection)}** from {e(report.describe(GONE_REMEDY))}"
         text += "".join(f"\n- {e(line)}" for line in report.details())
     else:
+        notes = f"{len(report.notes):,} kept as notes" + (" (lines that are not stories: listed under Notes)" if report.notes else "")
         text = (
             f"Added {len(report.added)} stories to **{e(report.collection)}**; "
-            f"{len(report.duplicates)} skipped as duplicates; {len(report.notes)} kept as notes."
+            f"{len(report.duplicates)} skipped as duplicates; {notes}."
         )
+    if report.added:
+        text += f"\n- Read from them: {parsed_counts(report.added)}."
     text += "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
     return text + "".join(
         f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} ({e(p.describe())})" for p in near
+    )
+
+
+def parsed_counts(stories: list[Story]) -> str:
+    """What the parser found in ``stories``: "3 roles, 2 epics, 61 acceptance criteria"."""
+    roles, epics = len(role_index(stories)), len(epic_index(stories))
+    criteria = sum(len(s.acceptance) for s in stories)
+    return (
+        f"{roles} role{'' if roles == 1 else 's'}, {epics} epic{'' if epics == 1 else 's'}, "
+        f"{criteria} acceptance criteri{'on' if criteria == 1 else 'a'}"
     )
 
 

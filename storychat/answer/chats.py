@@ -1,0 +1,105 @@
+"""The kept chats: each user's conversations, turn by turn, in the library's SQLite file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from storychat.answer.conversation import Conversation, Turn
+from storychat.stories.changes import now
+from storychat.stories.library import Library
+
+LOCAL = "local"  # the one user of a StoryChat without a login
+MAX_TITLE = 80
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    owner: str
+    collection: str
+    title: str
+    created: str  # ISO 8601 UTC
+    updated: str
+    turns: int
+
+
+def title_of(question: str) -> str:
+    """A chat is titled by its first question, on one line and at most ``MAX_TITLE`` characters."""
+    line = " ".join(question.split())
+    return line if len(line) <= MAX_TITLE else line[: MAX_TITLE - 1].rstrip() + "…"
+
+
+class Chats:
+    """Every call names the owner: a chat another owner keeps is never read, renamed or deleted."""
+
+    def __init__(self, library: Library):
+        self.library = library
+
+    def keep(self, owner: str, collection: str, conversation: Conversation) -> Conversation:
+        """Keep the conversation's last turn; its first turn starts a chat, titled by its question."""
+        turn = conversation.turns[-1]
+        at = now()
+        with self.library.transaction() as db:
+            chat_id = conversation.id
+            if chat_id is None or not _owns(db, owner, chat_id):
+                chat_id = db.execute(
+                    "INSERT INTO chats (owner, collection, title, created, updated) VALUES (?, ?, ?, ?, ?)",
+                    (owner, collection, title_of(conversation.turns[0].question), at, at),
+                ).lastrowid
+            position = db.execute("SELECT COUNT(*) FROM turns WHERE chat_id = ?", (chat_id,)).fetchone()[0]
+            db.execute(
+                "INSERT INTO turns (chat_id, position, question, kind, record, shown, coverage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id, position, turn.question, turn.kind, json.dumps(turn.record, ensure_ascii=False),
+                    json.dumps(list(turn.shown), ensure_ascii=False), turn.coverage, at,
+                ),
+            )
+            db.execute("UPDATE chats SET updated = ? WHERE id = ?", (at, chat_id))
+        return conversation.kept_as(chat_id)
+
+    def list(self, owner: str) -> list[Chat]:
+        """The owner's chats, the latest first."""
+        with self.library.connect() as db:
+            rows = db.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chats c WHERE owner = ? ORDER BY updated DESC, id DESC", (owner,)
+            ).fetchall()
+        return [Chat(*row) for row in rows]
+
+    def latest(self, owner: str, collection: str) -> Chat | None:
+        with self.library.connect() as db:
+            row = db.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chats c WHERE owner = ? AND collection = ? ORDER BY updated DESC, id DESC LIMIT 1",
+                (owner, collection),
+            ).fetchone()
+        return Chat(*row) if row else None
+
+    def open(self, owner: str, chat_id: int) -> tuple[Chat, Conversation] | None:
+        """The chat and its turns; None when the owner keeps no chat ``chat_id``."""
+        with self.library.connect() as db:
+            row = db.execute(f"SELECT {_CHAT_COLUMNS} FROM chats c WHERE owner = ? AND id = ?", (owner, chat_id)).fetchone()
+            if row is None:
+                return None
+            turns = db.execute(
+                "SELECT question, kind, record, shown, coverage FROM turns WHERE chat_id = ? ORDER BY position", (chat_id,)
+            ).fetchall()
+        kept = tuple(Turn(q, kind, json.loads(record), tuple(json.loads(shown)), coverage) for q, kind, record, shown, coverage in turns)
+        return Chat(*row), Conversation(kept, chat_id)
+
+    def rename(self, owner: str, chat_id: int, title: str) -> bool:
+        title = title_of(title)
+        if not title:
+            raise ValueError("A chat needs a title; type one.")
+        with self.library.transaction() as db:
+            return db.execute("UPDATE chats SET title = ? WHERE owner = ? AND id = ?", (title, owner, chat_id)).rowcount > 0
+
+    def delete(self, owner: str, chat_id: int) -> bool:
+        with self.library.transaction() as db:
+            return db.execute("DELETE FROM chats WHERE owner = ? AND id = ?", (owner, chat_id)).rowcount > 0
+
+
+_CHAT_COLUMNS = "id, owner, collection, title, created, updated, (SELECT COUNT(*) FROM turns t WHERE t.chat_id = c.id)"
+
+
+def _owns(db, owner: str, chat_id: int) -> bool:
+    return db.execute("SELECT 1 FROM chats WHERE owner = ? AND id = ?", (owner, chat_id)).fetchone() is not None

@@ -1,0 +1,51 @@
+() => {
+  // The chat follows each new answer unless the user has scrolled up, and keeps the start of the
+  // latest question in view when the answer is taller than the chat. Gradio's own autoscroll stops
+  // for good once one update grows the chat by more than 100 px (an answer with its evidence).
+  // It also strips the HTML of the marked sentences from the messages' aria-labels.
+  const NEAR_BOTTOM_PX = 100;
+  let following = true;
+  let scrolledTo = null;
+
+  const scroller = () => document.querySelector('#chat .bubble-wrap');
+
+  function follow(wrap) {
+    const questions = wrap.querySelectorAll('[data-testid=user]');
+    const last = questions[questions.length - 1];
+    let top = wrap.scrollHeight - wrap.clientHeight;
+    if (last) {
+      const start = last.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop - 8;
+      top = Math.min(top, Math.max(start, 0));
+    }
+    if (Math.abs(wrap.scrollTop - top) > 1) {
+      scrolledTo = top;
+      wrap.scrollTop = top;
+    }
+  }
+
+  function plainLabels(root) {
+    for (const el of root.querySelectorAll('[aria-label*="<"]')) {
+      el.setAttribute('aria-label', el.getAttribute('aria-label').replace(/<[^>]*>/g, ''));
+    }
+  }
+
+  function watch() {
+    const wrap = scroller();
+    if (!wrap) return setTimeout(watch, 300);
+    wrap.addEventListener('scroll', () => {
+      if (scrolledTo !== null && Math.abs(wrap.scrollTop - scrolledTo) <= 2) return; // our own scroll
+      scrolledTo = null;
+      following = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - NEAR_BOTTOM_PX;
+    });
+    let asked = wrap.querySelectorAll('[data-testid=user]').length;
+    new MutationObserver(() => {
+      const now = wrap.querySelectorAll('[data-testid=user]').length;
+      if (now !== asked) following = true; // a new question, or another chat opened
+      asked = now;
+      plainLabels(wrap);
+      if (following) follow(wrap);
+    }).observe(wrap, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
+  }
+
+  watch();
+}

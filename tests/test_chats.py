@@ -1,0 +1,107 @@
+"""The kept chats: turn by turn in the library's SQLite file, each owner's apart, and the migration that adds them."""
+
+import shutil
+import sqlite3
+
+from storychat.answer.chats import LOCAL, Chats, title_of
+from storychat.answer.citations import Citation
+from storychat.answer.context import Coverage
+from storychat.answer.conversation import Conversation, answered, quick_action, stopped
+from storychat.answer.pipeline import Answer, Timings
+from storychat.answer.transcript import to_json
+from storychat.stories.library import DATABASE_NAME, Library
+from storychat.stories.migrations import MIGRATIONS
+from tests.test_reimport import DATA
+
+MADE_BY_DED4A61 = DATA / "library-ded4a61.sqlite3"
+
+
+def answer(text: str = "[HR-102] You see it on your profile.") -> Answer:
+    return Answer(
+        text, False, [Citation("HR-102", "leave.csv", 3, "As an employee, I want to see my balance.", True, verified=True)],
+        Coverage(30, 30, 2000, 8192, "full"), Timings(0.4, 1.5, 2000, 10, 20), raw=text,
+    )
+
+
+def kept_chat(chats: Chats, owner: str = LOCAL, collection: str = "leave") -> Conversation:
+    conversation = Conversation()
+    for turn in [
+        answered("Where do I see my balance?", answer(), [{"role": "assistant", "content": "shown"}], "Context: 30 of 30"),
+        stopped("Who approves?", "[HR-104] The man", [{"role": "assistant", "content": "stopped"}]),
+        quick_action("Find duplicates: 0 pairs", "Nothing found."),
+    ]:
+        conversation = chats.keep(owner, collection, conversation.add(turn))
+    return conversation
+
+
+def test_a_kept_chat_opens_with_every_turn_as_it_was_shown_after_a_restart(tmp_path):
+    conversation = kept_chat(Chats(Library(tmp_path)))
+    chat, reopened = Chats(Library(tmp_path)).open(LOCAL, conversation.id)
+    assert reopened == conversation
+    assert (chat.title, chat.collection, chat.turns) == ("Where do I see my balance?", "leave", 3)
+    first = reopened.turns[0]
+    assert first.shown == ({"role": "assistant", "content": "shown"},) and first.coverage == "Context: 30 of 30"
+    assert [c.verified for c in first.citations] == [True] and first.record["timings"]["total_s"] == 1.5
+    assert to_json(reopened.turns, "leave") == to_json(conversation.turns, "leave")
+    assert [m.content for m in reopened.history] == ["Where do I see my balance?", "[HR-102] You see it on your profile."]
+
+
+def test_an_owner_lists_opens_renames_and_deletes_only_their_own_chats(tmp_path):
+    chats = Chats(Library(tmp_path))
+    alice, bob = kept_chat(chats, "alice"), kept_chat(chats, "bob")
+    assert [c.id for c in chats.list("alice")] == [alice.id] and [c.id for c in chats.list("bob")] == [bob.id]
+    assert chats.open("alice", bob.id) is None
+    assert not chats.rename("alice", bob.id, "mine now") and not chats.delete("alice", bob.id)
+    assert chats.open("bob", bob.id)[0].title == "Where do I see my balance?"
+    # A turn added to another owner's chat starts the adder's own chat; the other's is untouched.
+    taken = chats.keep("alice", "leave", bob.add(answered("And mine?", answer())))
+    assert taken.id not in (alice.id, bob.id) and chats.open("bob", bob.id)[0].turns == 3
+
+
+def test_chats_are_listed_newest_first_and_a_collection_opens_its_latest(tmp_path):
+    chats = Chats(Library(tmp_path))
+    older, other, newer = kept_chat(chats), kept_chat(chats, collection="bookshop"), kept_chat(chats)
+    assert [c.id for c in chats.list(LOCAL)] == [newer.id, other.id, older.id]
+    assert chats.latest(LOCAL, "leave").id == newer.id and chats.latest(LOCAL, "bookshop").id == other.id
+    chats.keep(LOCAL, "leave", older.add(answered("Again?", answer())))
+    assert chats.latest(LOCAL, "leave").id == older.id and chats.latest(LOCAL, "none") is None
+
+
+def test_a_renamed_chat_keeps_its_turns_and_a_deleted_one_takes_them_with_it(tmp_path):
+    library = Library(tmp_path)
+    chats = Chats(library)
+    conversation = kept_chat(chats)
+    assert chats.rename(LOCAL, conversation.id, "  Balance\nquestions ")
+    assert chats.open(LOCAL, conversation.id)[0].title == "Balance questions"
+    assert chats.delete(LOCAL, conversation.id) and chats.open(LOCAL, conversation.id) is None
+    with library.connect() as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0
+
+
+def test_a_chat_outlives_its_collection(tmp_path):
+    library = Library(tmp_path)
+    chats = Chats(library)
+    conversation = kept_chat(chats)
+    library.clear("leave")
+    assert chats.open(LOCAL, conversation.id)[1] == conversation
+
+
+def test_a_title_is_the_first_question_on_one_line_and_cut_with_an_ellipsis():
+    assert title_of("Which stories\n touch invoicing?") == "Which stories touch invoicing?"
+    long = title_of("why " * 40)
+    assert len(long) == 80 and long.endswith("…")
+
+
+def test_a_library_made_by_ded4a61_gains_empty_chat_tables_and_keeps_its_stories(tmp_path):
+    shutil.copy(MADE_BY_DED4A61, tmp_path / DATABASE_NAME)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        before = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("stories", "story_history", "story_vectors")}
+    library = Library(tmp_path)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in before} == before
+    assert [(c.name, c.stories, c.notes) for c in library.collections()] == [("bookshop", 13, 0), ("leave", 30, 0), ("my-stories", 2, 1)]
+    chats = Chats(library)
+    assert chats.list(LOCAL) == []
+    assert chats.open(LOCAL, kept_chat(chats).id)[0].turns == 3
