@@ -10,7 +10,9 @@ backlog, under ids of its own, through /add_stories, waits for the others, then
 asks its questions one after another in its own session.
 
 Checked: every answer completes, every valid citation is a story of the
-session's own collection, and no answer cites another session's story.
+session's own collection, and no answer cites another session's story; when
+it started the app, also that each session's chat was kept, turn by turn, in
+the library (one chat per session, in its collection, with every question).
 Printed: p50/p95 of the latency (submit to final answer) and of the queue wait
 (submit to the moment Gradio's status updates say the job started processing).
 Exits 1 when a check fails or the time limit runs out.
@@ -39,9 +41,11 @@ from gradio_client.utils import Status, StatusUpdate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from storychat.answer.chats import Chats  # noqa: E402
 from storychat.config import is_loopback  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
+from storychat.stories.library import Library  # noqa: E402
 from tests.serving import running_app  # noqa: E402
 
 CITED = re.compile(r"\[([^\[\]\s]+)\]")
@@ -78,6 +82,7 @@ class Result:
     errors: list[str] = field(default_factory=list)
     cross_talk: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    kept: str = ""  # what the library kept of the chats; "" when not checked (--url)
 
     @property
     def ok(self) -> bool:
@@ -95,7 +100,7 @@ class Result:
             f"queue wait  p50 {percentile(wait, 50):6.1f} s  p95 {percentile(wait, 95):6.1f} s  "
             f"max {max(wait, default=0):6.1f} s  (submit to processing start; deepest queue position {deepest})",
             f"wall        {self.wall_s:.1f} s",
-        ]
+        ] + ([f"chats kept  {self.kept}"] if self.kept else [])
         details = [
             f"  client {a.client + 1}: waited {a.queue_wait_s:5.1f} s (position {a.queue_position}), "
             f"answered in {a.latency_s:5.1f} s, cited {', '.join(sorted(a.valid)) or 'nothing'}: {a.question}"
@@ -291,7 +296,20 @@ def main(argv: list[str] | None = None) -> int:
     auth = ("loadtest", secrets.token_urlsafe(12))
     with tempfile.TemporaryDirectory(prefix="storychat-load-") as tmp:
         with running_app(Path(tmp), "-n", "24", "--auth", ":".join(auth)) as url:
-            return report(run_load(url, plan, auth, args.timeout), url)
+            result = run_load(url, plan, auth, args.timeout)
+            check_kept(Library(Path(tmp)), auth[0], plan, result)
+            return report(result, url)
+
+
+def check_kept(library: Library, owner: str, plan: list[Backlog], result: Result) -> None:
+    """Each session's chat in the library: one per collection, its turns the questions in order."""
+    chats = Chats(library).list(owner)
+    for backlog in plan:
+        mine = [c for c in chats if c.collection == backlog.collection]
+        asked = [t.question for t in Chats(library).open(owner, mine[0].id)[1].turns] if len(mine) == 1 else []
+        if asked != list(backlog.questions):
+            result.errors.append(f"{backlog.collection}: {len(mine)} chats kept, with the questions {asked}")
+    result.kept = f"{len(chats)} chats for {len(plan)} sessions, {sum(c.turns for c in chats)} turns"
 
 
 def report(result: Result, url: str) -> int:

@@ -92,6 +92,17 @@ def paste(page, text: str, reported) -> None:
     on_tab(page, "Chat")
 
 
+def quick_action(page, name: str) -> None:
+    """Press a quick action, opening their menu first."""
+    open_quick_actions(page)
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def open_quick_actions(page) -> None:
+    if not page.get_by_role("button", name="Find duplicates", exact=True).is_visible():
+        page.locator("#quick-menu").get_by_text("Quick actions:").click()
+
+
 def on_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).click()
 
@@ -107,6 +118,7 @@ def log_in(page, url: str, password: str, user: str = USER) -> None:
 
 
 def loaded(page) -> None:
+    page.locator("#chats").wait_for(timeout=60_000)  # the app's page, not the login page
     page.locator("#chats").get_by_text("Loading your chats").wait_for(state="detached", timeout=60_000)
 
 
@@ -122,6 +134,7 @@ def new_chat(page, collection: str) -> None:
     choose_collection(page, collection)
     page.locator("#new-chat").click()
     wait_until(lambda: page.locator("#chat [data-testid=bot], #chat [data-testid=user]").count() == 0, timeout_s=30)
+    on_tab(page, "Chat")
 
 
 def ask(page, question: str) -> None:
@@ -210,6 +223,9 @@ def test_an_unsupported_sentence_is_marked_and_only_a_supported_citation_gets_a_
     wait_until(lambda: coverage(tab).startswith("Context:"))
     marked = tab.locator("#chat .sentence-partly, #chat .sentence-unsupported")
     assert marked.count() == 1 and marked.first.inner_text().startswith("⚠ [paste-2] As a moderator, I want to invite estimators by email")
+    # A screen reader hears the marked sentence's words, not the HTML that marks it.
+    labels = tab.evaluate("[...document.querySelectorAll('#chat [aria-label]')].map(el => el.getAttribute('aria-label'))")
+    assert any("invite estimators by email" in label for label in labels) and not [label for label in labels if "<" in label], labels
     chat = tab.locator("#chat").inner_text()
     assert "⚠ [paste-2]" in chat and "✓ [paste-2]" not in chat and "✓" not in chat
     assert "The story says: “As a moderator, I want to invite estimators by giving them a URL" in chat
@@ -294,7 +310,7 @@ def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
 
 
 def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
-    page.get_by_role("button", name="Find duplicates").click()
+    quick_action(page, "Find duplicates")
     chat = page.locator("#chat")
     chat.get_by_text("Find duplicates:").wait_for(timeout=60_000)
     ask(page, "")
@@ -340,7 +356,7 @@ BROKEN_WORDS = """(selector) => {
 def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):
     paste(page, "ESC-1: As a manager, I want to see the facilities' rota (for all sites), so that I can plan.", "Added 1 stories")
     before = coverage(page)
-    page.get_by_role("button", name="Quality report").click()
+    quick_action(page, "Quality report")
     page.locator("#chat").get_by_text("the facilities' rota").first.wait_for(timeout=60_000)
     assert "&#x27;" not in page.locator("#chat").inner_text()
     assert page.evaluate(BROKEN_WORDS, "#chat .prose") == []
@@ -372,7 +388,7 @@ def test_a_duplicate_pair_is_reported_once_with_both_stories_side_by_side_and_ex
     report = page.locator("#report").text_content()
     assert report.count(" duplicates paste-") == 1, report
     before = coverage(page)
-    page.get_by_role("button", name="Find duplicates").click()
+    quick_action(page, "Find duplicates")
     pair = page.locator("#chat tr").filter(has_text="have a flexible pick up time").filter(has_text="choose a flexible pick up time")
     pair.first.wait_for(timeout=60_000)
     assert pair.count() == 1
@@ -433,14 +449,20 @@ def test_the_self_test_stops_on_stop_and_when_its_tab_is_closed(chromium, app, p
     page.get_by_role("tab", name="Chat").click()
 
 
-def test_read_everything_reads_every_story_pass_by_pass_and_says_so(page):
+def test_read_everything_reads_every_story_pass_by_pass_and_says_so_in_one_coverage_line(page):
     box = page.locator("#exhaustive input[type=checkbox]")
     box.check()
     try:
+        page.evaluate(RECORD_BUBBLE_TEXTS)
         ask(page, "Which stories are about the moderator?")
         wait_until(lambda: "pass 1 of 1" in last_bot_text(page), step_ms=20)  # the pass's progress, in the bubble
-        wait_until(lambda: "(exhaustive)" in coverage(page))  # the line of an earlier answer is there until then
-        assert re.search(r"read all \d+ stories in 1 pass", coverage(page)), coverage(page)
+        wait_until(lambda: coverage(page).startswith("Read all"))  # the line of an earlier answer is there until then
+        # One line says what the answer read: the reading, not also a context of the cited stories.
+        assert re.fullmatch(r"Read all \d+ stories in 1 pass: \d+ cited · first token [\d.]+s, total [\d.]+s", coverage(page)), coverage(page)
+        assert "read" not in page.locator("#status").inner_text()
+        bubbles = page.evaluate("window.__answerTexts")
+        assert not [t for t in bubbles if t.startswith("⏳ Reading")], bubbles
+        assert ": 0 cited" in coverage(page) or any(t.startswith("⏳ writing the answer from the ") for t in bubbles), bubbles
     finally:
         box.uncheck()
 
@@ -455,6 +477,7 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
     upload = tab.locator("#upload input[type=file]")
     upload.set_input_files(str(DATA / "leave.csv"))
     report.get_by_text("Added 30 stories to leave").wait_for(timeout=60_000)
+    tab.locator("#upload").get_by_text("Drop File Here").wait_for(timeout=30_000)  # ready for the next file
     upload.set_input_files(str(week_later(tmp_path)))
     report.get_by_text("1 added, 2 changed (HR-102, HR-110), 27 unchanged, 1 gone from the file (HR-130;").wait_for(timeout=60_000)
     assert "HR-102 text: was “As an employee" in report.inner_text() and "HR-110 acceptance criteria: was" in report.inner_text()
@@ -472,7 +495,7 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
     ]
 
     on_tab(tab, "Chat")
-    tab.get_by_role("button", name="What changed since the last import").click()
+    quick_action(tab, "What changed since the last import")
     chat = tab.locator("#chat")
     chat.get_by_text("What changed since the last import: 1 added, 2 changed, 1 removed").wait_for(timeout=60_000)
     listed = chat.inner_text()

@@ -8,11 +8,12 @@ from bench import loadtest
 
 
 @pytest.mark.model
-def test_two_concurrent_sessions_all_answer_and_cite_only_their_own_collection(dalpiaz, capsys):
+def test_two_concurrent_sessions_all_answer_cite_only_their_own_collection_and_keep_their_chats(dalpiaz, capsys):
     status = loadtest.main(["--clients", "2", "--questions", "3", "--stories", "6", "--data", str(dalpiaz), "--timeout", "400"])
     out = capsys.readouterr().out
     assert status == 0, out
     assert "6/6 answers completed, 0 errors, 0 cross-talk" in out
+    assert "chats kept  2 chats for 2 sessions, 6 turns" in out  # each session's chat, every turn
     waits = [float(w) for w in re.findall(r"waited\s+([\d.]+) s", out)]
     assert len(waits) == 6 and max(waits) > 0.5, out  # one engine: someone queued behind the other
 

@@ -113,3 +113,12 @@ def test_a_notes_only_collection_says_it_holds_notes_and_lists_them(tmp_path, fa
     assert notes.startswith("250 notes:\n\n- lorem ipsum 0 dolor _(paste:1)_") and "…and 50 more" in notes
     *_, notes = shelves.refresh("junk")
     assert notes.count("\n- ") == 200
+
+
+def test_the_cost_panel_times_the_local_model_only_on_its_own_collection(fake_engine):
+    costs = Costs("fake.gguf")
+    answer = Answer("[A-1] Yes.", False, [], Coverage(3, 3, 300, 8192, "full"), Timings(1.0, 2.0, 300, 10, 300, "cold"))
+    costs.record(answer, "small")
+    stories = read_text(STORIES).stories
+    assert "read 3 of 3 stories" in costs.markdown(stories, "small")
+    assert "read 3 of 3 stories" not in costs.markdown(stories, "other")

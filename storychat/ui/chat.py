@@ -83,7 +83,7 @@ class ChatPanel:
                 if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), question
                     continue
-                self.costs.record(answer)
+                self.costs.record(answer, collection)
                 shown, coverage = answer_messages(answer), coverage_line(answer)
                 turn = chat_turns.answered(question, answer, shown, coverage)
                 yield (
@@ -188,9 +188,10 @@ class ChatPanel:
         return str(path)
 
     def layout(self) -> ChatColumn:
-        """Chat first: the answers, then the question box the chat's width, then the quick actions in one row."""
+        """Chat first: the answers and their coverage line, the question box the chat's width, then one row with
+        Read everything and the quick actions, a menu."""
         first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
-        chatbot = gr.Chatbot(label="Chat", height="52vh", min_height=260, elem_id="chat", buttons=["copy"], autoscroll=True)
+        chatbot = gr.Chatbot(label="Chat", height="52vh", min_height=260, elem_id="chat", buttons=["copy"], autoscroll=False)
         coverage = gr.Markdown(elem_id="coverage")
         with gr.Row(equal_height=True, elem_id="question-row"):
             question = gr.Textbox(
@@ -198,20 +199,24 @@ class ChatPanel:
             )
             ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
             stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop")
-        with gr.Row(equal_height=True, elem_id="quick-actions"):
+        with gr.Row(elem_id="quick-actions"):
             exhaustive = gr.Checkbox(
-                label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=150,
+                label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=180,
                 info="every story, pass by pass: for complete lists",
             )
-            duplicates = gr.Button("Find duplicates", size="sm", scale=0, min_width=120)
-            quality = gr.Button("Quality report", size="sm", scale=0, min_width=120)
-            changes = gr.Button("What changed since the last import", size="sm", scale=0, min_width=150, elem_id="what-changed")
-            role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=1, min_width=140, elem_id="role-pick")
-            role = gr.Button("Stories by role", size="sm", scale=0, min_width=110, interactive=False, elem_id="by-role")
-            epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=1, min_width=140, elem_id="epic-pick")
-            epic = gr.Button("Summarise an epic", size="sm", scale=0, min_width=110, interactive=False, elem_id="by-epic")
-            word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=1, min_width=120)
-            mention = gr.Button("Stories mentioning", size="sm", scale=0, min_width=110, interactive=False)
+            # A menu, closed: the chat and the question box keep the screen.
+            with gr.Accordion("Quick actions: duplicates, quality, changes, by role, by epic, by word", open=False, elem_id="quick-menu"):
+                with gr.Row():
+                    duplicates = gr.Button("Find duplicates", size="sm")
+                    quality = gr.Button("Quality report", size="sm")
+                    changes = gr.Button("What changed since the last import", size="sm", elem_id="what-changed")
+                with gr.Row(equal_height=True):
+                    role_pick = gr.Dropdown(label="Role", choices=[], info=PICK_ROLE, allow_custom_value=True, scale=2, elem_id="role-pick")
+                    role = gr.Button("Stories by role", size="sm", scale=1, interactive=False, elem_id="by-role")
+                    epic_pick = gr.Dropdown(label="Epic", choices=[], info=PICK_EPIC, allow_custom_value=True, scale=2, elem_id="epic-pick")
+                    epic = gr.Button("Summarise an epic", size="sm", scale=1, interactive=False, elem_id="by-epic")
+                    word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
+                    mention = gr.Button("Stories mentioning", size="sm", scale=1, interactive=False)
         with gr.Row():
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():

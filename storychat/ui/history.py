@@ -53,7 +53,7 @@ class HistoryPanel:
         conversation, its last coverage line, its title and the list of chats."""
         conversation = found[1] if found else Conversation()
         coverage = conversation.turns[-1].coverage if conversation.turns else ""
-        return messages(conversation), conversation, coverage, *self.listed(conversation, request)
+        return messages(conversation), conversation, coverage, found[0].title if found else "", self.listing(conversation, request)
 
     def opened(self, chat_id: int | None, request: gr.Request) -> tuple[Chat, Conversation] | None:
         return self.chats.open(owner(request), chat_id) if chat_id is not None else None

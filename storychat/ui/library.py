@@ -1,4 +1,4 @@
-"""The library column: the chosen collection's stories, imports, deletes, exports and cloud costs."""
+"""The Stories tab: the chosen collection's stories and notes, imports, deletes, exports and cloud costs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from storychat.ui.render import e, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
-COLUMN_WIDTHS = ["9%", "10%", "21%", "17%", "23%", "8%", "7%", "5%"]  # wrapped text in view, no sideways scroll
+COLUMN_WIDTHS = ["8%", "10%", "20%", "16%", "22%", "9%", "9%", "6%"]  # wrapped text in view, no sideways scroll
 SHOWN_NOTES = 200  # the notes listed in the page; the CLI's export holds them all
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
@@ -71,21 +71,21 @@ class LibraryColumn:
 
 
 class Costs:
-    """The cloud cost comparison; its local side is the latest cold answer's time."""
+    """The cloud cost comparison; its local side is the latest cold answer's time in the same collection."""
 
     def __init__(self, model: str):
         self.model = model
         self.prices = load_prices()
-        self.local_run: LocalRun | None = None
+        self.local_runs: dict[str, LocalRun] = {}
 
-    def record(self, answer: Answer) -> None:
+    def record(self, answer: Answer, collection: str) -> None:
         if answer.timings.prefix_source in ("cold", "prompt"):
-            self.local_run = LocalRun.from_answer(self.model, answer)
+            self.local_runs[collection] = LocalRun.from_answer(self.model, answer)
 
-    def markdown(self, stories: list[Story]) -> str:
+    def markdown(self, stories: list[Story], collection: str) -> str:
         if not stories:
             return "Add stories to see what asking about them would cost on a cloud API."
-        return estimate(stories, self.prices, self.local_run).markdown()
+        return estimate(stories, self.prices, self.local_runs.get(collection)).markdown()
 
 
 class LibraryPanel:
@@ -112,7 +112,7 @@ class LibraryPanel:
             # Each role and epic as the stories write it most often; picking it finds every spelling.
             choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
             choices([g.spellings[0] for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
-            self.costs.markdown(stories),
+            self.costs.markdown(stories, collection),
             gr.update(visible=not stories),
             notes_markdown(shelf.notes),
         )
@@ -226,7 +226,7 @@ class LibraryPanel:
         with gr.Accordion("Notes: lines that are not stories", open=False):
             notes = gr.Markdown(notes_markdown(shelf.notes), elem_id="notes")
         with gr.Accordion("Cloud cost comparison", open=False):
-            cost = gr.Markdown(self.costs.markdown(shelf.stories), elem_id="cost")
+            cost = gr.Markdown(self.costs.markdown(shelf.stories, DEFAULT_COLLECTION), elem_id="cost")
         return LibraryColumn(
             collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl,
             export_file, cost, notes,
@@ -240,6 +240,8 @@ class LibraryPanel:
             self.import_files, [ui.upload, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="upload_stories",
             api_visibility="undocumented",
         )
+        # The report under it says what each file gave; the box is ready for the next one.
+        uploaded.then(lambda: None, None, ui.upload, api_visibility="private")
         removed = ui.remove_gone.click(
             self.remove_gone, [ui.gone, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="remove_gone_stories",
             api_visibility="undocumented",

@@ -1,7 +1,8 @@
 () => {
   // The chat follows each new answer unless the user has scrolled up, and keeps the start of the
-  // latest question in view when the answer is taller than the chat. Gradio's own autoscroll stops
-  // for good once one update grows the chat by more than 100 px (an answer with its evidence).
+  // latest question in view when the answer is taller than the chat. It stands in for Gradio's
+  // autoscroll (off: gr.Chatbot(autoscroll=False)), which stops for good once one update grows the
+  // chat by more than 100 px (an answer with its evidence), and which scrolls past the answer's start.
   // It also strips the HTML of the marked sentences from the messages' aria-labels.
   const NEAR_BOTTOM_PX = 100;
   let following = true;
