@@ -10,7 +10,7 @@ import pytest
 
 from tests.serving import running_app
 from tests.test_browser import (
-    PASSWORD, ask, chromium, coverage, log_in, new_chat, on_tab, open_quick_actions, paste, wait_until,
+    PASSWORD, ask, choose_collection, chromium, coverage, log_in, new_chat, on_tab, open_quick_actions, paste, wait_until,
 )
 from tests.test_reimport import DATA
 
@@ -246,3 +246,17 @@ def test_a_chat_in_the_list_opens_renames_and_deletes(chromium, workspace):
     assert "Can a manager see a team calendar? · leave" in chat_list(tab)
     wait_until(lambda: questions(tab) == ["Can a manager see a team calendar?"], timeout_s=30)  # the collection's latest chat
     tab.close()
+
+
+def test_at_390_px_the_chats_start_closed_and_the_page_reads_in_the_order_of_use(chromium, workspace):
+    url, _ = workspace
+    phone = chromium.new_page(viewport={"width": 390, "height": 844})
+    log_in(phone, url, PASSWORD, BOB)
+    wait_until(lambda: not phone.evaluate("document.querySelector('#history').classList.contains('open')"), timeout_s=30)
+    choose_collection(phone, "phone")  # a new collection: the Stories tab comes first
+    phone.locator("#paste textarea").wait_for(state="visible", timeout=30_000)
+    top = lambda selector: phone.locator(selector).bounding_box()["y"]  # noqa: E731
+    assert top("#collection") < top("#summary") < top("#paste") < top("#add") < top("#upload") < top("#stories")
+    on_tab(phone, "Chat")
+    assert top("#first-steps") < top("#chat") < top("#question") < top("#quick-menu")
+    phone.close()

@@ -92,7 +92,7 @@ def assert_refused(app: Server, before: dict, message: str, *expected: str) -> N
 @pytest.mark.parametrize("text", ["", "   \n\t \n\n  "], ids=["empty", "whitespace"])
 def test_an_empty_paste_asks_for_a_story(app, text):
     before = app.state()
-    assert_refused(app, before, app.paste(text, "paste-empty"), "paste is empty", "Add at least one user story")
+    assert_refused(app, before, app.paste(text, "paste-empty"), "⚠ Nothing to import: paste is empty.", "Add at least one user story")
 
 
 def test_a_20_mb_paste_is_refused_naming_the_limit_and_its_flag(app):

@@ -1,6 +1,7 @@
 """The UI's panels in-process, on a FakeEngine: what one refresh reads, and what it shows."""
 
 import shutil
+from dataclasses import replace
 
 import gradio as gr
 
@@ -13,6 +14,7 @@ from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
 from storychat.ui.library import TABLE_HEADERS, Costs, LibraryPanel
+from storychat.ui.render import coverage_line
 from tests.test_reimport import DATA, week_later
 
 STORIES = """\
@@ -122,3 +124,11 @@ def test_the_cost_panel_times_the_local_model_only_on_its_own_collection(fake_en
     stories = read_text(STORIES).stories
     assert "read 3 of 3 stories" in costs.markdown(stories, "small")
     assert "read 3 of 3 stories" not in costs.markdown(stories, "other")
+
+
+def test_a_refusal_by_the_gate_says_no_model_call_instead_of_times():
+    context = Coverage(30, 30, 1400, 8192, "full")
+    gated = Answer("I cannot find this in the user stories.", True, [], context, Timings(0.01, 0.01, 0, 0, 0), gated=True)
+    asked = replace(gated, gated=False, timings=Timings(0.8, 2.5, 1400, 12, 1400))
+    assert coverage_line(gated) == "Context: 30 of 30 stories, 1,400 of 8,192 model tokens (full) · no model call"
+    assert coverage_line(asked).endswith("(full) · first token 0.8s, total 2.5s")

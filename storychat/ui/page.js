@@ -48,5 +48,16 @@
     }).observe(wrap, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
   }
 
+  // On a phone the chats list would cover the page: it starts closed there, a tap on its toggle away.
+  const NARROW_PX = 768;
+  function closeChatsWhenNarrow() {
+    const sidebar = document.querySelector('#history');
+    if (!sidebar) return setTimeout(closeChatsWhenNarrow, 300);
+    if (window.innerWidth < NARROW_PX && sidebar.classList.contains('open')) {
+      sidebar.querySelector('.toggle-button')?.click();
+    }
+  }
+
   watch();
+  closeChatsWhenNarrow();
 }
