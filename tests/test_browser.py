@@ -294,6 +294,26 @@ def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answ
     assert re.search(r"Loading \S+\.gguf: 100%\n", log) and "measuring prefill and decode speed" in log, log[:2000]
 
 
+SCROLLED = "() => document.querySelector('#chat .bubble-wrap').scrollTop"
+
+
+def test_the_chat_stays_where_the_user_scrolled_up_while_an_answer_streams_and_follows_the_next_question(long_page):
+    """The chat holds the two turns of the test before: taller than its box."""
+    before = coverage(long_page)
+    ask(long_page, "Which stories describe what the moderator wants to do with a round?")
+    wait_until(lambda: last_bot_text(long_page).startswith("["))  # streaming
+    long_page.locator("#chat .bubble-wrap").hover()
+    long_page.mouse.wheel(0, -20_000)
+    wait_until(lambda: long_page.evaluate(SCROLLED) == 0, timeout_s=10)
+    wait_until(lambda: coverage(long_page) != before and coverage(long_page).startswith("Context:"))
+    long_page.wait_for_timeout(1000)
+    assert long_page.evaluate(SCROLLED) == 0  # the rest of the answer did not pull the chat down
+    wait_until(lambda: long_page.locator("#question textarea").input_value() == "", timeout_s=30)
+    ask(long_page, "Who can invite estimators to the game?")
+    wait_until(lambda: long_page.evaluate(SCROLLED) > 0, timeout_s=60)  # a new question: the chat follows again
+    wait_until(lambda: long_page.locator("#question textarea").input_value() == "")
+
+
 def test_html_in_stories_and_questions_is_shown_as_text_and_never_runs(page):
     paste(page, f"XSS-1: As a tester, I want {HOSTILE} shown as text, so that scripts never run.", "Added 1 stories")
     ask(page, f"What does the tester want done with {HOSTILE}?")

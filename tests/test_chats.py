@@ -56,6 +56,16 @@ def test_an_owner_lists_opens_renames_and_deletes_only_their_own_chats(tmp_path)
     # A turn added to another owner's chat starts the adder's own chat; the other's is untouched.
     taken = chats.keep("alice", "leave", bob.add(answered("And mine?", answer())))
     assert taken.id not in (alice.id, bob.id) and chats.open("bob", bob.id)[0].turns == 3
+    assert chats.open("alice", taken.id)[0].title == "And mine?"
+
+
+def test_a_turn_asked_in_another_collection_starts_a_chat_there(tmp_path):
+    chats = Chats(Library(tmp_path))
+    leave = kept_chat(chats)
+    elsewhere = chats.keep(LOCAL, "bookshop", leave.add(answered("Can I pay with PayPal?", answer())))
+    assert elsewhere.id != leave.id and chats.open(LOCAL, leave.id)[0].turns == 3
+    chat, kept = chats.open(LOCAL, elsewhere.id)
+    assert (chat.collection, chat.title, [t.question for t in kept.turns]) == ("bookshop", "Can I pay with PayPal?", ["Can I pay with PayPal?"])
 
 
 def test_chats_are_listed_newest_first_and_a_collection_opens_its_latest(tmp_path):

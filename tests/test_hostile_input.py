@@ -313,8 +313,9 @@ def test_a_question_longer_than_the_context_is_refused_with_its_size(app):
     app.answers_still()
 
 
-def test_a_question_over_the_character_limit_names_the_flag(app):
-    with pytest.raises(Exception, match=r"the limit is 30,000 \(--max-question-chars\)"):
+def test_a_question_over_the_character_limit_names_the_limit_and_what_to_do(app):
+    """The limit is the operator's flag (--max-question-chars); the one asking can only shorten the question."""
+    with pytest.raises(Exception, match=r"the limit is 30,000\. Shorten it, or paste long text as stories instead\."):
         app.ask_api("x" * 30_001, "canary")
     app.answers_still()
 
@@ -365,6 +366,6 @@ def test_the_stories_per_import_limit_follows_max_stories(strict):
 
 
 def test_the_question_length_limit_follows_storychat_max_question_chars(strict):
-    with pytest.raises(Exception, match=r"The question is 85 characters; the limit is 80 \(--max-question-chars\)"):
+    with pytest.raises(Exception, match=r"The question is 85 characters; the limit is 80\. Shorten it"):
         strict.ask_api("Who creates a new game, and what does the estimator want to see while estimating it?!", "canary")
     strict.answers_still()

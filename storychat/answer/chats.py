@@ -37,15 +37,16 @@ class Chats:
         self.library = library
 
     def keep(self, owner: str, collection: str, conversation: Conversation) -> Conversation:
-        """Keep the conversation's last turn; its first turn starts a chat, titled by its question."""
+        """Keep the conversation's last turn. A conversation not kept yet, or kept as another owner's chat or in
+        another collection, starts a chat with it, titled by its question."""
         turn = conversation.turns[-1]
         at = now()
         with self.library.transaction() as db:
             chat_id = conversation.id
-            if chat_id is None or not _owns(db, owner, chat_id):
+            if chat_id is None or not _holds(db, owner, collection, chat_id):
                 chat_id = db.execute(
                     "INSERT INTO chats (owner, collection, title, created, updated) VALUES (?, ?, ?, ?, ?)",
-                    (owner, collection, title_of(conversation.turns[0].question), at, at),
+                    (owner, collection, title_of(turn.question), at, at),
                 ).lastrowid
             position = db.execute("SELECT COUNT(*) FROM turns WHERE chat_id = ?", (chat_id,)).fetchone()[0]
             db.execute(
@@ -101,5 +102,7 @@ class Chats:
 _CHAT_COLUMNS = "id, owner, collection, title, created, updated, (SELECT COUNT(*) FROM turns t WHERE t.chat_id = c.id)"
 
 
-def _owns(db, owner: str, chat_id: int) -> bool:
-    return db.execute("SELECT 1 FROM chats WHERE owner = ? AND id = ?", (owner, chat_id)).fetchone() is not None
+def _holds(db, owner: str, collection: str, chat_id: int) -> bool:
+    """``chat_id`` is the owner's chat in ``collection``."""
+    found = db.execute("SELECT 1 FROM chats WHERE owner = ? AND collection = ? AND id = ?", (owner, collection, chat_id))
+    return found.fetchone() is not None

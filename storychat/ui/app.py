@@ -17,8 +17,8 @@ from storychat.stories.library import Library
 from storychat.ui import api
 from storychat.ui.chat import ChatPanel
 from storychat.ui.history import HistoryPanel
-from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.library import DEFAULT_COLLECTION, Costs, LibraryPanel
+from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import CSS, status_line
 from storychat.ui.selftest import SelfTest
 
@@ -78,7 +78,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
 
         def shown(found, name: str, request: gr.Request, full=CHAT_TAB) -> tuple:
             """The page for ``found`` (a kept chat, or None for a new one) in collection ``name``:
-            the Stories tab while the collection has no stories, else the ``full`` tab."""
+            the Stories tab while the collection has no stories, else the ``full`` tab (None: the tab stays)."""
             tab = STORIES_TAB if not shelves.shelf(name).stories else full
             return *history.view(found, request), *shelves.refresh(name)[1:], gr.skip() if tab is None else gr.Tabs(selected=tab)
 

@@ -38,6 +38,9 @@
       scrolledTo = null;
       following = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - NEAR_BOTTOM_PX;
     });
+    // A wheel or a swipe upwards stops the following at once, before a streamed token can scroll back down.
+    wrap.addEventListener('wheel', (event) => { if (event.deltaY < 0) following = false; }, {passive: true});
+    wrap.addEventListener('touchmove', () => { following = false; }, {passive: true});
     let asked = wrap.querySelectorAll('[data-testid=user]').length;
     new MutationObserver(() => {
       const now = wrap.querySelectorAll('[data-testid=user]').length;
