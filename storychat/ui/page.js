@@ -7,12 +7,14 @@
   const NEAR_BOTTOM_PX = 100;
   let following = true;
   let scrolledTo = null;
+  let wrap = null; // the chat's scrolled box; Gradio makes a new one when the chat empties or its tab renders
+  let asked = 0;
 
-  const scroller = () => document.querySelector('#chat .bubble-wrap');
+  const questions = (box) => box.querySelectorAll('[data-testid=user]');
 
-  function follow(wrap) {
-    const questions = wrap.querySelectorAll('[data-testid=user]');
-    const last = questions[questions.length - 1];
+  function follow() {
+    const all = questions(wrap);
+    const last = all[all.length - 1];
     let top = wrap.scrollHeight - wrap.clientHeight;
     if (last) {
       const start = last.getBoundingClientRect().top - wrap.getBoundingClientRect().top + wrap.scrollTop - 8;
@@ -24,32 +26,36 @@
     }
   }
 
+  function attach(box) {
+    wrap = box;
+    following = true;
+    asked = questions(box).length;
+    box.addEventListener('scroll', () => {
+      if (scrolledTo !== null && Math.abs(box.scrollTop - scrolledTo) <= 2) return; // our own scroll
+      scrolledTo = null;
+      following = box.scrollTop + box.clientHeight >= box.scrollHeight - NEAR_BOTTOM_PX;
+    });
+    // A wheel or a swipe upwards stops the following at once, before a streamed token can scroll back down.
+    box.addEventListener('wheel', (event) => { if (event.deltaY < 0) following = false; }, {passive: true});
+    box.addEventListener('touchmove', () => { following = false; }, {passive: true});
+  }
+
   function plainLabels(root) {
     for (const el of root.querySelectorAll('[aria-label*="<"]')) {
       el.setAttribute('aria-label', el.getAttribute('aria-label').replace(/<[^>]*>/g, ''));
     }
   }
 
-  function watch() {
-    const wrap = scroller();
-    if (!wrap) return setTimeout(watch, 300);
-    wrap.addEventListener('scroll', () => {
-      if (scrolledTo !== null && Math.abs(wrap.scrollTop - scrolledTo) <= 2) return; // our own scroll
-      scrolledTo = null;
-      following = wrap.scrollTop + wrap.clientHeight >= wrap.scrollHeight - NEAR_BOTTOM_PX;
-    });
-    // A wheel or a swipe upwards stops the following at once, before a streamed token can scroll back down.
-    wrap.addEventListener('wheel', (event) => { if (event.deltaY < 0) following = false; }, {passive: true});
-    wrap.addEventListener('touchmove', () => { following = false; }, {passive: true});
-    let asked = wrap.querySelectorAll('[data-testid=user]').length;
-    new MutationObserver(() => {
-      const now = wrap.querySelectorAll('[data-testid=user]').length;
-      if (now !== asked) following = true; // a new question, or another chat opened
-      asked = now;
-      plainLabels(wrap);
-      if (following) follow(wrap);
-    }).observe(wrap, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
-  }
+  new MutationObserver(() => {
+    const box = document.querySelector('#chat .bubble-wrap');
+    if (!box) return;
+    if (box !== wrap) attach(box);
+    const now = questions(box).length;
+    if (now !== asked) following = true; // a new question, or another chat opened
+    asked = now;
+    plainLabels(box);
+    if (following) follow();
+  }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['aria-label']});
 
   // On a phone the chats list would cover the page: it starts closed there, a tap on its toggle away.
   const NARROW_PX = 768;
@@ -61,6 +67,5 @@
     }
   }
 
-  watch();
   closeChatsWhenNarrow();
 }
