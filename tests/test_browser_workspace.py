@@ -36,6 +36,14 @@ def tab_for(chromium, url: str, user: str):
     return tab
 
 
+def leave_chat(chromium, url: str, user: str):
+    """A tab of ``user`` in a new chat on the leave collection."""
+    tab = tab_for(chromium, url, user)
+    new_chat(tab, "leave")
+    upload_leave(tab)
+    return tab
+
+
 def upload_leave(tab) -> None:
     """leave.csv into the current collection (a test before may have imported it already)."""
     on_tab(tab, "Stories")
@@ -101,9 +109,7 @@ def test_reload_theme_change_and_restart_keep_the_chat_with_its_collection(chrom
 
 def test_two_users_each_see_only_their_own_chats(chromium, workspace):
     url, _ = workspace
-    alice = tab_for(chromium, url, ALICE)
-    new_chat(alice, "leave")
-    upload_leave(alice)
+    alice = leave_chat(chromium, url, ALICE)
     answered(alice, LEAVE_QUESTION)
     bob = tab_for(chromium, url, BOB)
     bob.locator("#chats").get_by_text("No chats yet").wait_for(timeout=30_000)
@@ -120,9 +126,7 @@ def test_two_users_each_see_only_their_own_chats(chromium, workspace):
 
 def test_switching_collection_opens_its_own_chat_and_keeps_both(chromium, workspace):
     url, _ = workspace
-    tab = tab_for(chromium, url, ALICE)
-    new_chat(tab, "leave")
-    upload_leave(tab)
+    tab = leave_chat(chromium, url, ALICE)
     answered(tab, LEAVE_QUESTION)
     new_chat(tab, "bookshop")
     paste(tab, (DATA / "bookshop.txt").read_text(encoding="utf-8"), re.compile(r"Added (13|0) stories"))
@@ -171,9 +175,7 @@ LAYOUT = """() => {
 
 def test_the_question_box_and_each_new_answers_first_line_stay_in_a_1366x768_viewport(chromium, workspace):
     url, _ = workspace
-    tab = tab_for(chromium, url, ALICE)
-    new_chat(tab, "leave")
-    upload_leave(tab)
+    tab = leave_chat(chromium, url, ALICE)
     asked = [
         "Can an employee request annual leave?", "Who approves leave requests?", "Can a manager see a team calendar?",
         "Can an employee cancel a leave request?", "Can a manager delegate approvals?", "Who can export a leave report?",
@@ -227,9 +229,7 @@ def test_a_notes_only_collection_says_what_it_holds_and_lists_its_notes(chromium
 
 def test_a_chat_in_the_list_opens_renames_and_deletes(chromium, workspace):
     url, _ = workspace
-    tab = tab_for(chromium, url, BOB)
-    new_chat(tab, "leave")
-    upload_leave(tab)
+    tab = leave_chat(chromium, url, BOB)
     answered(tab, "Can an employee cancel a leave request?")
     new_chat(tab, "leave")
     answered(tab, "Can a manager see a team calendar?")

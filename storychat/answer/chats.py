@@ -75,17 +75,23 @@ class Chats:
             ).fetchone()
         return Chat(*row) if row else None
 
-    def open(self, owner: str, chat_id: int) -> tuple[Chat, Conversation] | None:
-        """The chat and its turns; None when the owner keeps no chat ``chat_id``."""
+    def find(self, owner: str, chat_id: int) -> Chat | None:
+        """The chat without its turns; None when the owner keeps no chat ``chat_id``."""
         with self.library.connect() as db:
             row = db.execute(f"SELECT {_CHAT_COLUMNS} FROM chats c WHERE owner = ? AND id = ?", (owner, chat_id)).fetchone()
-            if row is None:
-                return None
+        return Chat(*row) if row else None
+
+    def open(self, owner: str, chat_id: int) -> tuple[Chat, Conversation] | None:
+        """The chat and its turns; None when the owner keeps no chat ``chat_id``."""
+        chat = self.find(owner, chat_id)
+        if chat is None:
+            return None
+        with self.library.connect() as db:
             turns = db.execute(
                 "SELECT question, kind, record, shown, coverage FROM turns WHERE chat_id = ? ORDER BY position", (chat_id,)
             ).fetchall()
         kept = tuple(Turn(q, kind, json.loads(record), tuple(json.loads(shown)), coverage) for q, kind, record, shown, coverage in turns)
-        return Chat(*row), Conversation(kept, chat_id)
+        return chat, Conversation(kept, chat_id)
 
     def rename(self, owner: str, chat_id: int, title: str) -> bool:
         title = title_of(title)

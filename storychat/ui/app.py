@@ -90,8 +90,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         def choose(name: str, current: Conversation, request: gr.Request):
             """Another collection: its latest chat, or a new one; the chat left stays kept."""
             name = (name or DEFAULT_COLLECTION).strip()
-            opened = history.opened(current.id, request)
-            if opened and opened[0].collection == name:  # the chat just opened chose it
+            chat = history.found(current.id, request)
+            if chat and chat.collection == name:  # the chat just opened chose it
                 return *[gr.skip()] * len(view), *shelves.refresh(name)[1:], gr.skip()
             return shown(history.latest(name, request), name, request, full=None)
 

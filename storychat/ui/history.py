@@ -45,8 +45,12 @@ class HistoryPanel:
 
     def listed(self, conversation: Conversation, request: gr.Request) -> tuple:
         """The open chat's title, and the list with it selected."""
-        opened = self.opened(conversation.id, request)
-        return (opened[0].title if opened else ""), self.listing(conversation, request)
+        chat = self.found(conversation.id, request)
+        return (chat.title if chat else ""), self.listing(conversation, request)
+
+    def found(self, chat_id: int | None, request: gr.Request) -> Chat | None:
+        """The user's chat ``chat_id``, without its turns."""
+        return self.chats.find(owner(request), chat_id) if chat_id is not None else None
 
     def view(self, found: tuple[Chat, Conversation] | None, request: gr.Request) -> tuple:
         """A kept chat as the page shows it, or a new one when ``found`` is None: its messages, the
