@@ -116,3 +116,12 @@ def test_the_built_wheel_carries_the_backlogs_byte_for_byte(clone, tmp_path):
         assert shipped.get(path.name) == path.read_bytes(), f"{path.name} is missing from the wheel or changed"
     assert "storychat/evals/qa-dalpiaz.jsonl" in names and "storychat/evals/prices.json" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
+
+
+def test_the_shipped_jira_items_are_the_published_files_byte_for_byte():
+    folder = ROOT / "storychat" / "evals" / "data" / "gpt2sp"
+    recorded = sha256sums(folder)
+    assert len(recorded) == len(list(folder.glob("*.csv"))) >= 5
+    for name, digest in recorded.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, f"gpt2sp/{name} changed"
+    assert (folder / "LICENSE").read_text().startswith("MIT License")
