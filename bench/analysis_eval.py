@@ -27,7 +27,7 @@ from storychat.analysis.duplicates import DEFAULT_THRESHOLD, find_duplicates  # 
 from storychat.analysis.lint import RULES, lint  # noqa: E402
 from storychat.analysis.roles import normalise_role, role_index  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
-from storychat.meaning import load_reader  # noqa: E402
+from storychat.stories.embedder import load_embedder  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 from storychat.stories.parse import parse_parts  # noqa: E402
 
@@ -99,7 +99,7 @@ def ours(stories) -> dict[frozenset[str], float]:
 
 def ours_with_meaning(stories) -> dict[frozenset[str], float]:
     """As ``ours``, with the pairs the reader finds alike in meaning at the default threshold counted at every threshold."""
-    pairs = find_duplicates(stories, DEFAULT_THRESHOLD, reader=load_reader())
+    pairs = find_duplicates(stories, DEFAULT_THRESHOLD, embedder=load_embedder())
     alike = {frozenset((p.a.id, p.b.id)) for p in pairs if p.meaning}
     return {pair: 1.0 if pair in alike else score for pair, score in ours(stories).items()}
 

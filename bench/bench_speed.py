@@ -35,7 +35,7 @@ from storychat.llm.engine import EngineError  # noqa: E402
 from storychat.llm.kvcache import KVCache, drop_from_page_cache  # noqa: E402
 from storychat.llm.llama import KV_TYPES, EngineOptions, LlamaEngine, physical_cores  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
-from storychat.meaning import load_reader  # noqa: E402
+from storychat.stories.embedder import load_embedder  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 
 DATA = dalpiaz_dir()
@@ -153,9 +153,9 @@ def storychat_vs_raw(n_ctx: int, stories, runs: int = 3) -> dict:
     question = QUESTIONS[0]
     ours, raw = [], []
     for run in range(runs):
-        pipeline = Pipeline(engine(n_ctx), options=options, reader=load_reader())
+        pipeline = Pipeline(engine(n_ctx), options=options, embedder=load_embedder())
         # Exactly what the pipeline sends, prepared by a twin so that no cache of its own is warmed.
-        request = Pipeline(pipeline.engine, options=options, reader=load_reader()).prepare(question, stories)
+        request = Pipeline(pipeline.engine, options=options, embedder=load_embedder()).prepare(question, stories)
         sides = [lambda: ours.append(ask(pipeline, question, stories).timings.total_s),
                  lambda: raw.append(raw_completion(n_ctx, pipeline, request))]
         for side in sides if run % 2 == 0 else sides[::-1]:

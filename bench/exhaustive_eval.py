@@ -61,10 +61,10 @@ def counting_pipeline(n_ctx: int | None, max_tokens: int | None, meaning: str = 
     from storychat.answer.pipeline import AnswerOptions, Pipeline
     from storychat.llm.llama import EngineOptions, LlamaEngine
     from storychat.llm.models import bundled_model
-    from storychat.meaning import load_reader
+    from storychat.stories.embedder import load_embedder
 
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
-    return Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options, reader=load_reader(meaning))
+    return Pipeline(LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx)), options=options, embedder=load_embedder(meaning))
 
 
 def retrieval(
@@ -122,7 +122,9 @@ def exhaustive(
     import tempfile
     import time
 
-    from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, final
+    from storychat.answer.answer import final, Progress
+
+    from storychat.answer.pipeline import AnswerOptions, Pipeline
     from storychat.llm.kvcache import KVCache
     from storychat.llm.llama import EngineOptions, LlamaEngine
     from storychat.llm.models import bundled_model
@@ -130,10 +132,10 @@ def exhaustive(
     cache = KVCache(kv_dir or Path(tempfile.mkdtemp(prefix="exhaustive-kv-")), disk_bytes=8 << 30, ram_bytes=2 << 30)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=n_ctx, cache=cache))
     engine.probe()
-    from storychat.meaning import load_reader
+    from storychat.stories.embedder import load_embedder
 
     options = AnswerOptions() if max_tokens is None else AnswerOptions(max_tokens=max_tokens)
-    pipeline = Pipeline(engine, options=options, reader=load_reader(meaning))
+    pipeline = Pipeline(engine, options=options, embedder=load_embedder(meaning))
 
     def cited(topic: Topic) -> set[str]:
         started = time.perf_counter()

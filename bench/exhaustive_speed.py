@@ -26,7 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress  # noqa: E402
+from storychat.answer.answer import Done, Progress  # noqa: E402
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline  # noqa: E402
 from storychat.evals import dalpiaz_stories  # noqa: E402
 from storychat.evals.exhaustive import DALPIAZ_TOPICS, load_topics, score, table  # noqa: E402
 from storychat.llm.engine import Message  # noqa: E402

@@ -41,7 +41,7 @@ from gradio_client.utils import Status, StatusUpdate
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storychat.answer.chats import Chats  # noqa: E402
+from storychat.chats.store import Chats  # noqa: E402
 from storychat.config import is_loopback  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_speed import MAX_TOKENS, QUESTIONS, corpus, engine  # noqa: E402
 from storychat.answer.pipeline import AnswerOptions, Pipeline  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
-from storychat.meaning import load_reader  # noqa: E402
+from storychat.stories.embedder import load_embedder  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 from storychat.stories.library import Library  # noqa: E402
 
@@ -43,8 +43,8 @@ def rss():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) / 1024
 before = rss()
 if sys.argv[1] == "on":
-    from storychat.meaning import load_reader
-    load_reader().story_vectors(stories)
+    from storychat.stories.embedder import load_embedder
+    load_embedder().story_vectors(stories)
 print(rss() - before)
 """
 
@@ -57,11 +57,11 @@ def memory() -> dict:
 def imports(runs: int) -> dict:
     backlogs = sorted(dalpiaz_dir().glob("g*.txt"))
     times: dict[str, list[float]] = {"on": [], "off": []}
-    load_reader()  # loaded once, as in a running app; the memory row counts its load
+    load_embedder()  # loaded once, as in a running app; the memory row counts its load
     for _ in range(runs):
         for mode in ("on", "off"):
             with tempfile.TemporaryDirectory() as folder:
-                library = Library(Path(folder), load_reader(mode))
+                library = Library(Path(folder), load_embedder(mode))
                 started = time.perf_counter()
                 for path in backlogs:
                     library.add("dalpiaz", read_file(path))
@@ -75,7 +75,7 @@ def cold_answers(n_ctx: int, runs: int) -> dict:
     answers: dict[str, list] = {"on": [], "off": []}
     for _ in range(runs):
         for mode in ("on", "off"):
-            pipeline = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS), reader=load_reader(mode))
+            pipeline = Pipeline(engine(n_ctx), options=AnswerOptions(max_tokens=MAX_TOKENS), embedder=load_embedder(mode))
             answer = pipeline.answer(QUESTIONS[0], stories, collection="bench")
             assert not answer.gated, f"{QUESTIONS[0]!r} was refused by the gate with meaning {mode}"
             answers[mode].append(answer)

@@ -27,13 +27,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from storychat.answer.pipeline import AnswerOptions, Pipeline, final  # noqa: E402
+from storychat.answer.answer import final  # noqa: E402
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline  # noqa: E402
 from storychat.answer.shards import Sharder  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.llm.kvcache import KVCache  # noqa: E402
 from storychat.llm.llama import EngineOptions, LlamaEngine  # noqa: E402
 from storychat.llm.models import bundled_model  # noqa: E402
-from storychat.meaning import load_reader  # noqa: E402
+from storychat.stories.embedder import load_embedder  # noqa: E402
 from storychat.stories.formats import decode_bytes, read_file  # noqa: E402
 from storychat.stories.library import Library  # noqa: E402
 
@@ -67,15 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     export = work / "export"
     export.mkdir()
     files = [Path(shutil.copy(p, export)) for p in sorted(dalpiaz_dir().glob("*.txt"))[: args.backlogs]]
-    reader = load_reader()
-    library = Library(work / "data", reader)
+    embedder = load_embedder()
+    library = Library(work / "data", embedder)
     first_import_s, _ = import_all(library, files, sync=False)
 
     cache = KVCache(work / "kv", disk_bytes=8 << 30, ram_bytes=2 << 30)
 
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=args.n_ctx, cache=cache))
     engine.probe()
-    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=args.max_tokens), sharder=Sharder(work / "shard-layouts.json"), reader=reader)
+    pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=args.max_tokens), sharder=Sharder(work / "shard-layouts.json"), embedder=embedder)
 
     def ask(p: Pipeline, e: LlamaEngine, exhaustive: bool = False):
         stories = library.stories(COLLECTION)

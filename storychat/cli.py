@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from storychat.config import OPTIONS, Settings, add_options, check_exposure
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
 from storychat.stories import Story
+
+if TYPE_CHECKING:
+    from storychat.answer.answer import Answer
 
 ANALYSES = ("duplicates", "lint", "roles")
 SERVE_OPTIONS = ("model", "answer", "library", "server")
@@ -102,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
 
     cost = sub.add_parser("cost", help="what sending the whole backlog with every question would cost on cloud models")
     add_story_source(cost, "story file (repeatable; default: the 22 Dalpiaz backlogs)", "library collection to price")
-    cost.add_argument("--prices", metavar="FILE", help="JSON price table (default: storychat/evals/prices.json)")
+    cost.add_argument("--prices", metavar="FILE", help="JSON price table (default: storychat/prices.json)")
     cost.add_argument("--no-measure", action="store_true", help="do not load the local model to time one answer")
     cost.add_argument("--json", action="store_true", help="print one JSON object instead of Markdown")
     add_options(cost, "model", "answer", "library")
@@ -161,7 +164,7 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
-    from storychat.answer.pipeline import Done, Progress, Token
+    from storychat.answer.answer import Done, Progress, Token
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
@@ -182,50 +185,38 @@ def cache_label(args: argparse.Namespace) -> str:
     return args.collection or "files:" + ",".join(sorted(str(Path(f).resolve()) for f in args.stories))
 
 
-def print_answer(answer, as_json: bool) -> None:
-    from storychat.answer.support import PARAPHRASED
+def print_answer(answer: Answer, as_json: bool) -> None:
+    from storychat.answer import lines
 
+    record = answer.to_json()
     if as_json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(record, ensure_ascii=False, indent=2))
         return
     print()
-    if answer.withheld:
-        print(f"\n[withheld: the answer {answer.doubt}]\n{answer.answer}")
-    elif answer.doubt:
-        print(f"\n[warning: the answer {answer.doubt}]")
-    elif answer.answer != answer.raw:
-        print(f"\n[shown without its repeated sentences and empty openers]\n{answer.answer}")
-    for s in answer.support.sentences:
-        if (s.flagged or s.verdict == PARAPHRASED) and not s.cut:
-            print(f"  {s.why()}: {s.text}")
-    if answer.gap_line:
-        print(answer.gap_line)
-    for c in answer.citations:
-        mark = "ok " if c.verified else "~  " if c.paraphrased else "-- " if c.valid else "BAD"
-        print(f"  {mark} [{c.id}] {c.source}:{c.line} {c.text}")
-    for m in answer.support.misquotes:
-        owner = f"; these are [{m.owner}]'s words" if m.owner else ""
-        print(f"  misquoted [{m.id}]: the answer says {m.claimed!r}; the story says {m.library!r}{owner}")
-    if answer.closest:
+    if doubt := lines.doubt_line(record):
+        print(f"\n{doubt}" + (f"\n{record['answer']}" if lines.withheld(record) else ""))
+    elif record["answer"] != record["raw"]:
+        print(f"\n[shown without its repeated sentences and empty openers]\n{record['answer']}")
+    for sentence in lines.marked_sentences(record):
+        print(f"  {lines.sentence_line(sentence)}")
+    if gap := lines.gap_line(record):
+        print(gap)
+    for cite in lines.citations(record):
+        print(f"  {cite.line()}", *(f"\n      {detail}" for detail in cite.details), sep="")
+    if record["closest"]:
         print("Possibly relevant:")
-    for s in answer.closest:
-        print(f"  [{s.id}] {s.text}")
-    cov, t = answer.context, answer.timings
-    took = "no model call" if answer.gated else f"first token {t.ttft_s}s, total {t.total_s}s"
-    print(
-        f"context: {cov.stories_in_context}/{cov.stories_total} stories, {cov.tokens_in_context}/"
-        f"{cov.n_ctx} tokens ({cov.mode}); {took}"
-    )
-    if answer.reading:
-        print(answer.reading.line())
-        for story_id in answer.reading.ids:
-            print(f"  [{story_id}]")
-    if answer.hint:
-        print(f"tip: {answer.hint} Ask again with --exhaustive.")
+    for story in lines.closest(record):
+        print(f"  {story.line()}")
+    print(lines.context_line(record))
+    for story_id in record["reading"]["ids"] if record["reading"] else ():
+        print(f"  [{story_id}]")
+    if record["hint"]:
+        print(f"tip: {record['hint']} Ask again with --exhaustive.")
 
 
 def run_import(args: argparse.Namespace) -> int:
     from storychat import runtime
+    from storychat.analysis.duplicates import after_import
     from storychat.stories.formats import read_file
 
     settings = Settings.from_namespace(args)
@@ -237,6 +228,8 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"  {line}")
         for warning in report.warnings:
             print(f"  warning: {warning}")
+        for pair in after_import(report, library):
+            print(f"  warning: {pair.a.id} duplicates {pair.b.id} ({pair.describe()})")
     return 0
 
 
@@ -261,7 +254,7 @@ def run_stories(args: argparse.Namespace) -> int:
         return 0
     stories = library.stories(args.collection)
     if args.json:
-        print(json.dumps([asdict(s) for s in stories], ensure_ascii=False, indent=2))
+        print(json.dumps([s.to_record() for s in stories], ensure_ascii=False, indent=2))
     else:
         for s in stories:
             print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.text}")
@@ -304,20 +297,20 @@ def run_analyze(args: argparse.Namespace) -> int:
     from storychat.analysis.duplicates import find_duplicates
     from storychat.analysis.lint import lint, summarise
     from storychat.analysis.roles import role_index
-    from storychat.meaning import load_reader
+    from storychat.stories.embedder import load_embedder
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
-    reader = load_reader(settings.meaning)
+    embedder = load_embedder(settings.meaning)
     chosen = [name for name in ANALYSES if getattr(args, name)] or list(ANALYSES)
     csv_dir = Path(args.csv) if args.csv else None
     if csv_dir:
         csv_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, object] = {"stories": sum(not s.is_note for s in stories)}
     if "duplicates" in chosen:
-        pairs = find_duplicates(stories, args.threshold, reader)
+        pairs = find_duplicates(stories, args.threshold, embedder)
         result["duplicates"] = {
-            "threshold": args.threshold, "meaning": reader.name if reader else None, "pairs": [export.pair_record(p) for p in pairs],
+            "threshold": args.threshold, "meaning": embedder.name if embedder else None, "pairs": [export.pair_record(p) for p in pairs],
         }
         if csv_dir:
             export.write_duplicates_csv(pairs, csv_dir / "duplicates.csv")
@@ -335,12 +328,12 @@ def run_analyze(args: argparse.Namespace) -> int:
         result["roles"] = [export.group_record(g) for g in groups]
         if csv_dir:
             export.write_groups_csv(groups, csv_dir / "roles.csv")
-    actions = chosen_actions(args, stories, chosen, reader)
+    actions = chosen_actions(args, stories, chosen, embedder)
     for action in actions:
         result.setdefault("sets", []).append({"title": action.title, "ids": [s.id for s in action.stories], "evidence": action.evidence})
     if args.summarise:
         from storychat import runtime
-        from storychat.answer.pipeline import final
+        from storychat.answer.answer import final
 
         pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
         for action, record in zip(actions, result.get("sets", [])):
@@ -353,7 +346,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str], reader=None) -> list:
+def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[str], embedder=None) -> list:
     """The quick-action sets: exact lists computed by code, for --role, --epic, --mentioning and --summarise."""
     from storychat.analysis.actions import quick_action
 
@@ -364,7 +357,7 @@ def chosen_actions(args: argparse.Namespace, stories: list[Story], chosen: list[
         ("epic", args.epic, bool(args.epic)),
         ("mention", args.mentioning, bool(args.mentioning)),
     ]
-    return [quick_action(kind, stories, argument, args.threshold, reader) for kind, argument, asked in wanted if asked]
+    return [quick_action(kind, stories, argument, args.threshold, embedder) for kind, argument, asked in wanted if asked]
 
 
 def print_analysis(result: dict) -> None:
@@ -430,7 +423,8 @@ def run_cost(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from storychat import runtime
-    from storychat.evals import cost, dalpiaz_stories
+    from storychat import cost
+    from storychat.evals import dalpiaz_stories
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings) if args.stories or args.collection else dalpiaz_stories()

@@ -15,7 +15,7 @@ from storychat.llm.engine import Engine
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import resolve_model
-from storychat.meaning import Reader, load_reader
+from storychat.stories.embedder import Embedder, load_embedder
 from storychat.stories.formats import Limits
 from storychat.stories.library import Library, default_data_dir
 
@@ -115,17 +115,17 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
         max_question_chars=settings.max_question_chars,
         profile=settings.answer_profile,
     )
-    return Pipeline(engine, template, options, Sharder(data_dir(settings) / "shard-layouts.json"), reader(settings))
+    return Pipeline(engine, template, options, Sharder(data_dir(settings) / "shard-layouts.json"), embedder(settings))
 
 
-def reader(settings: Settings) -> Reader | None:
+def embedder(settings: Settings) -> Embedder | None:
     """The reader of meaning for --meaning, keeping its story vectors in the library; None when off."""
-    loaded = load_reader(settings.meaning)
+    loaded = load_embedder(settings.meaning)
     return loaded.kept_in(open_library(settings)) if loaded else None
 
 
 def open_library(settings: Settings) -> Library:
-    return Library(data_dir(settings), load_reader(settings.meaning))
+    return Library(data_dir(settings), load_embedder(settings.meaning))
 
 
 def limits(settings: Settings) -> Limits:

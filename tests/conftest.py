@@ -45,11 +45,11 @@ def engine():
 
 
 @pytest.fixture(scope="session")
-def pipeline(engine, reader):
+def pipeline(engine, embedder):
     """The pipeline as the app makes it: the bundled model, with the reader of meaning (--meaning on)."""
     from storychat.answer.pipeline import AnswerOptions, Pipeline
 
-    return Pipeline(engine, options=AnswerOptions(max_tokens=64), reader=reader)
+    return Pipeline(engine, options=AnswerOptions(max_tokens=64), embedder=embedder)
 
 
 @pytest.fixture(scope="session")
@@ -99,8 +99,8 @@ def fake_engine():
 
 
 @pytest.fixture(scope="session")
-def reader():
+def embedder():
     """The bundled reader of meaning (WordLlama, from its wheel), loaded once."""
-    from storychat.meaning import load_reader
+    from storychat.stories.embedder import load_embedder
 
-    return load_reader()
+    return load_embedder()

@@ -117,20 +117,20 @@ def test_two_thousand_stories_are_compared_in_well_under_two_seconds(dalpiaz):
     assert pairs and elapsed < 2.0, f"{elapsed:.2f}s"
 
 
-def test_with_meaning_a_pair_whose_goals_mean_the_same_is_found_below_the_word_threshold(dalpiaz, reader):
+def test_with_meaning_a_pair_whose_goals_mean_the_same_is_found_below_the_word_threshold(dalpiaz, embedder):
     """g04-16 "add or remove recycling facilities' information" and g04-40 "add recycling center information":
     labelled duplicates, 0.40 alike by words, 0.75 by meaning."""
     stories = _backlog(dalpiaz, "g04-recycling.txt")
     pair = frozenset(("g04-recycling-16", "g04-recycling-40"))
     assert pair not in _ids(find_duplicates(stories))
-    [found] = [p for p in find_duplicates(stories, reader=reader) if frozenset((p.a.id, p.b.id)) == pair]
+    [found] = [p for p in find_duplicates(stories, embedder=embedder) if frozenset((p.a.id, p.b.id)) == pair]
     assert found.similarity < DEFAULT_THRESHOLD and found.meaning >= 0.7
     assert found.describe() == f"similarity {found.similarity:.2f}, alike in meaning {found.meaning:.2f}"
     new = [s for s in stories if s.id == "g04-recycling-40"]  # pasted again into a collection of the other 50
     rest = [s for s in stories if s.id != "g04-recycling-40"]
-    assert pair in _ids(duplicates_of(new, rest, reader=reader)) and pair not in _ids(duplicates_of(new, rest))
+    assert pair in _ids(duplicates_of(new, rest, embedder=embedder)) and pair not in _ids(duplicates_of(new, rest))
 
 
-def test_a_raised_threshold_raises_the_bar_for_meaning_too(dalpiaz, reader):
+def test_a_raised_threshold_raises_the_bar_for_meaning_too(dalpiaz, embedder):
     stories = _backlog(dalpiaz, "g04-recycling.txt")
-    assert all(p.meaning is None for p in find_duplicates(stories, threshold=0.95, reader=reader))
+    assert all(p.meaning is None for p in find_duplicates(stories, threshold=0.95, embedder=embedder))

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from storychat.answer.conversation import Conversation, answered
+from storychat.chats.conversation import Conversation, answered
 from storychat.answer.support import PARAPHRASED, SUPPORTED, UNSUPPORTED
 from storychat.stories.formats import read_file, read_text
-from storychat.ui.render import answer_messages, e
+from storychat.ui.render import answer_messages, escape
 from tests.test_pipeline import assert_contract, run
 
 pytestmark = pytest.mark.model
@@ -31,7 +31,7 @@ def test_an_invented_sentence_under_a_real_id_is_marked_unsupported_and_gets_no_
     assert invented, answer.raw
     supported_ids = {i for s in answer.support.sentences if s.verdict == SUPPORTED for i in s.judgement.backed_by}
     citations = {c.id: c for c in answer.citations}
-    messages = answer_messages(answer)
+    messages = answer_messages(answer.to_json())
     for sentence in invented:
         claim = re.sub(r"\[[^\]]*\]", "", sentence.text).strip()
         for story_id in sentence.cites:
@@ -53,8 +53,8 @@ def test_a_misquoted_story_is_shown_beside_the_library_text(pipeline, dalpiaz):
     library = {s.id: s.text for s in stories}
     for misquote in misquotes:
         assert misquote.library == library[misquote.id] and misquote.claimed != misquote.library
-    evidence = answer_messages(answer)[1]["content"]
-    assert "Misquoted. The answer says:" in evidence and "The story says:" in evidence
+    evidence = answer_messages(answer.to_json())[1]["content"]
+    assert "Misquoted [" in evidence and "the story says “" in evidence
     assert_contract(answer.to_json(), stories)
 
 
@@ -67,7 +67,7 @@ def test_a_question_word_no_story_mentions_gets_a_line_naming_the_closest_story(
     line = 'No story mentions "PayPal"; closest: [paste-3] (credit card)'
     assert answer.missing.line() == line
     assert answer.to_json()["missing"] == {"words": ["PayPal"], "closest": "paste-3", "line": line}
-    assert answer_messages(answer)[0]["content"].endswith(f"\n\n{line}")
+    assert answer_messages(answer.to_json())[0]["content"].endswith(f"\n\n{line}")
     # Whatever the model claims about PayPal, no story backs it: it is never shown as supported.
     about_paypal = [s for s in answer.support.sentences if "paypal" in s.text.lower() and not s.cut]
     assert all(s.verdict != SUPPORTED for s in about_paypal)
@@ -107,7 +107,7 @@ def test_a_question_no_story_answers_whose_words_partly_match_gets_no_bare_check
     assert not ungated.refused and ungated.evidence, ungated.raw
     line = ungated.no_story_says.line()
     assert line.startswith("No story says whether managers can see their employees' salaries; closest: [HR-")
-    assert answer_messages(ungated)[0]["content"].endswith("\n\n" + e(ungated.gap_line))
+    assert answer_messages(ungated.to_json())[0]["content"].endswith("\n\n" + escape(ungated.gap_line))
     assert ungated.to_json()["no_story_says"]["line"] == line and ungated.closest  # and what might answer it is listed
     assert_contract(ungated.to_json(), LEAVE)
 

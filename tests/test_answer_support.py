@@ -5,13 +5,14 @@ The check itself is tested in test_support.py; the bundled model's own answers i
 
 import pytest
 
-from storychat.answer.conversation import Conversation, answered
-from storychat.answer.pipeline import NOTHING_SUPPORTED, UNCITED, AnswerOptions, Pipeline
+from storychat.chats.conversation import Conversation, answered
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.support import EMPTY_OPENER, REPEAT, SUPPORTED, UNSUPPORTED
-from storychat.answer.transcript import to_markdown
+from storychat.chats.transcript import to_markdown
 from storychat.cli import print_answer
-from storychat.meaning import load_reader
+from storychat.stories.embedder import load_embedder
 from storychat.stories.formats import read_text
 from storychat.ui.render import answer_messages
 from tests.test_support import BOOKSHOP
@@ -31,7 +32,7 @@ def answer(fake_engine, reply: str, question: str = PARCEL, **options):
     fake_engine.reply = reply
     # min_match 0: these tests are about what happens to the model's answer, not the relevance gate.
     options = AnswerOptions(max_tokens=200, constrained=False, min_match=0.0, **options)
-    return Pipeline(fake_engine, options=options, reader=load_reader()).answer(question, STORIES)
+    return Pipeline(fake_engine, options=options, embedder=load_embedder()).answer(question, STORIES)
 
 
 def test_a_citation_is_verified_only_where_a_sentence_citing_it_is_supported_by_it(fake_engine):
@@ -112,7 +113,7 @@ def test_every_question_word_a_story_holds_gets_no_missing_line(fake_engine):
 
 
 def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_verified_citations(fake_engine):
-    shown, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    shown, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER).to_json())
     assert shown["content"].startswith('<span class="sentence-unsupported" title="unsupported: no story it cites says ')
     assert f"⚠ {INVENTED}</span> The answer is: {FAITHFUL}" in shown["content"]
     assert evidence["metadata"]["title"] == "Evidence: 2 cited stories checked, 1 supports the answer"
@@ -122,29 +123,29 @@ def test_the_chat_marks_unsupported_sentences_and_gives_a_check_mark_only_to_ver
 
 
 def test_a_marked_sentence_that_is_a_list_item_stays_a_list_item(fake_engine):
-    shown, *_ = answer_messages(answer(fake_engine, f"{TRACKED}\n1. [paste-4] Customers follow parcels by drone.", strict=False))
+    shown, *_ = answer_messages(answer(fake_engine, f"{TRACKED}\n1. [paste-4] Customers follow parcels by drone.", strict=False).to_json())
     assert ('\n1. <span class="sentence-unsupported" title="unsupported: no story it cites says '
             'follow, parcels, drone">⚠ [paste-4] Customers follow parcels by drone.</span>') in shown["content"]
 
 
 def test_the_evidence_panel_shows_a_misquote_beside_the_library_text(fake_engine):
-    _, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER))
+    _, evidence, *_ = answer_messages(answer(fake_engine, PARCEL_ANSWER).to_json())
     paste9 = evidence["content"].split("\n")[0]
     assert (
-        "<br>Misquoted. The answer says: “As a customer, I want to follow where my parcel is.”"
-        "<br>The story says: “As a warehouse clerk, I want to print packing slips for each order, "
+        "<br>Misquoted [paste-9]: the answer says “As a customer, I want to follow where my parcel is.”; "
+        "the story says “As a warehouse clerk, I want to print packing slips for each order, "
         "so that parcels hold the right books.”"
     ) in paste9
 
 
 def test_the_chat_shows_model_text_in_a_marked_sentence_as_text(fake_engine):
-    shown, *_ = answer_messages(answer(fake_engine, '[paste-9] <img src=x onerror="alert(1)"> follows parcels.', strict=False))
+    shown, *_ = answer_messages(answer(fake_engine, '[paste-9] <img src=x onerror="alert(1)"> follows parcels.', strict=False).to_json())
     assert "<img" not in shown["content"] and "&lt;img src=x" in shown["content"]
     assert shown["content"].count("<span") == 1 and 'title="unsupported' in shown["content"]
 
 
 def test_the_chat_warns_of_an_answer_with_no_supported_sentence_and_shows_the_missing_line(fake_engine):
-    messages = answer_messages(answer(fake_engine, "[paste-3] Users pay with PayPal.", "Can users pay with PayPal?"))
+    messages = answer_messages(answer(fake_engine, "[paste-3] Users pay with PayPal.", "Can users pay with PayPal?").to_json())
     assert messages[0]["content"].endswith('\n\nNo story mentions "PayPal"; closest: [paste-3] (credit card)')
     assert 'class="sentence-' in messages[0]["content"]
     [warning] = [m for m in messages if m.get("metadata", {}).get("title") == "⚠ Unsupported answer"]
@@ -152,7 +153,7 @@ def test_the_chat_warns_of_an_answer_with_no_supported_sentence_and_shows_the_mi
 
 
 def test_the_chat_shows_a_withheld_answer_with_the_reason(fake_engine):
-    messages = answer_messages(answer(fake_engine, "Users pay with PayPal.", "Can users pay with PayPal?"))
+    messages = answer_messages(answer(fake_engine, "Users pay with PayPal.", "Can users pay with PayPal?").to_json())
     assert messages[0]["content"].startswith(REFUSAL)
     titles = [m.get("metadata", {}).get("title", "") for m in messages]
     assert f"⚠ Model's raw answer (withheld: it {UNCITED})" in titles
@@ -161,8 +162,8 @@ def test_the_chat_shows_a_withheld_answer_with_the_reason(fake_engine):
 def test_a_refusal_with_close_stories_lists_them_as_possibly_relevant(fake_engine, capsys):
     gated = Pipeline(fake_engine).answer("Can shoppers keep a list of books to purchase at a later time?", STORIES)
     assert gated.gated and gated.closest
-    [panel] = [m for m in answer_messages(gated) if m.get("metadata", {}).get("title") == "Possibly relevant:"]
-    assert f"**[{gated.closest[0].id}]**" in panel["content"] and "No story matches" not in str(answer_messages(gated))
+    [panel] = [m for m in answer_messages(gated.to_json()) if m.get("metadata", {}).get("title") == "Possibly relevant:"]
+    assert f"**[{gated.closest[0].id}]**" in panel["content"] and "No story matches" not in str(answer_messages(gated.to_json()))
     print_answer(gated, as_json=False)
     assert f"Possibly relevant:\n  [{gated.closest[0].id}]" in capsys.readouterr().out
 
@@ -170,13 +171,13 @@ def test_a_refusal_with_close_stories_lists_them_as_possibly_relevant(fake_engin
 def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut_answer(fake_engine, capsys):
     print_answer(answer(fake_engine, PARCEL_ANSWER), as_json=False)
     out = capsys.readouterr().out
-    assert "  unsupported: no story it cites says " in out and f"; it misquotes [paste-9]: {INVENTED}" in out
-    assert "  --  [paste-9] " in out and "  ok  [paste-10] " in out
-    assert "  misquoted [paste-9]: the answer says 'As a customer, I want to follow where my parcel is.'" in out
+    assert "  ⚠ unsupported: no story it cites says " in out and f"; it misquotes [paste-9]: {INVENTED}" in out
+    assert "  ⚠ [paste-9] " in out and "  ✓ [paste-10] " in out
+    assert "      Misquoted [paste-9]: the answer says “As a customer, I want to follow where my parcel is.”" in out
     print_answer(answer(fake_engine, INVENTED), as_json=False)
-    assert f"[warning: the answer {NOTHING_SUPPORTED}]" in capsys.readouterr().out
+    assert f"This answer {NOTHING_SUPPORTED}. Check it against the stories." in capsys.readouterr().out
     print_answer(answer(fake_engine, "You can follow it."), as_json=False)
-    assert f"[withheld: the answer {UNCITED}]\n{REFUSAL}" in capsys.readouterr().out
+    assert f"Withheld: the model's answer {UNCITED}.\n{REFUSAL}" in capsys.readouterr().out
     print_answer(answer(fake_engine, f"{TRACKED} {TRACKED}\n\nThe answer is:"), as_json=False)
     assert f"[shown without its repeated sentences and empty openers]\n{TRACKED}\n" in capsys.readouterr().out
 
@@ -185,9 +186,9 @@ def test_the_cli_prints_the_doubt_the_flagged_sentences_the_misquote_and_the_cut
 def test_the_markdown_transcript_says_what_the_chat_says(fake_engine, reply):
     a = answer(fake_engine, reply)
     text = to_markdown(Conversation().add(answered(PARCEL, a)).turns, "bookshop")
-    assert "- valid [paste-9] As a warehouse clerk" in text and "- misquoted [paste-9]: the answer says" in text
+    assert "- ⚠ [paste-9] As a warehouse clerk" in text and "  - Misquoted [paste-9]: the answer says" in text
     if a.doubt:
-        assert f"Warning: this answer {NOTHING_SUPPORTED}." in text
+        assert f"This answer {NOTHING_SUPPORTED}. Check it against the stories." in text
     else:
-        assert "guess a password. (paste:10) ✓\n" in text and "books. (paste:9)\n" in text
-        assert f"- unsupported: no story it cites says customer, follow; it misquotes [paste-9]: {INVENTED}" in text
+        assert "- ✓ [paste-10] " in text and "guess a password. (paste:10)\n" in text and "books. (paste:9)\n" in text
+        assert f"- ⚠ unsupported: no story it cites says customer, follow; it misquotes [paste-9]: {INVENTED}" in text

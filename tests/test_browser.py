@@ -228,7 +228,7 @@ def test_an_unsupported_sentence_is_marked_and_only_a_supported_citation_gets_a_
     assert any("invite estimators by email" in label for label in labels) and not [label for label in labels if "<" in label], labels
     chat = tab.locator("#chat").inner_text()
     assert "⚠ [paste-2]" in chat and "✓ [paste-2]" not in chat and "✓" not in chat
-    assert "The story says: “As a moderator, I want to invite estimators by giving them a URL" in chat
+    assert "the story says “As a moderator, I want to invite estimators by giving them a URL" in chat
     assert "has no sentence that the stories it cites support" in chat
     tab.close()
     tab = next(opened(chromium, app, dalpiaz))

@@ -103,7 +103,7 @@ def test_reload_theme_change_and_restart_keep_the_chat_with_its_collection(chrom
         assert questions(tab) == [LEAVE_QUESTION] and tab.locator("#collection input").input_value() == "leave"
         assert chat_list(tab) == [f"{LEAVE_QUESTION} · leave"]
         exported = exported_markdown(tab)
-        assert f"## {LEAVE_QUESTION}" in exported and re.search(r"- valid \[HR-\d+\]", exported), exported
+        assert f"## {LEAVE_QUESTION}" in exported and re.search(r"- [✓≈⚠] \[HR-\d+\]", exported), exported
         tab.close()
 
 

@@ -14,8 +14,8 @@ LEAVE = Path(__file__).parent / "data" / "leave.csv"
 
 
 @pytest.fixture(scope="module")
-def leave(reader):
-    return StoryIndex(read_file(LEAVE).stories, reader)
+def leave(embedder):
+    return StoryIndex(read_file(LEAVE).stories, embedder)
 
 
 @pytest.mark.parametrize("question, clause", [

@@ -1,16 +1,19 @@
-"""The kept chats: turn by turn in the library's SQLite file, each owner's apart, and the migration that adds them."""
+"""The kept chats: turn by turn in the library's SQLite file, each owner's apart, and the migrations that add them and
+make them keep records only."""
 
+import json
 import shutil
 import sqlite3
 
-from storychat.answer.chats import LOCAL, Chats, title_of
+from storychat.chats.store import LOCAL, Chats, title_of
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
-from storychat.answer.conversation import Conversation, answered, quick_action, stopped
-from storychat.answer.pipeline import Answer, Timings
-from storychat.answer.transcript import to_json
+from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Conversation, answered, as_record, quick_action, stopped
+from storychat.answer.answer import Answer, Timings
+from storychat.chats.transcript import to_json
 from storychat.stories.library import DATABASE_NAME, Library
 from storychat.stories.migrations import MIGRATIONS
+from storychat.ui.render import turn_coverage, turn_messages
 from tests.test_reimport import DATA
 
 MADE_BY_DED4A61 = DATA / "library-ded4a61.sqlite3"
@@ -26,21 +29,21 @@ def answer(text: str = "[HR-102] You see it on your profile.") -> Answer:
 def kept_chat(chats: Chats, owner: str = LOCAL, collection: str = "leave") -> Conversation:
     conversation = Conversation()
     for turn in [
-        answered("Where do I see my balance?", answer(), [{"role": "assistant", "content": "shown"}], "Context: 30 of 30"),
-        stopped("Who approves?", "[HR-104] The man", [{"role": "assistant", "content": "stopped"}]),
+        answered("Where do I see my balance?", answer()),
+        stopped("Who approves?", "[HR-104] The man"),
         quick_action("Find duplicates: 0 pairs", "Nothing found."),
     ]:
         conversation = chats.keep(owner, collection, conversation.add(turn))
     return conversation
 
 
-def test_a_kept_chat_opens_with_every_turn_as_it_was_shown_after_a_restart(tmp_path):
+def test_a_kept_chat_opens_with_every_turn_as_it_was_kept_after_a_restart(tmp_path):
     conversation = kept_chat(Chats(Library(tmp_path)))
     chat, reopened = Chats(Library(tmp_path)).open(LOCAL, conversation.id)
     assert reopened == conversation
     assert (chat.title, chat.collection, chat.turns) == ("Where do I see my balance?", "leave", 3)
     first = reopened.turns[0]
-    assert first.shown == ({"role": "assistant", "content": "shown"},) and first.coverage == "Context: 30 of 30"
+    assert first.record == as_record(answer()) and reopened.turns[1].record == {"answer": "[HR-104] The man"}
     assert [c.verified for c in first.citations] == [True] and first.record["timings"]["total_s"] == 1.5
     assert to_json(reopened.turns, "leave") == to_json(conversation.turns, "leave")
     assert [m.content for m in reopened.history] == ["Where do I see my balance?", "[HR-102] You see it on your profile."]
@@ -115,3 +118,34 @@ def test_a_library_made_by_ded4a61_gains_empty_chat_tables_and_keeps_its_stories
     chats = Chats(library)
     assert chats.list(LOCAL) == []
     assert chats.open(LOCAL, kept_chat(chats).id)[0].turns == 3
+
+
+MADE_BY_2495D14 = DATA / "library-2495d14.sqlite3"
+
+
+def test_chats_kept_by_2495d14_open_with_their_records_and_render_as_they_were_shown(tmp_path):
+    shutil.copy(MADE_BY_2495D14, tmp_path / DATABASE_NAME)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+        before = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("stories", "story_history", "story_vectors", "chats")}
+        kept = db.execute("SELECT question, kind, record, shown, coverage FROM turns ORDER BY chat_id, position").fetchall()
+    library = Library(tmp_path)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in before} == before
+        assert [c[1] for c in db.execute("PRAGMA table_info(turns)")] == ["chat_id", "position", "question", "kind", "record", "at"]
+    chats = Chats(library)
+    [leave], [parcel] = chats.list(LOCAL), chats.list("alice")
+    turns = chats.open(LOCAL, leave.id)[1].turns + chats.open("alice", parcel.id)[1].turns
+    assert [(t.question, t.kind) for t in turns] == [(question, kind) for question, kind, *_ in kept]
+    for turn, (_, kind, record, shown, coverage) in zip(turns, kept):
+        shown = json.loads(shown)
+        if kind == STOPPED:
+            assert turn.record == json.loads(record) and turn_messages(turn)[0]["content"].startswith("[HR-105] As a line\n\n**⏹ Stopped")
+            continue
+        if kind == ANSWER:
+            assert turn.record == json.loads(record)
+        if shown:  # the chat renders the kept record as the chat showed it
+            assert (turn_messages(turn), turn_coverage(turn)) == (shown, coverage)
+    action = turns[1]
+    assert action.kind == QUICK_ACTION and action.record["summary"]["answer"].startswith("[HR-104] As a manager")

@@ -10,7 +10,7 @@ import pytest
 
 from storychat.answer.prompt import Template
 from storychat.evals import DALPIAZ_ENV
-from storychat.evals.cost import (
+from storychat.cost import (
     DEFAULT_PRICES,
     LocalRun,
     Price,
@@ -23,7 +23,7 @@ from storychat.evals.cost import (
 )
 from storychat.stories import Story
 from storychat.stories.formats import read_file
-from storychat.stories.tokens import count_tokens
+from storychat.cost import count_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,8 @@ from dataclasses import replace
 from typing import Callable
 
 from storychat.answer.exhaustive import HINT, asks_for_everything
-from storychat.answer.pipeline import AnswerOptions, Pipeline, Progress, Token, final
+from storychat.answer.answer import final, Progress, Token
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.shards import Sharder
 from storychat.llm.engine import MESSAGE_OVERHEAD, Message
@@ -37,7 +38,7 @@ def in_prompt(messages: list[Message]) -> list[str]:
     return re.findall(r"^\[([^\]]+)\]", messages[0].content, re.MULTILINE)
 
 
-def reader(cite=lambda story_id, text: "invoice" in text, reply="[{first}] These stories are about invoices."):
+def embedder(cite=lambda story_id, text: "invoice" in text, reply="[{first}] These stories are about invoices."):
     """A scripted model: a pass lists the ids in its shard that ``cite`` picks (or none); an answer cites the first story it is shown."""
 
     def answer(messages: list[Message]) -> str:
@@ -51,7 +52,7 @@ def reader(cite=lambda story_id, text: "invoice" in text, reply="[{first}] These
 
 
 def pipeline(engine, reply=None, n_ctx: int = 1024, sharder: Sharder | None = None) -> Pipeline:
-    engine.reply, engine.n_ctx = reply or reader(), n_ctx
+    engine.reply, engine.n_ctx = reply or embedder(), n_ctx
     return Pipeline(engine, options=AnswerOptions(max_tokens=64), sharder=sharder)
 
 
@@ -169,7 +170,7 @@ def test_exhaustive_mode_reads_every_shard_and_answers_from_every_cited_story(fa
     assert answer.reading.line() == f"read all 200 stories in {passes} passes: {len(INVOICES)} cited"
     assert answer.reading.pass_sources == ("prompt",) * passes
     assert answer.reading.ids == tuple(INVOICES)
-    assert answer_messages(answer)[-1] == {
+    assert answer_messages(answer.to_json())[-1] == {
         "role": "assistant", "content": ", ".join(f"[{i}]" for i in INVOICES),
         "metadata": {"title": f"Cited by the passes: {len(INVOICES)} of 200 stories"},
     }
@@ -198,14 +199,14 @@ def test_ids_a_shard_does_not_hold_are_not_taken_from_its_pass(fake_engine):
 
 
 def test_when_no_pass_cites_a_story_the_answer_is_the_refusal(fake_engine):
-    p = pipeline(fake_engine, reply=reader(cite=lambda i, t: False))
+    p = pipeline(fake_engine, reply=embedder(cite=lambda i, t: False))
     answer = final(p.ask_exhaustive("Which stories are about dragons?", STORIES, "office"))
     assert answer.refused and answer.answer == REFUSAL and answer.reading.cited == 0
     assert answer.reading.passes == len(fake_engine.calls)  # no reduce step
 
 
 def test_cited_stories_that_do_not_fit_one_context_are_answered_in_rounds_and_it_says_so(fake_engine):
-    p = pipeline(fake_engine, reply=reader(cite=lambda i, t: True))
+    p = pipeline(fake_engine, reply=embedder(cite=lambda i, t: True))
     events = list(p.ask_exhaustive(QUESTION, STORIES, "office"))
     answer = final(events)
     rounds = [e.message for e in events if isinstance(e, Progress) and e.message.startswith("answer round")]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from storychat.answer.pipeline import AnswerOptions, Pipeline, final
+from storychat.answer.answer import final
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model

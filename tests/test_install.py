@@ -114,7 +114,7 @@ def test_the_built_wheel_carries_the_backlogs_byte_for_byte(clone, tmp_path):
         names = archive.namelist()
     for path in dalpiaz_dir().iterdir():
         assert shipped.get(path.name) == path.read_bytes(), f"{path.name} is missing from the wheel or changed"
-    assert "storychat/evals/qa-dalpiaz.jsonl" in names and "storychat/evals/prices.json" in names
+    assert "storychat/evals/qa-dalpiaz.jsonl" in names and "storychat/prices.json" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
 

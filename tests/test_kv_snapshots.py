@@ -4,7 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline
+from storychat.answer.answer import Done
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.llm.engine import Message
 from storychat.llm.kvcache import KVCache
 from storychat.llm.llama import EngineOptions, LlamaEngine

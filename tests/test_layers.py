@@ -1,4 +1,9 @@
-"""The floors of the house, read from the source: imports only run down, and the pipeline has one front door."""
+"""The floors of the house, read from the source: imports only run down, and the pipeline has one front door.
+
+A module may import from its own floor and the floors below it, never above, not even
+inside a function. Within a floor, ``analysis/`` stays apart from ``answer/``, and
+``answer/`` from ``chats/``.
+"""
 
 from __future__ import annotations
 
@@ -51,9 +56,62 @@ def outside_answer(root: Path) -> list[Path]:
     return [p for p in paths if p.relative_to(root).parts[:2] != ("storychat", "answer")]
 
 
-def test_nothing_in_llm_or_stories_imports_from_answer():
-    assert imports_into(ROOT, "storychat/llm", "storychat.answer") == {}
-    assert imports_into(ROOT, "storychat/stories", "storychat.answer") == {}
+# Each part of the package by floor, from the ground up (docs/development.md draws them).
+FLOORS = (
+    ("config", "text"),
+    ("stories", "llm"),
+    ("analysis", "answer"),
+    ("chats", "cost"),
+    ("evals", "runtime"),
+    ("ui", "cli", "__main__"),
+)
+FLOOR = {part: level for level, parts in enumerate(FLOORS) for part in parts}
+
+
+def part_of(module: str) -> str:
+    """The part of the package a dotted module name belongs to: ``storychat.answer.lines`` -> ``answer``."""
+    return module.split(".")[1] if module.startswith("storychat.") else ""
+
+
+def upward_imports(root: Path) -> dict[str, list[str]]:
+    """The modules of the package that import from a floor above their own, and what they import."""
+    found = {}
+    for path in sorted((root / "storychat").rglob("*.py")):
+        own = FLOOR.get(path.relative_to(root / "storychat").parts[0].removesuffix(".py"), 0)
+        up = sorted(name for name in imports(path, root) if FLOOR.get(part_of(name), 0) > own)
+        if up:
+            found[path.relative_to(root).as_posix()] = up
+    return found
+
+
+def test_every_part_of_the_package_has_a_floor():
+    parts = {p.name.removesuffix(".py") for p in (ROOT / "storychat").iterdir() if p.suffix == ".py" or (p / "__init__.py").exists()}
+    assert parts - {"__init__"} == set(FLOOR)
+
+
+def test_no_module_imports_from_a_floor_above_its_own():
+    assert upward_imports(ROOT) == {}
+
+
+def test_nothing_in_llm_or_stories_imports_from_answer_or_chats():
+    for folder in ("storychat/llm", "storychat/stories"):
+        assert imports_into(ROOT, folder, "storychat.answer") == {}
+        assert imports_into(ROOT, folder, "storychat.chats") == {}
+
+
+def test_answer_does_not_import_from_chats():
+    assert imports_into(ROOT, "storychat/answer", "storychat.chats") == {}
+
+
+def test_the_ui_imports_evaluations_only_for_the_self_test():
+    assert list(imports_into(ROOT, "storychat/ui", "storychat.evals")) == ["storychat/ui/selftest.py"]
+
+
+def test_the_floor_check_catches_an_import_up_hidden_in_a_function(tmp_path):
+    sample = tmp_path / "storychat" / "stories" / "sample.py"
+    sample.parent.mkdir(parents=True)
+    sample.write_text("def late():\n    from storychat.chats.store import Chats\n    return Chats\n", encoding="utf-8")
+    assert upward_imports(tmp_path) == {"storychat/stories/sample.py": ["storychat.chats.store", "storychat.chats.store.Chats"]}
 
 
 def test_analysis_does_not_import_from_answer():

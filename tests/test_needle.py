@@ -11,7 +11,7 @@ from matplotlib.image import imread
 
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
-from storychat.answer.pipeline import Answer, Timings
+from storychat.answer.answer import Answer, Timings
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.evals import DALPIAZ_ENV, dalpiaz_stories
 from storychat.evals.needle import (

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Progress, Token
+from storychat.answer.answer import Done, Progress, Token
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 from storychat.llm.engine import Message

@@ -8,8 +8,9 @@ import pytest
 
 from storychat.answer import retrieval
 from storychat.answer.context import QuestionError, fill_order
-from storychat.answer.conversation import Conversation, answered
-from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Token, final
+from storychat.chats.conversation import Conversation, answered
+from storychat.answer.answer import Done, final, Token
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story

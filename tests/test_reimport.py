@@ -114,13 +114,13 @@ def test_a_story_of_another_file_with_the_same_id_is_not_changed_but_suffixed(li
     assert [s.id for s in report.added] == ["US-1-2"] and not report.changed
 
 
-def test_a_changed_story_is_embedded_anew_and_its_old_vector_dropped(tmp_path, reader):
-    library = Library(tmp_path, reader)
+def test_a_changed_story_is_embedded_anew_and_its_old_vector_dropped(tmp_path, embedder):
+    library = Library(tmp_path, embedder)
     library.add("leave", read_file(DATA / "leave.csv"))
     old = {s.id: s.digest for s in library.stories("leave")}
     library.add("leave", read_file(week_later(tmp_path)), sync=True)
     now = {s.id: s.digest for s in library.stories("leave")}
-    held = library.load_vectors(reader.name, [*old.values(), *now.values()])
+    held = library.load_vectors(embedder.name, [*old.values(), *now.values()])
     assert set(held) == set(now.values())
     assert old["HR-102"] not in held and old["HR-130"] not in held and now["HR-131"] in held
 

@@ -267,9 +267,9 @@ def test_every_question_word_in_some_story_gives_no_missing_term_line(bookshop):
     assert missing_terms("Can customers pay by credit card?", StoryIndex(list(bookshop.values()))) is None
 
 
-def test_with_meaning_a_question_close_to_a_story_misses_none_of_its_common_words(bookshop, reader):
+def test_with_meaning_a_question_close_to_a_story_misses_none_of_its_common_words(bookshop, embedder):
     """"shoppers" and "purchase": no story has them, but the gift-card story is close to the question in meaning."""
-    index = StoryIndex(list(bookshop.values()), reader)
+    index = StoryIndex(list(bookshop.values()), embedder)
     assert missing_terms("Can shoppers purchase gift cards?", index, GATE["meaning"]) is None
     assert missing_terms("Can users purchase gift cards?", index, GATE["meaning"]) is None
 
@@ -280,9 +280,9 @@ def test_by_words_alone_every_word_no_story_holds_is_missing_but_users_are_the_s
     assert missing_terms("Can users buy gift cards?", index) is None
 
 
-def test_hand_over_is_carried_by_meaning_and_paypal_whatsapp_kubernetes_are_missing(bookshop, reader):
-    leave = StoryIndex([s for s in read_file(LEAVE).stories], reader)
-    shop = StoryIndex(list(bookshop.values()), reader)
+def test_hand_over_is_carried_by_meaning_and_paypal_whatsapp_kubernetes_are_missing(bookshop, embedder):
+    leave = StoryIndex([s for s in read_file(LEAVE).stories], embedder)
+    shop = StoryIndex(list(bookshop.values()), embedder)
     assert missing_terms("Can a manager hand over approvals while away?", leave, GATE["meaning"]) is None
     assert missing_terms("Can users pay with PayPal?", shop, GATE["meaning"]).words == ("PayPal",)
     assert "WhatsApp" in missing_terms("Can customers chat with support on WhatsApp?", shop, GATE["meaning"]).words

@@ -1,10 +1,10 @@
 import json
 
 from storychat.answer.citations import Citation
-from storychat.answer.conversation import Conversation, Turn, answered, stopped
+from storychat.chats.conversation import Conversation, Turn, answered, stopped
 from storychat.answer.context import Coverage
-from storychat.answer.pipeline import Answer, Timings
-from storychat.answer.transcript import to_json, to_markdown
+from storychat.answer.answer import Answer, Timings
+from storychat.chats.transcript import to_json, to_markdown
 from storychat.stories import Story
 
 EXPORT = Story("US-1", "As a moderator, I want to export a game.", "poker.txt", 19)
@@ -25,12 +25,13 @@ def turn() -> Turn:
     return answered("Can the moderator export?", answer)
 
 
-def test_markdown_transcript_marks_each_citation_valid_or_invalid():
+def test_markdown_transcript_marks_each_citation_as_the_chat_does():
     text = to_markdown([turn()], "poker")
     assert "## Can the moderator export?" in text
-    assert "- valid [US-1] As a moderator, I want to export a game. (poker.txt:19)" in text
-    assert "- INVALID [US-99]: no such story" in text
-    assert "53 of 53 stories" in text
+    assert "- ⚠ [US-1] As a moderator, I want to export a game. (poker.txt:19)" in text
+    assert "  - No sentence of the answer is supported by it." in text
+    assert "- ✗ [US-99] is not a story id" in text
+    assert "_Context: 53 of 53 stories, 2,641 of 8,192 model tokens (full) · first token 1.0s, total 2.0s_" in text
 
 
 def test_json_transcript_keeps_the_ask_contract_per_turn():

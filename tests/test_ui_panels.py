@@ -5,11 +5,12 @@ from dataclasses import replace
 
 import gradio as gr
 
-from storychat.answer.chats import Chats
+from storychat.chats.store import Chats
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
-from storychat.answer.conversation import Conversation, answered
-from storychat.answer.pipeline import Answer, Pipeline, Timings
+from storychat.chats.conversation import Conversation, answered
+from storychat.answer.answer import Answer, Timings
+from storychat.answer.pipeline import Pipeline
 from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
@@ -130,5 +131,5 @@ def test_a_refusal_by_the_gate_says_no_model_call_instead_of_times():
     context = Coverage(30, 30, 1400, 8192, "full")
     gated = Answer("I cannot find this in the user stories.", True, [], context, Timings(0.01, 0.01, 0, 0, 0), gated=True)
     asked = replace(gated, gated=False, timings=Timings(0.8, 2.5, 1400, 12, 1400))
-    assert coverage_line(gated) == "Context: 30 of 30 stories, 1,400 of 8,192 model tokens (full) · no model call"
-    assert coverage_line(asked).endswith("(full) · first token 0.8s, total 2.5s")
+    assert coverage_line(gated.to_json()) == "Context: 30 of 30 stories, 1,400 of 8,192 model tokens (full) · no model call"
+    assert coverage_line(asked.to_json()).endswith("(full) · first token 0.8s, total 2.5s")

@@ -15,7 +15,7 @@ from storychat.analysis.lint import Finding, by_story, highlight_markdown, lint,
 from storychat.analysis.roles import (
     normalise_epic, normalise_role, stories_for_role, stories_in_epic, stories_mentioning,
 )
-from storychat.meaning import Reader
+from storychat.stories.embedder import Embedder
 from storychat.stories import Story
 from storychat.stories.changes import ADDED, CHANGED, REMOVED, Change
 
@@ -39,7 +39,7 @@ ASK_FOR = {"role": "Pick a role first.", "epic": "Pick an epic first.", "mention
 
 def quick_action(
     kind: str, stories: Sequence[Story], argument: str | None = "", threshold: float = DEFAULT_THRESHOLD,
-    reader: Reader | None = None,
+    embedder: Embedder | None = None,
 ) -> Action:
     """The action ``kind``: duplicates, quality, role, epic or mention (``argument`` names the role, epic or word);
     ``reader``: the reader of meaning that duplicates also use.
@@ -50,19 +50,19 @@ def quick_action(
     if kind in ASK_FOR and not argument:
         raise ValueError(ASK_FOR[kind])
     if kind == "duplicates":
-        return find_duplicates_action(stories, threshold, reader)
+        return find_duplicates_action(stories, threshold, embedder)
     if kind == "quality":
         return quality_action(stories)
     return {"role": role_action, "epic": epic_action, "mention": mention_action}[kind](stories, argument)
 
 
-def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None) -> Action:
-    pairs = find_duplicates(stories, threshold, reader)
+def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None) -> Action:
+    pairs = find_duplicates(stories, threshold, embedder)
     involved = {s.id: s for p in pairs for s in (p.a, p.b)}
     return Action(
         title=(
             f"Find duplicates: {len(pairs)} pair{'' if len(pairs) == 1 else 's'} at similarity >= {threshold}"
-            + (" or alike in meaning" if reader else "")
+            + (" or alike in meaning" if embedder else "")
         ),
         instruction="These stories were found to duplicate each other in pairs. Summarise which needs they repeat, citing the ids.",
         stories=list(involved.values()),

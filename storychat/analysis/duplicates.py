@@ -10,7 +10,7 @@ Character-level scores (rapidfuzz ratios) rate "get a Data Package into R" and
 differs is the one that matters. docs/evaluation.md has the figures
 and how the default threshold was chosen.
 
-With a reader of meaning, a pair below the threshold is a near-duplicate too
+With an embedder, a pair below the threshold is a near-duplicate too
 when its words are nearly as alike (``MEANING_MARGIN`` below the threshold) and
 its goals mean nearly the same (``MEANING_ALIKE`` at the default threshold; both
 bars move with the threshold). Chosen on the tuning backlogs' labels like the threshold.
@@ -26,8 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from storychat.meaning import Reader
+from storychat.stories.embedder import Embedder
 from storychat.stories import Story
+from storychat.stories.changes import ImportReport
+from storychat.stories.library import Library
 from storychat.text import STOPWORDS, stem
 
 DEFAULT_THRESHOLD = 0.65
@@ -51,7 +53,7 @@ class DuplicatePair:
     b: Story
     similarity: float  # of their words
     exact: bool
-    meaning: float | None = None  # cosine of their goals' vectors, when a reader found the pair alike in meaning
+    meaning: float | None = None  # cosine of their goals' vectors, when the embedder found the pair alike in meaning
 
     def describe(self) -> str:
         if self.exact:
@@ -60,14 +62,14 @@ class DuplicatePair:
 
 
 def find_duplicates(
-    stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None
+    stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None
 ) -> list[DuplicatePair]:
-    """Pairs of stories at least ``threshold`` similar (or, with ``reader``, alike in meaning), most similar first."""
+    """Pairs of stories at least ``threshold`` similar (or, with ``embedder``, alike in meaning), most similar first."""
     _check_threshold(threshold)
     stories = [s for s in stories if not s.is_note]
     keys = [_text_key(s) for s in stories]
     vectors = _vectors(stories)
-    floor = threshold - MEANING_MARGIN if reader else threshold
+    floor = threshold - MEANING_MARGIN if embedder else threshold
     similar: dict[tuple[int, int], float] = {}
     for start in range(0, len(stories), _BLOCK_ROWS):
         block = vectors[start:start + _BLOCK_ROWS] @ vectors.T
@@ -80,7 +82,7 @@ def find_duplicates(
             for j in group[k + 1:]:
                 similar[i, j] = 1.0
     below = {pair: s for pair, s in similar.items() if s < threshold - _ROUNDING}
-    meanings = _goal_meanings(reader, stories, stories, below, threshold)
+    meanings = _goal_meanings(embedder, stories, stories, below, threshold)
     pairs = [
         _pair(stories[i], stories[j], similarity, keys[i] == keys[j], meanings.get((i, j)))
         for (i, j), similarity in sorted(similar.items())
@@ -90,12 +92,12 @@ def find_duplicates(
 
 
 def duplicates_of(
-    new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, reader: Reader | None = None
+    new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None
 ) -> list[DuplicatePair]:
     """For each new story in turn, the existing stories it duplicates, most
     similar first; ``a`` is the new story. A story is never its own duplicate,
     so ``existing`` may already hold ``new``; two new stories that duplicate
-    each other are one pair, under the first of them. With ``reader``, pairs alike
+    each other are one pair, under the first of them. With ``embedder``, pairs alike
     in meaning count too (as in ``find_duplicates``)."""
     _check_threshold(threshold)
     new = [s for s in new if not s.is_note]
@@ -103,7 +105,7 @@ def duplicates_of(
     existing_keys = [_text_key(s) for s in existing]
     vectors = _vectors(new + existing)
     similarity = vectors[: len(new)] @ vectors[len(new):].T
-    floor = threshold - MEANING_MARGIN if reader else threshold
+    floor = threshold - MEANING_MARGIN if embedder else threshold
     existing_by_key: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(existing_keys):
         existing_by_key[key].append(j)
@@ -113,7 +115,7 @@ def duplicates_of(
         for i in range(len(new)) for j in np.nonzero(similarity[i] >= floor - _ROUNDING)[0].tolist()
     }
     below = {pair: s for pair, s in candidates.items() if s < threshold - _ROUNDING}
-    meanings = _goal_meanings(reader, new, existing, below, threshold)
+    meanings = _goal_meanings(embedder, new, existing, below, threshold)
     pairs = []
     for i, story in enumerate(new):
         key = _text_key(story)
@@ -127,18 +129,25 @@ def duplicates_of(
     return pairs
 
 
+def after_import(report: ImportReport, library: Library) -> list[DuplicatePair]:
+    """What every face checks after an import: the added stories that duplicate stories of the collection."""
+    if not report.added:
+        return []
+    return duplicates_of(report.added, library.stories(report.collection), embedder=library.embedder)
+
+
 def _goal_meanings(
-    reader: Reader | None, rows: Sequence[Story], cols: Sequence[Story], pairs: dict[tuple[int, int], float],
+    embedder: Embedder | None, rows: Sequence[Story], cols: Sequence[Story], pairs: dict[tuple[int, int], float],
     threshold: float,
 ) -> dict[tuple[int, int], float]:
-    """Of the ``pairs`` (row, column) just below ``threshold`` by words, those whose goals the reader finds alike, with the cosine."""
+    """Of the ``pairs`` (row, column) just below ``threshold`` by words, those whose goals the embedder finds alike, with the cosine."""
     asked = [(i, j) for (i, j), similarity in pairs.items() if similarity >= threshold - MEANING_MARGIN - _ROUNDING]
     alike = MEANING_ALIKE + threshold - DEFAULT_THRESHOLD
-    if not reader or not asked:
+    if not embedder or not asked:
         return {}
     wanted = sorted({i for i, _ in asked}), sorted({j for _, j in asked})
-    row_vectors = dict(zip(wanted[0], reader.embed([_goal(rows[i]) for i in wanted[0]])))
-    col_vectors = dict(zip(wanted[1], reader.embed([_goal(cols[j]) for j in wanted[1]])))
+    row_vectors = dict(zip(wanted[0], embedder.embed([_goal(rows[i]) for i in wanted[0]])))
+    col_vectors = dict(zip(wanted[1], embedder.embed([_goal(cols[j]) for j in wanted[1]])))
     cosines = {(i, j): float(row_vectors[i] @ col_vectors[j]) for i, j in asked}
     return {pair: round(c, 3) for pair, c in cosines.items() if c >= alike}
 

@@ -5,7 +5,7 @@ mean of the word match and the meaning, the relevance gate's own measure) is at
 least ``CARRIES`` and it holds every name, acronym and number the question
 uses: the reader of meaning cannot tell "PayPal" from "credit card" reliably,
 so names stay the word check's job. A question that asks for a quantity ("how
-many days ...") is carried only by a story that states a number. Only a pipeline with a reader judges this;
+many days ...") is carried only by a story that states a number. Only a pipeline with an embedder judges this;
 by words alone a story that shares the question's words does not yet carry it.
 
 ``NoStorySays`` is the line an answer gets when none of the stories it cites

@@ -8,9 +8,10 @@ they return; none of them holds answer logic of its own.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Iterable, Iterator, Sequence, Union
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator, Sequence
 
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Progress, Timings, Token, final
 from storychat.answer.carried import NoStorySays, as_clause, carrying
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
@@ -20,20 +21,11 @@ from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.answer.shards import Shard, Sharder, split
-from storychat.answer.support import (
-    PARAPHRASED, MissingTerms, Sentence, Support, check_support, checked_summary, instead_of, missing_terms,
-)
+from storychat.answer.support import PARAPHRASED, MissingTerms, check_support, checked_summary, instead_of, missing_terms
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
-from storychat.meaning import Reader
 from storychat.stories import Story
-
-
-# Why an answer is not to be trusted as written. An uncited one is withheld when strict; one with no
-# supported sentence is shown with this warning and its sentences marked: withholding those too cost
-# 24 more wrong refusals of 53 on the QA set, since the check flags paraphrases (docs/evaluation.md).
-UNCITED = "cites no story the model was shown"
-NOTHING_SUPPORTED = "has no sentence that the stories it cites support"
+from storychat.stories.embedder import Embedder
 
 
 # The relevance gate's default threshold, by signal: the best hit's word match alone, or with a
@@ -60,97 +52,6 @@ class AnswerOptions:
 
 
 @dataclass(frozen=True)
-class Timings:
-    ttft_s: float
-    total_s: float
-    prompt_tokens: int
-    completion_tokens: int
-    prompt_evaluated: int
-    prefix_source: str = ""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A finished answer. ``to_json`` is the ``ask --json`` contract."""
-
-    answer: str
-    refused: bool
-    citations: list[Citation]
-    context: Coverage
-    timings: Timings
-    raw: str = ""
-    unsupported: bool = False
-    gated: bool = False  # refused by the relevance gate, without calling the model
-    best_match: float = 0.0
-    closest: list[Story] = field(default_factory=list)
-    dropped_turns: int = 0
-    support: Support = field(default_factory=lambda: Support("", []))  # every sentence of ``raw``, judged
-    doubt: str = ""  # UNCITED or NOTHING_SUPPORTED; "" when the answer may be shown as it is
-    missing: MissingTerms | None = None  # the question's words that no story mentions
-    no_story_says: NoStorySays | None = None  # none of the stories it cites carries the question (with a reader)
-    reading: Reading | None = None  # exhaustive mode: how every story was read
-    hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
-
-    @property
-    def evidence(self) -> list[Citation]:
-        return [c for c in self.citations if c.valid]
-
-    @property
-    def gap_line(self) -> str:
-        """What no story carries, computed by code: the question's missing words, else that no cited story
-        carries the question; "" when neither. The missing words' line is the more precise of the two."""
-        if self.missing:
-            return self.missing.line()
-        return self.no_story_says.line() if self.no_story_says else ""
-
-    @property
-    def withheld(self) -> bool:
-        """The model's answer was replaced by the refusal (strict mode)."""
-        return bool(self.doubt) and self.refused
-
-    def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "refused": self.refused,
-            "unsupported": self.unsupported,
-            "gated": self.gated,
-            "best_match": self.best_match,
-            "raw": self.raw,
-            "citations": [asdict(c) for c in self.citations],
-            "doubt": self.doubt,
-            "sentences": [_sentence_json(s) for s in self.support.sentences],
-            "missing": _missing_json(self.missing),
-            "no_story_says": _no_story_says_json(self.no_story_says),
-            "closest": [{"id": s.id, "source": s.source, "line": s.line, "text": s.text} for s in self.closest],
-            "context": {**asdict(self.context), "dropped_turns": self.dropped_turns},
-            "timings": asdict(self.timings),
-            "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
-            "hint": self.hint,
-        }
-
-
-def _sentence_json(s: Sentence) -> dict:
-    j = s.judgement
-    return {
-        "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
-        "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
-        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
-    }
-
-
-def _no_story_says_json(verdict: NoStorySays | None) -> dict | None:
-    if verdict is None:
-        return None
-    return {"closest": verdict.closest.id if verdict.closest else None, "line": verdict.line()}
-
-
-def _missing_json(missing: MissingTerms | None) -> dict | None:
-    if missing is None:
-        return None
-    return {"words": list(missing.words), "closest": missing.closest.id if missing.closest else None, "line": missing.line()}
-
-
-@dataclass(frozen=True)
 class Request:
     """What the engine is given for one question, and the context it was built from."""
 
@@ -163,41 +64,18 @@ class Request:
     carried: tuple[str, ...] | None = None  # ids of the stories that carry the question; None: not judged
 
 
-@dataclass(frozen=True)
-class Progress:
-    message: str
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-
-
-@dataclass(frozen=True)
-class Done:
-    answer: Answer
-
-
-Event = Union[Progress, Token, Done]
-
-
-def final(events: Iterable[Event]) -> Answer:
-    """Run an event stream to its end; the answer it finishes with."""
-    return [e for e in events if isinstance(e, Done)][-1].answer
-
-
 class Pipeline:
     def __init__(
         self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions(),
-        sharder: Sharder | None = None, reader: Reader | None = None,
+        sharder: Sharder | None = None, embedder: Embedder | None = None,
     ):
         self.engine = engine
         self.template = template
         self.options = options
-        self.reader = reader
+        self.embedder = embedder
         self.profile: Profile = choose(options.profile, engine.info().parameters)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
-        self._searcher = Searcher(reader)
+        self._searcher = Searcher(embedder)
         self._sharder = sharder or Sharder()
 
     @property
@@ -205,15 +83,15 @@ class Pipeline:
         """The relevance gate's threshold in force."""
         if self.options.min_match is not None:
             return self.options.min_match
-        return GATE["meaning" if self.reader else "words"]
+        return GATE["meaning" if self.embedder else "words"]
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
-        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.reader)]
+        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.embedder)]
 
     def with_options(self, **changes) -> "Pipeline":
-        """The same engine, template, shard layouts and reader with other answer options."""
-        return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.reader)
+        """The same engine, template, shard layouts and embedder with other answer options."""
+        return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.embedder)
 
     def ask(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -301,8 +179,8 @@ class Pipeline:
         context = self._builder.build(stories, question, history, hits)
         request = self._request(question, context, [h.story for h in context.hits])
         # A follow-up asks about the previous turn's stories in words of its own; only a question asked
-        # afresh, with a reader of meaning, is held against the stories its answer cites.
-        carried = carrying(question, hits) if self.reader and not follow_up else None
+        # afresh, with an embedder, is held against the stories its answer cites.
+        carried = carrying(question, hits) if self.embedder and not follow_up else None
         return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), carried=carried)
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
@@ -351,13 +229,13 @@ class Pipeline:
     def _cited_by(self, question: str, shard: Shard, collection: str):
         """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
 
-        The model may name any story of the shard; with a reader of meaning, only the shard's hits for the
+        The model may name any story of the shard; with an embedder, only the shard's hits for the
         question (a shared word, or close in meaning): the candidates the bundled model picks best from
         (docs/evaluation.md, "Exhaustive questions"). The prompt is the same either way, so its KV prefix is too.
         """
         context = self._builder.build(shard.stories, question, (), [])
         messages = [Message("system", context.system), Message("user", map_question(question))]
-        candidates = [h.story for h in self.search(question, shard.stories)] if self.reader else shard.stories
+        candidates = [h.story for h in self.search(question, shard.stories)] if self.embedder else shard.stories
         grammar = id_list_grammar([s.id for s in candidates])
         raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
         return cited_in(raw, shard.stories), usage
@@ -491,11 +369,11 @@ def _no_story_says(request: Request, citations: list[Citation], hits: list[Hit])
     return NoStorySays(as_clause(request.question), closest, instead_of(closest, request.question) if closest else "")
 
 
-def meaning_sentence(reader: Reader | None) -> str:
+def meaning_sentence(embedder: Embedder | None) -> str:
     """Which reader of meaning judges relevance beside words: a line of `storychat info` and the Model panel."""
-    if reader is None:
+    if embedder is None:
         return "meaning: off; relevance is judged by words only (--meaning on adds the reader)"
-    return f"meaning: {reader.name}, beside words, in retrieval, the gate, the support check and duplicates"
+    return f"meaning: {embedder.name}, beside words, in retrieval, the gate, the support check and duplicates"
 
 
 def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:

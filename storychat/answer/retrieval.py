@@ -1,8 +1,8 @@
-"""Rank stories against a question by its words (BM25, ``bm25s``) and, with a reader, its meaning.
+"""Rank stories against a question by its words (BM25, ``bm25s``) and, with an embedder, its meaning.
 
 Text is reduced to content terms first (``storychat.text``). The same terms
 feed BM25 and a hit's ``match``: the IDF-weighted share of the question's terms
-the story holds. With a reader of meaning (``storychat.meaning``) each story
+the story holds. With an embedder (``storychat.stories.embedder``) each story
 also gets the cosine of its vector with the question's, and stories rank by
 meaning plus a fifth of their match; without one, by BM25. A story is a hit
 when it shares a term with the question or comes close to it in meaning.
@@ -18,7 +18,7 @@ from typing import Sequence
 
 import bm25s
 
-from storychat.meaning import Reader
+from storychat.stories.embedder import Embedder
 from storychat.stories import Story
 from storychat.text import terms
 
@@ -29,23 +29,23 @@ MEANING_HIT = 0.4  # cosine from which a story that shares no term with the ques
 @dataclass(frozen=True)
 class Hit:
     story: Story
-    score: float  # what the hits are ranked by: BM25, or with a reader the meaning plus MATCH_WEIGHT x match
+    score: float  # what the hits are ranked by: BM25, or with an embedder the meaning plus MATCH_WEIGHT x match
     match: float  # share of the question's information (IDF-weighted terms) found in this story
     meaning: float | None = None  # cosine of the story's and the question's vectors; None without a reader
 
     @property
     def relevance(self) -> float:
-        """What the relevance gate judges: the match, or with a reader the mean of match and meaning."""
+        """What the relevance gate judges: the match, or with an embedder the mean of match and meaning."""
         return self.match if self.meaning is None else round((self.match + self.meaning) / 2, 3)
 
 
 class StoryIndex:
-    """A BM25 index over one fixed list of stories, and with a ``reader`` their vectors."""
+    """A BM25 index over one fixed list of stories, and with a ``embedder`` their vectors."""
 
-    def __init__(self, stories: Sequence[Story], reader: Reader | None = None):
+    def __init__(self, stories: Sequence[Story], embedder: Embedder | None = None):
         self.stories = list(stories)
-        self.reader = reader
-        self.vectors = reader.story_vectors(self.stories) if reader else None
+        self.embedder = embedder
+        self.vectors = embedder.story_vectors(self.stories) if embedder else None
         self.story_terms = [terms(_searchable(s)) for s in self.stories]  # in the order of ``stories``
         df = Counter(t for story_terms in self.story_terms for t in set(story_terms))
         n = len(self.stories)
@@ -78,7 +78,7 @@ class StoryIndex:
     def _by_meaning(self, query: str) -> list[Hit]:
         """Stories sharing a term with the query or close to it in meaning, by meaning and match."""
         query_terms = terms(query)
-        meanings = self.vectors @ self.reader.embed([query])[0] if self.stories else []
+        meanings = self.vectors @ self.embedder.embed([query])[0] if self.stories else []
         hits = []
         for story, story_terms, meaning in zip(self.stories, self.story_terms, meanings):
             match = self._match(query_terms, story_terms) if query_terms else 0.0
@@ -101,8 +101,8 @@ class StoryIndex:
 class Searcher:
     """Searches the story set asked about last; its index is rebuilt only when the set changes."""
 
-    def __init__(self, reader: Reader | None = None) -> None:
-        self.reader = reader
+    def __init__(self, embedder: Embedder | None = None) -> None:
+        self.embedder = embedder
         # One (key, index) pair, swapped as a whole: answers on other threads
         # (--concurrency > 1) never see one set's key with another's index.
         self._indexed: tuple[tuple[str, ...], StoryIndex | None] = ((), None)
@@ -117,7 +117,7 @@ class Searcher:
         key = tuple(f"{s.id}\0{s.text}" for s in stories)
         cached_key, index = self._indexed
         if index is None or cached_key != key:
-            index = StoryIndex(stories, self.reader)
+            index = StoryIndex(stories, self.embedder)
             self._indexed = (key, index)
         return index
 

@@ -311,7 +311,7 @@ def content_words(text: str) -> list[Word]:
 def missing_terms(question: str, index: StoryIndex, close: float = 1.0) -> MissingTerms | None:
     """The question's words whose meaning no story carries; None when every word is carried.
 
-    A word is carried when a story holds it. With a reader of meaning, a question whose best
+    A word is carried when a story holds it. With an embedder, a question whose best
     story is close to it (relevance at least ``close``, the relevance gate's threshold) is taken
     to be said by that story in other words, all but its names, acronyms and numbers: the reader
     judges texts, not single words ("hand" and "delegate" are 0.03 apart to it).

@@ -27,7 +27,9 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.pipeline import Answer, AnswerOptions, Pipeline
+from storychat.answer.answer import Answer
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
 from storychat.stories.formats import unique_id

@@ -32,7 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from storychat.answer.pipeline import NOTHING_SUPPORTED, AnswerOptions, Pipeline
+from storychat.answer.answer import NOTHING_SUPPORTED
+
+from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
 from storychat.evals.jsonl import Record, read_records
 from storychat.stories import Story
@@ -417,5 +419,5 @@ def evaluate(
     if sweep_gate:
         pipeline = pipeline.with_options(min_match=0.0)
     results = run(pipeline, questions, backlogs, progress)
-    reader = pipeline.reader.name if pipeline.reader else ""
-    return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [], pipeline.min_match, reader)
+    embedder = pipeline.embedder.name if pipeline.embedder else ""
+    return Evaluation(source, pipeline.options, results, sweep(results) if sweep_gate else [], pipeline.min_match, embedder)

@@ -25,7 +25,7 @@ from storychat.answer.carried import carrying
 from storychat.answer.retrieval import StoryIndex
 from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED, judge
 from storychat.evals import dalpiaz_dir
-from storychat.meaning import Reader, load_reader
+from storychat.stories.embedder import Embedder, load_embedder
 from storychat.stories import Story
 from storychat.stories.formats import read_file
 
@@ -123,8 +123,8 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
     )
 
 
-def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, reader: Reader | None = None) -> list[Outcome]:
-    """Judge every labelled sentence against the backlog's own stories, as the pipeline does with ``reader``:
+def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, embedder: Embedder | None = None) -> list[Outcome]:
+    """Judge every labelled sentence against the backlog's own stories, as the pipeline does with ``embedder``:
     a sentence may then be supported in other words by a story that carries the question."""
     root = data_root or dalpiaz_dir()
     backlogs: dict[str, dict[str, Story]] = {}
@@ -133,9 +133,9 @@ def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, r
     for answer in answers:
         if answer.backlog not in backlogs:
             backlogs[answer.backlog] = {s.id: s for s in read_file(root / answer.backlog).stories}
-            indexes[answer.backlog] = StoryIndex([s for s in backlogs[answer.backlog].values() if not s.is_note], reader)
+            indexes[answer.backlog] = StoryIndex([s for s in backlogs[answer.backlog].values() if not s.is_note], embedder)
         stories = backlogs[answer.backlog]
-        carried = carrying(answer.question, indexes[answer.backlog].search(answer.question)) if reader else ()
+        carried = carrying(answer.question, indexes[answer.backlog].search(answer.question)) if embedder else ()
         for story_id, text in answer.stories.items():
             if story_id in stories and stories[story_id].text != text:
                 raise LabelError(f"{answer.set} line {answer.line}: {story_id} no longer reads as it did when labelled")
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="also list every sentence the check judged against its label")
     parser.add_argument("--meaning", default="on", metavar="on|off", help="judge with the reader of meaning, as the app does by default (off: words only)")
     args = parser.parse_args(argv)
-    outcomes = evaluate(load_labels(args.labels), args.data_root, load_reader(args.meaning))
+    outcomes = evaluate(load_labels(args.labels), args.data_root, load_embedder(args.meaning))
     print(report(outcomes))
     if args.misses:
         for o in misses(outcomes):

@@ -16,20 +16,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
+import numpy as np
 import platformdirs
 
 from storychat.stories import vectors
 from storychat.stories.changes import ADDED, CHANGED, REMOVED, Change, ImportReport, Version, now, plan_import
 from storychat.stories.formats import ImportBatch
+from storychat.stories.embedder import Embedder
 from storychat.stories.migrations import migrate
 from storychat.stories.model import Story
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from storychat.meaning import Reader
 
 DATABASE_NAME = "library.sqlite3"
 MAX_COLLECTION_NAME = 100
@@ -48,6 +45,23 @@ class CollectionInfo:
     notes: int
 
 
+@dataclass(frozen=True)
+class Shelf:
+    """One collection as the faces read it: every collection name, and its stories and notes."""
+
+    collection: str
+    names: list[str]
+    everything: list[Story]
+
+    @property
+    def stories(self) -> list[Story]:
+        return [s for s in self.everything if not s.is_note]
+
+    @property
+    def notes(self) -> list[Story]:
+        return [s for s in self.everything if s.is_note]
+
+
 # --- the library ------------------------------------------------------------------
 
 _ROW_COLUMNS = "story_id, text, source, line, role, goal, benefit, acceptance, epic, kind"
@@ -62,13 +76,13 @@ _UPDATE = (
 
 
 class Library:
-    """With a ``reader`` (of meaning), imports also embed their new stories and keep the vectors."""
+    """With a ``embedder`` (of meaning), imports also embed their new stories and keep the vectors."""
 
-    def __init__(self, data_dir: Path, reader: Reader | None = None) -> None:
+    def __init__(self, data_dir: Path, embedder: Embedder | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DATABASE_NAME
-        self.reader = reader.kept_in(self) if reader else None
+        self.embedder = embedder.kept_in(self) if embedder else None
         with self.connect() as db:
             db.execute("PRAGMA journal_mode = WAL")
             migrate(db)
@@ -106,6 +120,12 @@ class Library:
             ).fetchall()
             return [CollectionInfo(name, stories, notes) for name, stories, notes in rows]
 
+    def shelf(self, collection: str) -> Shelf:
+        """One query for the collection names; the stories only of a collection that exists."""
+        names = {c.name for c in self.collections()}
+        everything = self.stories(collection) if collection in names else []
+        return Shelf(collection, sorted(names | {collection}), everything)
+
     def add(self, collection: str, batch: ImportBatch, sync: bool = False) -> ImportReport:
         """Import a batch in one transaction (``changes.plan_import`` says what it does).
 
@@ -130,7 +150,7 @@ class Library:
             if sync:
                 for story in report.gone:
                     _remove(db, collection_id, story.id, at)
-            if self.reader:
+            if self.embedder:
                 self._embed(db, report.added + [c.new for c in report.changed if not c.new.is_note])
             if report.changed or (sync and report.gone):
                 vectors.drop_orphans(db)
@@ -138,21 +158,16 @@ class Library:
 
     def _embed(self, db: sqlite3.Connection, stories: list[Story]) -> None:
         """Keep the vectors of ``stories`` that the library does not hold yet, in the import's transaction."""
-        from storychat.meaning import story_text
+        self.embedder.kept_in(vectors.Held(db)).story_vectors(stories)
 
-        held = vectors.load(db, self.reader.name, [s.digest for s in stories])
-        new = {s.digest: s for s in stories if s.digest not in held}
-        if new:
-            vectors.save(db, self.reader.name, dict(zip(new, self.reader.embed([story_text(s) for s in new.values()]))))
-
-    def load_vectors(self, reader: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
-        """The kept vectors of ``reader`` for those of ``digests`` it has embedded."""
+    def load_vectors(self, embedder: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
+        """The kept vectors of the embedder named ``embedder`` for those of ``digests`` it has embedded."""
         with self.connect() as db:
-            return vectors.load(db, reader, digests)
+            return vectors.load(db, embedder, digests)
 
-    def save_vectors(self, reader: str, found: Mapping[str, np.ndarray]) -> None:
+    def save_vectors(self, embedder: str, found: Mapping[str, np.ndarray]) -> None:
         with self.transaction() as db:
-            vectors.save(db, reader, found)
+            vectors.save(db, embedder, found)
 
     def stories(self, collection: str) -> list[Story]:
         """All stories and notes of a collection, by source, then line, then id."""
@@ -252,7 +267,7 @@ class Library:
             writer = csv.writer(handle)
             writer.writerow(EXPORT_COLUMNS)
             for story in self.stories(collection):
-                record = _export_record(story)
+                record = story.to_record()
                 record["acceptance"] = "\n".join(story.acceptance)
                 writer.writerow(record.values())
 
@@ -261,7 +276,7 @@ class Library:
     def export_jsonl(self, collection: str, path: Path) -> None:
         def write(handle) -> None:
             for story in self.stories(collection):
-                handle.write(json.dumps(_export_record(story), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(story.to_record(), ensure_ascii=False) + "\n")
 
         _write_atomically(Path(path), write, newline="\n")
 
@@ -322,12 +337,6 @@ def _story(row: tuple) -> Story:
         id=story_id, text=text, source=source, line=line, role=role, goal=goal, benefit=benefit,
         acceptance=tuple(json.loads(acceptance)), epic=epic, kind=kind,
     )
-
-
-def _export_record(story: Story) -> dict[str, object]:
-    record = {name: getattr(story, name) for name in EXPORT_COLUMNS}
-    record["acceptance"] = list(story.acceptance)
-    return record
 
 
 def _write_atomically(path: Path, write: Callable, newline: str) -> None:

@@ -7,10 +7,13 @@ never edit one that has shipped.
 
 from __future__ import annotations
 
+import html
 import json
 import sqlite3
 from typing import Callable, Sequence
 
+from storychat.stories import vectors
+from storychat.stories.embedder import load_embedder
 from storychat.stories.model import Story, content_digest
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -76,9 +79,6 @@ def m002_content_digest(db: sqlite3.Connection) -> None:
 @migration
 def m003_story_vectors(db: sqlite3.Connection) -> None:
     """Each story's vector by the reader of meaning, kept by content digest (identical stories share one)."""
-    from storychat.meaning import load_reader, story_text
-    from storychat.stories.vectors import to_blob
-
     db.execute(
         "CREATE TABLE story_vectors ("
         " reader TEXT NOT NULL,"
@@ -86,15 +86,10 @@ def m003_story_vectors(db: sqlite3.Connection) -> None:
         " vector BLOB NOT NULL,"  # float32, little-endian
         " PRIMARY KEY (reader, digest))"
     )
-    rows = db.execute("SELECT DISTINCT digest, text, acceptance FROM stories WHERE kind != 'note'").fetchall()
-    if not rows:
-        return
-    reader = load_reader()
-    texts = [story_text(Story("", text, "", 0, acceptance=tuple(json.loads(acceptance)))) for _, text, acceptance in rows]
-    db.executemany(
-        "INSERT INTO story_vectors (reader, digest, vector) VALUES (?, ?, ?)",
-        ((reader.name, digest, to_blob(vector)) for (digest, _, _), vector in zip(rows, reader.embed(texts))),
-    )
+    rows = db.execute("SELECT DISTINCT text, acceptance FROM stories WHERE kind != 'note'").fetchall()
+    if rows:
+        stories = [Story("", text, "", 0, acceptance=tuple(json.loads(acceptance))) for text, acceptance in rows]
+        load_embedder().kept_in(vectors.Held(db)).story_vectors(stories)
 
 
 @migration
@@ -127,7 +122,7 @@ def m004_story_history(db: sqlite3.Connection) -> None:
 
 @migration
 def m005_chats(db: sqlite3.Connection) -> None:
-    """Each user's conversations (``storychat.answer.chats``): a chat belongs to one owner and one collection.
+    """Each user's conversations (``storychat.chats.store``): a chat belongs to one owner and one collection.
 
     ``owner`` is the login's user name, or ``local`` without a login; times are ISO 8601 UTC.
     A chat names its collection rather than referencing it, so deleting a collection keeps its chats.
@@ -154,3 +149,25 @@ def m005_chats(db: sqlite3.Connection) -> None:
         " at TEXT NOT NULL,"
         " PRIMARY KEY (chat_id, position))"
     )
+
+
+@migration
+def m006_turns_keep_records(db: sqlite3.Connection) -> None:
+    """A turn keeps its record only; the chat renders it. ``shown`` (the chat's messages) and ``coverage``
+    (its coverage line) were renderings. An answer's record holds everything they came from. A quick action's
+    record did not: its list as the chat showed it, its summary and its coverage line move into it."""
+    rows = db.execute("SELECT chat_id, position, record, shown, coverage FROM turns WHERE kind = 'quick action'").fetchall()
+    for chat_id, position, record, shown, coverage in rows:
+        messages = json.loads(shown)
+        record = {
+            **json.loads(record),
+            "markdown": messages[0]["content"] if messages else "",
+            "summary": {"answer": html.unescape(messages[1]["content"])} if len(messages) > 1 else None,
+            "coverage": coverage,
+        }
+        db.execute(
+            "UPDATE turns SET record = ? WHERE chat_id = ? AND position = ?",
+            (json.dumps(record, ensure_ascii=False), chat_id, position),
+        )
+    db.execute("ALTER TABLE turns DROP COLUMN shown")
+    db.execute("ALTER TABLE turns DROP COLUMN coverage")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class Story:
     @property
     def is_note(self) -> bool:
         return self.kind == "note"
+
+    def to_record(self) -> dict[str, object]:
+        """The story as JSON holds it, every field by name: the one shape the exports, the CLI and the API give."""
+        return asdict(self)
 
     @property
     def digest(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -18,22 +19,22 @@ def from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f4")
 
 
-def load(db: sqlite3.Connection, reader: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
+def load(db: sqlite3.Connection, embedder: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
     unique = list(dict.fromkeys(digests))
     found: dict[str, np.ndarray] = {}
     for chunk in _chunks(unique):
         rows = db.execute(
             f"SELECT digest, vector FROM story_vectors WHERE reader = ? AND digest IN ({', '.join('?' * len(chunk))})",
-            (reader, *chunk),
+            (embedder, *chunk),
         )
         found.update((digest, from_blob(blob)) for digest, blob in rows)
     return found
 
 
-def save(db: sqlite3.Connection, reader: str, vectors: Mapping[str, np.ndarray]) -> None:
+def save(db: sqlite3.Connection, embedder: str, vectors: Mapping[str, np.ndarray]) -> None:
     db.executemany(
         "INSERT OR IGNORE INTO story_vectors (reader, digest, vector) VALUES (?, ?, ?)",
-        ((reader, digest, to_blob(v)) for digest, v in vectors.items()),
+        ((embedder, digest, to_blob(v)) for digest, v in vectors.items()),
     )
 
 
@@ -45,3 +46,16 @@ def drop_orphans(db: sqlite3.Connection) -> None:
 def _chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
+
+
+@dataclass(frozen=True)
+class Held:
+    """The vectors of an open connection, such as an import's transaction, as an embedder's ``VectorStore``."""
+
+    db: sqlite3.Connection
+
+    def load_vectors(self, embedder: str, digests: Sequence[str]) -> dict[str, np.ndarray]:
+        return load(self.db, embedder, digests)
+
+    def save_vectors(self, embedder: str, vectors: Mapping[str, np.ndarray]) -> None:
+        save(self.db, embedder, vectors)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import gradio as gr
 
 from storychat.answer.context import QuestionError
-from storychat.answer.pipeline import Pipeline, final
+from storychat.answer.answer import final
+from storychat.answer.pipeline import Pipeline
 from storychat.stories.changes import since_time
-from storychat.ui.library import LibraryPanel
-from storychat.ui.render import story_record
+from storychat.stories.library import Library
 
 
-def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> None:
+def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
     def ask_stories(question: str, collection: str, exhaustive: bool = False) -> dict:
         """Answer a question about the user stories of one collection, with checked citations.
 
@@ -30,7 +30,7 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
             model's context, how an exhaustive answer read the stories, a hint when exhaustive mode
             would suit the question, and timings: the `ask --json` object.
         """
-        shelf = shelves.shelf(collection)
+        shelf = library.shelf(collection)
         if not shelf.everything:
             raise gr.Error(f"No collection named {collection!r} with stories; known: {', '.join(shelf.names)}")
         try:
@@ -46,10 +46,10 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
             query: words to look for, e.g. "export PDF"
             collection: the name of the story collection to search
         Returns:
-            Up to 10 stories with id, text, role, goal, benefit, epic, source, line, score and relevance.
+            Up to 10 stories with id, text, source, line, role, goal, benefit, acceptance, epic, kind, score and relevance.
         """
-        hits = pipeline.search(query, shelves.shelf(collection).stories, 10)
-        return [{**story_record(h.story), "score": round(h.score, 3), "relevance": h.relevance} for h in hits]
+        hits = pipeline.search(query, library.shelf(collection).stories, 10)
+        return [{**h.story.to_record(), "score": round(h.score, 3), "relevance": h.relevance} for h in hits]
 
     def changed_stories(collection: str, since: str = "") -> list[dict]:
         """The user stories added, changed or removed in a collection since a time, or by its last import.
@@ -61,14 +61,13 @@ def register(pipeline: Pipeline, shelves: LibraryPanel, concurrency: int) -> Non
             One record per story: kind (added, changed or removed), the story as it is now (a removed
             one as it was), for a changed story its previous version and what_changed (a line per field).
         """
-        library = shelves.library
         try:
             at = since_time(since) if since.strip() else library.last_import(collection)
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
         changes = library.changed_since(collection, at) if at else []
         return [
-            {"kind": c.kind, "story": story_record(c.story), "previous": c.previous and story_record(c.previous), "what_changed": c.what_changed()}
+            {"kind": c.kind, "story": c.story.to_record(), "previous": c.previous and c.previous.to_record(), "what_changed": c.what_changed()}
             for c in changes
         ]
 

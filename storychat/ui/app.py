@@ -7,9 +7,10 @@ from pathlib import Path
 import gradio as gr
 
 from storychat import runtime
-from storychat.answer.chats import Chats
-from storychat.answer.conversation import Conversation
+from storychat.chats.store import Chats
+from storychat.chats.conversation import Conversation
 from storychat.answer.pipeline import Pipeline
+from storychat.cost import Costs
 from storychat.config import Settings, credentials
 from storychat.llm.engine import Engine
 from storychat.stories.formats import Limits
@@ -17,7 +18,7 @@ from storychat.stories.library import Library
 from storychat.ui import api
 from storychat.ui.chat import ChatPanel
 from storychat.ui.history import HistoryPanel
-from storychat.ui.library import DEFAULT_COLLECTION, Costs, LibraryPanel
+from storychat.ui.library import DEFAULT_COLLECTION, LibraryPanel
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import CSS, status_line
 from storychat.ui.selftest import SelfTest
@@ -51,7 +52,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
     chats = Chats(library)
     chat = ChatPanel(pipeline, shelves, costs, chats)
     history = HistoryPanel(chats)
-    selftest = SelfTest(pipeline, shelves)
+    selftest = SelfTest(pipeline, library)
     with gr.Blocks(title="StoryChat") as demo:
         conversation = gr.State(Conversation())
         history_ui = history.layout()
@@ -79,7 +80,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         def shown(found, name: str, request: gr.Request, full=CHAT_TAB) -> tuple:
             """The page for ``found`` (a kept chat, or None for a new one) in collection ``name``:
             the Stories tab while the collection has no stories, else the ``full`` tab (None: the tab stays)."""
-            tab = STORIES_TAB if not shelves.shelf(name).stories else full
+            tab = STORIES_TAB if not library.shelf(name).stories else full
             return *history.view(found, request), *shelves.refresh(name)[1:], gr.skip() if tab is None else gr.Tabs(selected=tab)
 
         def restore(request: gr.Request):
@@ -120,5 +121,5 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         history_ui.delete.click(delete_chat, [conversation, collection], view, api_visibility="private")
         for event in kept:
             event.then(history.listed, conversation, [history_ui.title, history_ui.chats], api_visibility="private")
-        api.register(pipeline, shelves, concurrency)
+        api.register(pipeline, library, concurrency)
     return demo

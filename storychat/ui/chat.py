@@ -12,18 +12,21 @@ from pathlib import Path
 import gradio as gr
 
 from storychat.analysis.actions import Action, changes_action, quick_action
-from storychat.answer import conversation as chat_turns
-from storychat.answer import transcript
-from storychat.answer.chats import Chats
+from storychat.chats import conversation as chat_turns
+from storychat.chats import transcript
+from storychat.chats.store import Chats
+from storychat.stories.library import Shelf
+from storychat.cost import Costs
 from storychat.answer.citations import changed_after
 from storychat.answer.context import QuestionError
-from storychat.answer.conversation import STOPPED, Conversation, Turn
-from storychat.answer.pipeline import Done, Pipeline, Progress, Token
+from storychat.chats.conversation import Conversation, Turn
+from storychat.answer.answer import Done, Progress, Token
+from storychat.answer.pipeline import Pipeline
 from storychat.ui.history import owner
-from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, Costs, LibraryPanel, Shelf
+from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, LibraryPanel
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import (
-    PENDING, answer_messages, coverage_line, e, message_text, pending_line, status_line, summary_messages,
+    PENDING, escape, message_text, pending_line, status_line, turn_coverage, turn_messages,
 )
 from storychat.ui.ticking import ticking
 
@@ -61,6 +64,7 @@ class ChatPanel:
     def __init__(self, pipeline: Pipeline, shelves: LibraryPanel, costs: Costs, chats: Chats):
         self.pipeline = pipeline
         self.shelves = shelves
+        self.library = shelves.library
         self.chats = chats
         self.costs = costs
         self.info = pipeline.engine.info()
@@ -73,7 +77,7 @@ class ChatPanel:
         """Stream the answer into the chat, and keep it. The last output is the question while it is being
         answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
         stories = self._stories(collection).everything
-        chat = chat + [{"role": "user", "content": e(question)}, {"role": "assistant", "content": ""}]
+        chat = chat + [{"role": "user", "content": escape(question)}, {"role": "assistant", "content": ""}]
         events = (
             self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
             else self.pipeline.ask(question, stories, conversation.history, collection)
@@ -84,10 +88,9 @@ class ChatPanel:
                     yield chat, conversation, gr.skip(), gr.skip(), question
                     continue
                 self.costs.record(answer, collection)
-                shown, coverage = answer_messages(answer), coverage_line(answer)
-                turn = chat_turns.answered(question, answer, shown, coverage)
+                turn = chat_turns.answered(question, answer)
                 yield (
-                    chat[:-1] + shown, self._keep(conversation, turn, collection, request), coverage,
+                    chat[:-1] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
                     status_line(self.info, collection), "",
                 )
         except QuestionError as exc:
@@ -104,8 +107,8 @@ class ChatPanel:
         if not answering or not chat:
             return gr.skip()
         partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
-        chat[-1] = {"role": "assistant", "content": (f"{partial}\n\n" if partial else "") + f"**⏹ {transcript.NOTES[STOPPED]}**"}
-        turn = chat_turns.stopped(answering, html.unescape(partial), chat[-1:])
+        turn = chat_turns.stopped(answering, html.unescape(partial))
+        chat[-1:] = turn_messages(turn)
         return chat, self._keep(conversation, turn, collection, request), "", "Stopped: the model is free for the next question."
 
     @shown_inline
@@ -118,20 +121,18 @@ class ChatPanel:
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
-        evidence = {"role": "assistant", "content": action.evidence_markdown or e(listed)}
-        chat = chat + [{"role": "user", "content": e(action.title)}, evidence]
+        computed = chat_turns.quick_action(action.title, listed, action.evidence_markdown)
+        chat = chat + [{"role": "user", "content": escape(action.title)}, *turn_messages(computed)]
         if action.empty:
-            yield chat, self._keep(conversation, chat_turns.quick_action(action.title, listed, [evidence]), collection, request), ""
+            yield chat, self._keep(conversation, computed, collection, request), ""
             return
         summarised = self.pipeline.summarise(action.instruction, action.stories)
         for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
             if answer is None:
                 yield chat, conversation, gr.skip()
             else:
-                summary = f"\n\nThe model's summary: {answer.answer}" if answer.answer else ""
-                shown, coverage = [evidence, *summary_messages(answer)], coverage_line(answer)
-                turn = chat_turns.quick_action(action.title, listed + summary, shown, coverage)
-                yield chat[:-1] + shown[1:], self._keep(conversation, turn, collection, request), coverage
+                turn = chat_turns.quick_action(action.title, listed, action.evidence_markdown, answer)
+                yield chat[:-1] + turn_messages(turn)[1:], self._keep(conversation, turn, collection, request), turn_coverage(turn)
 
     def _keep(self, conversation: Conversation, turn: Turn, collection: str, request: gr.Request | None) -> Conversation:
         """The conversation with ``turn``, kept in the library as the user's."""
@@ -141,8 +142,8 @@ class ChatPanel:
         """``changes``: what the last import did, from the library's history; the others from the stories."""
         stories = self._stories(collection).stories
         if kind != "changes":
-            return quick_action(kind, stories, argument, reader=self.pipeline.reader)
-        library = self.shelves.library
+            return quick_action(kind, stories, argument, embedder=self.pipeline.embedder)
+        library = self.library
         since = library.last_import(collection)  # None: nothing recorded, a library from before the history
         return changes_action(library.changed_since(collection, since) if since else [])
 
@@ -159,20 +160,20 @@ class ChatPanel:
             elif not (event is None and written):
                 stage = event.message if isinstance(event, Progress) else stage
                 written += event.text if isinstance(event, Token) else ""
-                chat[-1]["content"] = e(written) if written else pending_line(stage, time.monotonic() - started)
+                chat[-1]["content"] = escape(written) if written else pending_line(stage, time.monotonic() - started)
                 yield chat, None
 
     def _stories(self, collection: str) -> Shelf:
-        shelf = self.shelves.shelf(collection)
+        shelf = self.library.shelf(collection)
         if not shelf.stories:
             raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         return shelf
 
     def note_changes(self, chat: list, conversation: Conversation, collection: str):
         """After stories changed: a line in the chat for each earlier answer citing one of them."""
-        current = {s.id: s for s in self.shelves.shelf(collection).everything}
+        current = {s.id: s for s in self.library.shelf(collection).everything}
         notes = [
-            f"⚠ {e(line)}: “{e(turn.question)}”"
+            f"⚠ {escape(line)}: “{escape(turn.question)}”"
             for turn in conversation.turns for line in changed_after(turn.citations, current)
         ]
         return chat + [{"role": "assistant", "content": "\n\n".join(notes)}] if notes else gr.skip()
@@ -183,14 +184,14 @@ class ChatPanel:
             raise Mistake("Nothing to export yet: ask a question or run a quick action first.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"transcript-{collection}.{kind}"
         render = transcript.to_markdown if kind == "md" else transcript.to_json
-        current = {s.id: s for s in self.shelves.shelf(collection).everything}
+        current = {s.id: s for s in self.library.shelf(collection).everything}
         path.write_text(render(conversation.turns, collection, current), encoding="utf-8")
         return str(path)
 
     def layout(self) -> ChatColumn:
         """Chat first: the answers and their coverage line, the question box the chat's width, then one row with
         Read everything and the quick actions, a menu."""
-        first_steps = gr.Markdown(FIRST_STEPS, visible=not self.shelves.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
+        first_steps = gr.Markdown(FIRST_STEPS, visible=not self.library.shelf(DEFAULT_COLLECTION).stories, elem_id="first-steps")
         chatbot = gr.Chatbot(label="Chat", height="52vh", min_height=260, elem_id="chat", buttons=["copy"], autoscroll=False)
         coverage = gr.Markdown(elem_id="coverage")
         with gr.Row(equal_height=True, elem_id="question-row"):
@@ -224,7 +225,7 @@ class ChatPanel:
                     export_json = gr.Button("JSON", size="sm")
                 transcript_file = gr.File(label="Transcript with checked citations", interactive=False)
             with gr.Accordion("Model", open=False):
-                gr.Markdown("\n".join(f"- {e(line)}" for line in self.pipeline.report()), elem_id="model")
+                gr.Markdown("\n".join(f"- {escape(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
             first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, changes, role_pick, role, epic_pick, epic, word, mention,
             coverage, export_md, export_json, transcript_file,

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from storychat.answer.chats import LOCAL, Chat, Chats
-from storychat.answer.conversation import Conversation
+from storychat.chats.store import LOCAL, Chat, Chats
+from storychat.chats.conversation import Conversation
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import e
+from storychat.ui.render import escape, turn_coverage, turn_messages
 
 NO_CHATS = "No chats yet: the first question starts one."
 LOADING = "Loading your chats…"
@@ -22,7 +22,7 @@ def owner(request: gr.Request | None) -> str:
 
 def messages(conversation: Conversation) -> list[dict]:
     """The chat's messages as they were shown, turn by turn."""
-    return [m for turn in conversation.turns for m in ({"role": "user", "content": e(turn.question)}, *turn.shown)]
+    return [m for turn in conversation.turns for m in ({"role": "user", "content": escape(turn.question)}, *turn_messages(turn))]
 
 
 @dataclass
@@ -56,7 +56,7 @@ class HistoryPanel:
         """A kept chat as the page shows it, or a new one when ``found`` is None: its messages, the
         conversation, its last coverage line, its title and the list of chats."""
         conversation = found[1] if found else Conversation()
-        coverage = conversation.turns[-1].coverage if conversation.turns else ""
+        coverage = turn_coverage(conversation.turns[-1]) if conversation.turns else ""
         return messages(conversation), conversation, coverage, found[0].title if found else "", self.listing(conversation, request)
 
     def opened(self, chat_id: int | None, request: gr.Request) -> tuple[Chat, Conversation] | None:

@@ -9,15 +9,16 @@ from typing import Callable
 
 import gradio as gr
 
-from storychat.analysis.duplicates import duplicates_of
+from storychat.analysis.duplicates import after_import
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.pipeline import Answer, Pipeline
-from storychat.evals.cost import LocalRun, estimate, load_prices
+from storychat.answer.answer import Answer
+from storychat.answer.pipeline import Pipeline
+from storychat.cost import Costs
 from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
-from storychat.stories.library import ImportReport, Library
+from storychat.stories.library import ImportReport, Library, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import e, report_text, status_line
+from storychat.ui.render import escape, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
@@ -29,23 +30,6 @@ NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic 
 PICK_ROLE = "Pick a role first, then list its stories."
 PICK_EPIC = "Pick an epic first, then summarise it."
 FILE_TYPES = [".txt", ".md", ".csv", ".json", ".jsonl", ".xlsx"]
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """One collection as a refresh shows it: every collection name, and its stories and notes."""
-
-    collection: str
-    names: list[str]
-    everything: list[Story]
-
-    @property
-    def stories(self) -> list[Story]:
-        return [s for s in self.everything if not s.is_note]
-
-    @property
-    def notes(self) -> list[Story]:
-        return [s for s in self.everything if s.is_note]
 
 
 @dataclass
@@ -70,24 +54,6 @@ class LibraryColumn:
     notes: gr.Markdown
 
 
-class Costs:
-    """The cloud cost comparison; its local side is the latest cold answer's time in the same collection."""
-
-    def __init__(self, model: str):
-        self.model = model
-        self.prices = load_prices()
-        self.local_runs: dict[str, LocalRun] = {}
-
-    def record(self, answer: Answer, collection: str) -> None:
-        if answer.timings.prefix_source in ("cold", "prompt"):
-            self.local_runs[collection] = LocalRun.from_answer(self.model, answer)
-
-    def markdown(self, stories: list[Story], collection: str) -> str:
-        if not stories:
-            return "Add stories to see what asking about them would cost on a cloud API."
-        return estimate(stories, self.prices, self.local_runs.get(collection)).markdown()
-
-
 class LibraryPanel:
     def __init__(self, library: Library, pipeline: Pipeline, limits: Limits, costs: Costs):
         self.library = library
@@ -96,15 +62,9 @@ class LibraryPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
-    def shelf(self, collection: str) -> Shelf:
-        """One query for the collection names; the stories only of a collection that exists."""
-        names = {c.name for c in self.library.collections()}
-        everything = self.library.stories(collection) if collection in names else []
-        return Shelf(collection, sorted(names | {collection}), everything)
-
     def refresh(self, collection: str, message: str = "") -> tuple:
         """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps, notes."""
-        shelf = self.shelf(collection)
+        shelf = self.library.shelf(collection)
         stories = shelf.stories
         return (
             message, table(stories), gr.update(choices=shelf.names, value=collection),
@@ -121,11 +81,11 @@ class LibraryPanel:
         stories, notes = shelf.stories, len(shelf.notes)
         if not stories and notes:
             return (
-                f"Collection **{e(shelf.collection)}** holds no stories, only {notes:,} notes: lines that did not read as "
+                f"Collection **{escape(shelf.collection)}** holds no stories, only {notes:,} notes: lines that did not read as "
                 "user stories (listed under Notes below). Paste or upload stories."
             )
         if not stories:
-            return f"Collection **{e(shelf.collection)}** is empty: paste or upload stories."
+            return f"Collection **{escape(shelf.collection)}** is empty: paste or upload stories."
         fit = self.pipeline.fit(stories)
         fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         return (
@@ -152,33 +112,32 @@ class LibraryPanel:
         try:
             report = self.library.add(collection, read())
         except (StoryImportError, ValueError) as exc:
-            return f"⚠ {e(str(exc))}", None
-        pairs = duplicates_of(report.added, self.library.stories(report.collection), reader=self.library.reader) if report.added else []
-        return report_text(report, pairs), report
+            return f"⚠ {escape(str(exc))}", None
+        return report_text(report, after_import(report, self.library)), report
 
     def remove_gone(self, gone: list[str], collection: str) -> tuple:
         removed = self.library.remove(collection, gone or [])
-        message = f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {e(', '.join(removed))}. `storychat stories history ID` shows each as it was."
+        message = f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {escape(', '.join(removed))}. `storychat stories history ID` shows each as it was."
         return self.refresh(collection, message) + (remove_button([]), [])
 
     def delete_story(self, story_id: str, collection: str) -> tuple:
         story_id = (story_id or "").strip()
         if not self.library.delete_story(collection, story_id):
-            return self.refresh(collection, f"⚠ No story with id {e(story_id)!s} in {e(collection)}.")
-        return self.refresh(collection, f"Deleted {e(story_id)}.")
+            return self.refresh(collection, f"⚠ No story with id {escape(story_id)!s} in {escape(collection)}.")
+        return self.refresh(collection, f"Deleted {escape(story_id)}.")
 
     def ask_clear(self, collection: str):
-        count = len(self.shelf(collection).stories)
+        count = len(self.library.shelf(collection).stories)
         return gr.update(visible=count > 0, value=f"Yes, delete all {count} stories in {collection}")
 
     def clear(self, collection: str) -> tuple:
         removed = self.library.clear(collection)
-        message = f"Deleted collection {e(collection)} ({removed} stories)."
+        message = f"Deleted collection {escape(collection)} ({removed} stories)."
         return self.refresh(collection, message) + (gr.update(visible=False),)
 
     @shown_inline
     def export(self, collection: str, kind: str) -> str:
-        if not self.shelf(collection).stories:
+        if not self.library.shelf(collection).stories:
             raise Mistake("Nothing to export: the collection is empty.")
         path = Path(tempfile.mkdtemp(prefix="storychat-")) / f"{collection}.{kind}"
         (self.library.export_csv if kind == "csv" else self.library.export_jsonl)(collection, path)
@@ -195,7 +154,7 @@ class LibraryPanel:
     def layout(self, collection: gr.Dropdown) -> LibraryColumn:
         """The Stories tab, top to bottom in the order of use: what the collection holds, the ways in
         (each import's report right under them), its stories, managing it, and what a cloud API would cost."""
-        shelf = self.shelf(DEFAULT_COLLECTION)
+        shelf = self.library.shelf(DEFAULT_COLLECTION)
         summary = gr.Markdown(self.summary(shelf), elem_id="summary")
         with gr.Row(equal_height=True):
             with gr.Column(scale=3):
@@ -275,6 +234,6 @@ def notes_markdown(notes: list[Story]) -> str:
     """The notes: text kept from an import that did not read as a story (a heading, a remark, a stray line)."""
     if not notes:
         return "None: every line imported read as a story."
-    listed = "\n".join(f"- {e(n.text)} _({e(n.source)}:{n.line})_" for n in notes[:SHOWN_NOTES])
+    listed = "\n".join(f"- {escape(n.text)} _({escape(n.source)}:{n.line})_" for n in notes[:SHOWN_NOTES])
     more = f"\n\n…and {len(notes) - SHOWN_NOTES:,} more: `storychat stories list --collection NAME` lists them all, marked (note)." if len(notes) > SHOWN_NOTES else ""
     return f"{len(notes):,} notes:\n\n{listed}{more}"

@@ -6,15 +6,16 @@ import html
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.citations import Citation
-from storychat.answer.pipeline import Answer
-from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED, Misquote, Sentence
+from storychat.answer import lines
+from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
+from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
+from storychat.chats.transcript import NOTES
 from storychat.llm.engine import EngineInfo
 from storychat.stories import Story
 from storychat.stories.library import ImportReport
 
 
-def e(text: str) -> str:
+def escape(text: str) -> str:
     """Story and model text is shown as text, never as HTML."""
     return html.escape(text, quote=False)
 
@@ -24,7 +25,7 @@ PENDING = "⏳"
 
 def pending_line(stage: str, elapsed_s: float) -> str:
     """The answer's bubble until its first word: what the model is doing, and for how long."""
-    return f"{PENDING} {e(stage)} · {elapsed_s:.0f} s"
+    return f"{PENDING} {escape(stage)} · {elapsed_s:.0f} s"
 
 
 def message_text(message: dict) -> str:
@@ -35,12 +36,11 @@ def message_text(message: dict) -> str:
 
 def status_line(info: EngineInfo, collection: str) -> str:
     """The model and the collection; what an answer read is its own coverage line."""
-    return f"**{e(info.model)}** · context {info.n_ctx:,} model tokens · collection **{e(collection)}**"
+    return f"**{escape(info.model)}** · context {info.n_ctx:,} model tokens · collection **{escape(collection)}**"
 
 
 # The sentences the chat marks: not (fully) supported by the stories they cite, or supported in other words.
 SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased"}
-SENTENCE_MARK = {UNSUPPORTED: "⚠", PARTLY: "⚠", PARAPHRASED: "≈"}
 # Text wraps between words only: Gradio's Markdown lets a table cell break anywhere
 # (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
 CSS = f"""
@@ -52,108 +52,113 @@ CSS = f"""
 """
 
 
-def answer_messages(answer: Answer) -> list[dict]:
+def turn_messages(turn: Turn) -> list[dict]:
+    """The chat's messages after a kept turn's question, rendered from its record."""
+    record = turn.record
+    if turn.kind == STOPPED:
+        partial = f"{escape(record['answer'])}\n\n" if record["answer"] else ""
+        return [{"role": "assistant", "content": f"{partial}**⏹ {NOTES[STOPPED]}**"}]
+    if turn.kind == QUICK_ACTION:
+        listed = {"role": "assistant", "content": record["markdown"] or escape(record["answer"])}
+        return [listed, *summary_messages(record["summary"])]
+    return answer_messages(record)
+
+
+def turn_coverage(turn: Turn) -> str:
+    """The coverage line under the chat after ``turn``: what its answer (or its summary) read."""
+    if turn.kind == ANSWER:
+        return coverage_line(turn.record)
+    if turn.kind == STOPPED:
+        return ""
+    summary = turn.record["summary"]
+    # A quick action kept before its summary's record was: the line as it was shown (migration m006).
+    return coverage_line(summary) if summary and "context" in summary else turn.record.get("coverage", "")
+
+
+def answer_messages(record: dict) -> list[dict]:
     """The answer, then its evidence (and, when withheld, the raw text) as collapsible messages."""
-    shown = e(answer.answer) if answer.withheld or not answer.support.sentences else answer.support.show(sentence_markdown)
-    if answer.gap_line:
-        shown += f"\n\n{e(answer.gap_line)}"
+    shown = answer_markdown(record)
+    if gap := lines.gap_line(record):
+        shown += f"\n\n{escape(gap)}"
     messages = [{"role": "assistant", "content": shown}]
-    if answer.citations:
+    if record["citations"]:
         messages.append({
-            "role": "assistant", "content": "\n".join(citation_line(c, answer.support.misquotes) for c in answer.citations),
-            "metadata": {"title": evidence_title(answer.citations)},
+            "role": "assistant", "content": "\n".join(map(item_markdown, lines.citations(record))),
+            "metadata": {"title": lines.evidence_title(record)},
         })
-    if answer.reading and answer.reading.ids:
+    reading = record["reading"]
+    if reading and reading["ids"]:
         messages.append({
-            "role": "assistant", "content": ", ".join(f"[{e(i)}]" for i in answer.reading.ids),
-            "metadata": {"title": f"Cited by the passes: {answer.reading.cited} of {answer.reading.stories:,} stories"},
+            "role": "assistant", "content": ", ".join(f"[{escape(i)}]" for i in reading["ids"]),
+            "metadata": {"title": f"Cited by the passes: {reading['cited']} of {reading['stories']:,} stories"},
         })
-    if answer.closest:
-        title = "Possibly relevant:"
+    if record["closest"]:
         messages.append({
-            "role": "assistant",
-            "content": "\n".join(f"- **[{e(s.id)}]** {e(s.text)} _({e(s.source)}:{s.line})_" for s in answer.closest),
-            "metadata": {"title": title},
+            "role": "assistant", "content": "\n".join(map(item_markdown, lines.closest(record))),
+            "metadata": {"title": "Possibly relevant:"},
         })
-    if answer.withheld:
+    if lines.withheld(record):
         messages.append({
-            "role": "assistant", "content": e(answer.raw),
-            "metadata": {"title": f"⚠ Model's raw answer (withheld: it {answer.doubt})"},
+            "role": "assistant", "content": escape(record["raw"]),
+            "metadata": {"title": f"⚠ Model's raw answer (withheld: it {record['doubt']})"},
         })
-    elif answer.doubt:
-        messages.append({
-            "role": "assistant",
-            "content": f"This answer {answer.doubt}. Check it against the stories.",
-            "metadata": {"title": "⚠ Unsupported answer"},
-        })
+    elif record["doubt"]:
+        messages.append({"role": "assistant", "content": escape(lines.doubt_line(record)), "metadata": {"title": "⚠ Unsupported answer"}})
     return messages
 
 
-def evidence_title(citations: list[Citation]) -> str:
-    valid = sum(c.valid for c in citations)
-    verified = sum(c.verified for c in citations)
-    paraphrased = sum(c.paraphrased for c in citations)
-    title = f"Evidence: {valid} cited stor{'y' if valid == 1 else 'ies'} checked, {verified} support{'s' if verified == 1 else ''} the answer"
-    return title + (f", {paraphrased} in other words" if paraphrased else "")
+def answer_markdown(record: dict) -> str:
+    """The answer as shown: each sentence the stories do not (fully) support marked ⚠ with the words they lack,
+    and each they support in other words marked ≈."""
+    text = record["answer"]
+    if lines.withheld(record) or not record["sentences"]:
+        return escape(text)
+    parts, at = [], 0
+    for s in record["sentences"]:
+        start = -1 if s["cut"] else text.find(s["text"], at)
+        if start >= 0:
+            parts += [escape(text[at:start]), sentence_markdown(s)]
+            at = start + len(s["text"])
+    return "".join(parts) + escape(text[at:])
 
 
-def sentence_markdown(s: Sentence) -> str:
-    """A sentence of the answer; one the stories it cites do not (fully) support is marked ⚠, with the words they
-    lack, and one they support in other words is marked ≈."""
-    if s.verdict not in SENTENCE_MARK:
-        return e(s.text)
-    item = LIST_MARKER.match(s.text)  # left outside the mark, so a list stays a list
+def sentence_markdown(s: dict) -> str:
+    """A sentence of the answer, inside its mark when it has one (a list item's marker stays outside, so a list
+    stays a list)."""
+    if s["verdict"] not in SENTENCE_CLASS:
+        return escape(s["text"])
+    item = LIST_MARKER.match(s["text"])
     head = item.group(0) if item else ""
-    mark = SENTENCE_MARK[s.verdict]
-    return f'{e(head)}<span class="{SENTENCE_CLASS[s.verdict]}" title="{html.escape(s.why())}">{mark} {e(s.text[len(head):])}</span>'
+    mark = lines.SENTENCE_MARK[s["verdict"]]
+    return (
+        f'{escape(head)}<span class="{SENTENCE_CLASS[s["verdict"]]}" title="{html.escape(s["why"])}">'
+        f'{mark} {escape(s["text"][len(head):])}</span>'
+    )
 
 
-def summary_messages(answer: Answer) -> list[dict]:
+def item_markdown(item: lines.Item) -> str:
+    """A story the answer names, as a list item: its mark, the id in bold, where it comes from in italics,
+    and under it what the chat shows of a citation."""
+    where = f" _({escape(item.where)})_" if item.where else ""
+    mark = f"{item.mark} " if item.mark else ""
+    return f"- {mark}**[{escape(item.id)}]** {escape(item.text)}{where}" + "".join(f"<br>{escape(d)}" for d in item.details)
+
+
+def summary_messages(summary: dict | None) -> list[dict]:
     """A quick action's summary by the model, when a sentence of it survived the support check."""
-    if not answer.answer:
+    if not summary or not summary["answer"]:
         return []
     return [{
-        "role": "assistant", "content": e(answer.answer),
+        "role": "assistant", "content": escape(summary["answer"]),
         "metadata": {"title": "The model's summary: only the sentences the stories support"},
     }]
 
 
-def citation_line(c: Citation, misquotes: list[Misquote] = ()) -> str:
-    if c.valid:
-        parts = " · ".join(f"{name}: {e(value)}" for name, value in (("role", c.role), ("goal", c.goal), ("benefit", c.benefit)) if value)
-        mark = "✓" if c.verified else "≈" if c.paraphrased else "⚠"
-        line = f"- {mark} **[{e(c.id)}]** {e(c.text)} _({e(c.source)}:{c.line})_" + (f"<br>{parts}" if parts else "")
-        line += "".join(f"<br>✔ {e(criterion)}" for criterion in c.acceptance)
-        if c.paraphrased:
-            line += "<br>Supported in other words: it carries the question, not the answer's words. Check the wording."
-        elif not c.verified:
-            line += "<br>No sentence of the answer is supported by it."
-        return line + "".join(
-            f"<br>Misquoted. The answer says: “{e(m.claimed)}”<br>The story says: “{e(m.library)}”"
-            + (f"<br>These are [{e(m.owner)}]'s words." if m.owner else "")
-            for m in misquotes if m.id == c.id
-        )
-    if c.text:
-        return f"- ✗ **[{e(c.id)}]** exists but was not in the model's context"
-    return f"- ✗ **[{e(c.id)}]** is not a story id"
-
-
-def coverage_line(answer: Answer) -> str:
-    """What the answer read, and how long it took: one line. An exhaustive answer's is its reading;
-    a refusal by the relevance gate never called the model, and says so instead of times."""
-    c, t = answer.context, answer.timings
-    if answer.reading:
-        read = answer.reading.line()
-        read = read[0].upper() + read[1:]
-    else:
-        dropped = f" · {answer.dropped_turns} oldest turns left out to fit" if answer.dropped_turns else ""
-        read = (
-            f"Context: {c.stories_in_context} of {c.stories_total} stories, {c.tokens_in_context:,} of "
-            f"{c.n_ctx:,} model tokens ({c.mode}){dropped}"
-        )
-    took = "no model call" if answer.gated else f"first token {t.ttft_s:.1f}s, total {t.total_s:.1f}s"
-    hint = f"\n\n💡 {e(answer.hint)} Tick *Read everything* and ask again." if answer.hint else ""
-    return f"{read} · {took}{hint}"
+def coverage_line(record: dict) -> str:
+    """What the answer read, and how long it took: one line, with a hint when the question would suit
+    *Read everything*."""
+    hint = f"\n\n💡 {escape(record['hint'])} Tick *Read everything* and ask again." if record["hint"] else ""
+    return f"{escape(lines.context_line(record))}{hint}"
 
 
 GONE_REMEDY = "the button below removes it"
@@ -162,19 +167,19 @@ GONE_REMEDY = "the button below removes it"
 def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
     """A first import's counts; a re-import's change report, with what changed in each changed story."""
     if report.reimport:
-        text = f"Updated **{e(report.collection)}** from {e(report.describe(GONE_REMEDY))}"
-        text += "".join(f"\n- {e(line)}" for line in report.details())
+        text = f"Updated **{escape(report.collection)}** from {escape(report.describe(GONE_REMEDY))}"
+        text += "".join(f"\n- {escape(line)}" for line in report.details())
     else:
         notes = f"{len(report.notes):,} kept as notes" + (" (lines that are not stories: listed under Notes)" if report.notes else "")
         text = (
-            f"Added {len(report.added)} stories to **{e(report.collection)}**; "
+            f"Added {len(report.added)} stories to **{escape(report.collection)}**; "
             f"{len(report.duplicates)} skipped as duplicates; {notes}."
         )
     if report.added:
         text += f"\n- Read from them: {parsed_counts(report.added)}."
-    text += "".join(f"\n- ⚠ {e(w)}" for w in report.warnings)
+    text += "".join(f"\n- ⚠ {escape(w)}" for w in report.warnings)
     return text + "".join(
-        f"\n- ⚠ {e(p.a.id)} duplicates {e(p.b.id)} ({e(p.describe())})" for p in near
+        f"\n- ⚠ {escape(p.a.id)} duplicates {escape(p.b.id)} ({escape(p.describe())})" for p in near
     )
 
 
@@ -186,10 +191,3 @@ def parsed_counts(stories: list[Story]) -> str:
         f"{roles} role{'' if roles == 1 else 's'}, {epics} epic{'' if epics == 1 else 's'}, "
         f"{criteria} acceptance criteri{'on' if criteria == 1 else 'a'}"
     )
-
-
-def story_record(story: Story) -> dict:
-    return {
-        "id": story.id, "text": story.text, "role": story.role, "goal": story.goal, "benefit": story.benefit,
-        "epic": story.epic, "source": story.source, "line": story.line,
-    }

@@ -13,9 +13,9 @@ from storychat import runtime
 from storychat.answer.pipeline import Pipeline
 from storychat.evals import needle
 from storychat.evals.needle import QUICK_DEPTHS, QUICK_LENGTHS
-from storychat.ui.library import LibraryPanel
+from storychat.stories.library import Library
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import e
+from storychat.ui.render import escape
 
 ABOUT = (
     "Does the loaded model find a story buried in this collection? The self-test plants a "
@@ -40,14 +40,14 @@ class Stopped(Exception):
 
 
 class SelfTest:
-    def __init__(self, pipeline: Pipeline, shelves: LibraryPanel):
+    def __init__(self, pipeline: Pipeline, library: Library):
         self.pipeline = pipeline
-        self.shelves = shelves
+        self.library = library
         self._stops: dict[str, threading.Event] = {}  # the running self-test of each browser session
 
     @shown_inline
     def run(self, collection: str, request: gr.Request, progress=gr.Progress()):
-        stories = self.shelves.shelf(collection).stories
+        stories = self.library.shelf(collection).stories
         if not stories:
             raise Mistake(f"Collection {collection!r} has no stories to hide a needle in. Paste or upload some first.")
         out = Path(tempfile.mkdtemp(prefix="storychat-selftest-"))
@@ -67,12 +67,12 @@ class SelfTest:
             raise Mistake(str(exc)) from exc
         except Stopped as exc:
             runtime.log(str(exc))
-            return f"**Stopped** {e(str(exc).removeprefix('self-test stopped '))}.", None, None
+            return f"**Stopped** {escape(str(exc).removeprefix('self-test stopped '))}.", None, None
         finally:
             self._stops.pop(request.session_hash, None)
         title = f"{self.pipeline.engine.info().model} on {collection}"
         return (
-            f"**Verdict:** {e(needle.verdict(cells))}",
+            f"**Verdict:** {escape(needle.verdict(cells))}",
             str(needle.heatmap(cells, out / "needle.png", title)),
             str(needle.write_csv(cells, out / "needle.csv")),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from storychat.answer.conversation import Conversation, Turn
+from storychat.chats.conversation import Conversation, Turn
 from storychat.stories.changes import now
 from storychat.stories.library import Library
 
@@ -50,11 +50,8 @@ class Chats:
                 ).lastrowid
             position = db.execute("SELECT COUNT(*) FROM turns WHERE chat_id = ?", (chat_id,)).fetchone()[0]
             db.execute(
-                "INSERT INTO turns (chat_id, position, question, kind, record, shown, coverage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    chat_id, position, turn.question, turn.kind, json.dumps(turn.record, ensure_ascii=False),
-                    json.dumps(list(turn.shown), ensure_ascii=False), turn.coverage, at,
-                ),
+                "INSERT INTO turns (chat_id, position, question, kind, record, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (chat_id, position, turn.question, turn.kind, json.dumps(turn.record, ensure_ascii=False), at),
             )
             db.execute("UPDATE chats SET updated = ? WHERE id = ?", (at, chat_id))
         return conversation.kept_as(chat_id)
@@ -87,10 +84,8 @@ class Chats:
         if chat is None:
             return None
         with self.library.connect() as db:
-            turns = db.execute(
-                "SELECT question, kind, record, shown, coverage FROM turns WHERE chat_id = ? ORDER BY position", (chat_id,)
-            ).fetchall()
-        kept = tuple(Turn(q, kind, json.loads(record), tuple(json.loads(shown)), coverage) for q, kind, record, shown, coverage in turns)
+            turns = db.execute("SELECT question, kind, record FROM turns WHERE chat_id = ? ORDER BY position", (chat_id,)).fetchall()
+        kept = tuple(Turn(question, kind, json.loads(record)) for question, kind, record in turns)
         return chat, Conversation(kept, chat_id)
 
     def rename(self, owner: str, chat_id: int, title: str) -> bool:

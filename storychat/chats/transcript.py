@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Mapping, Sequence
 
+from storychat.answer import lines as answer_lines
 from storychat.answer.citations import changed_after
-from storychat.answer.conversation import QUICK_ACTION, STOPPED, Turn
-from storychat.answer.support import PARTLY, UNSUPPORTED
+from storychat.chats.conversation import QUICK_ACTION, STOPPED, Turn
 from storychat.stories import Story
 
 # What a turn without a checked answer says about itself.
@@ -39,50 +39,31 @@ def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, St
             lines += [f"_{NOTES[turn.kind]}_", ""]
         else:
             changed = changed_after(turn.citations, current) if current is not None else []
-            lines += _answer_markdown(turn.record, changed) + [_context_line(turn.record["context"]), ""]
+            lines += _answer_markdown(turn.record, changed) + [f"_{answer_lines.context_line(turn.record)}_", ""]
     return "\n".join(lines)
 
 
 def _answer_markdown(r: dict, changed: list[str]) -> list[str]:
-    """What the code found of an answer: the gap, the flagged sentences, the checked citations, those
+    """What the code found of an answer: the gap, the marked sentences, the checked citations, those
     ``changed`` since, any doubt."""
     lines = []
-    gap = r["missing"] or r["no_story_says"]
-    if gap:
-        lines += [gap["line"], ""]
-    withheld = bool(r["doubt"]) and r["refused"]
-    flagged = [s for s in r["sentences"] if s["verdict"] in (PARTLY, UNSUPPORTED) and not s["cut"]]
-    if flagged and not withheld:
-        lines += [f"- {s['why']}: {s['text']}" for s in flagged] + [""]
+    if gap := answer_lines.gap_line(r):
+        lines += [gap, ""]
+    marked = [] if answer_lines.withheld(r) else answer_lines.marked_sentences(r)
+    if marked:
+        lines += [f"- {answer_lines.sentence_line(s)}" for s in marked] + [""]
     if r["citations"]:
         lines.append(
             "Citations, checked against the stories the model was shown (✓: a sentence of the answer is supported "
             "by it; ≈: supported in other words):"
         )
-        for cite in r["citations"]:
-            if cite["valid"]:
-                mark = " ✓" if cite["verified"] else " ≈" if cite["paraphrased"] else ""
-                lines.append(f"- valid [{cite['id']}] {cite['text']} ({cite['source']}:{cite['line']}){mark}")
-            else:
-                lines.append(f"- INVALID [{cite['id']}]: " + ("not in the model's context" if cite["text"] else "no such story"))
-        misquotes = {tuple(m.values()): m for s in r["sentences"] if (m := s["misquote"])}.values()
-        lines += [
-            f"- misquoted [{m['id']}]: the answer says \"{m['claimed']}\"; the story says \"{m['library']}\""
-            + (f"; these are [{m['owner']}]'s words" if m["owner"] else "")
-            for m in misquotes
-        ]
+        for cite in answer_lines.citations(r):
+            lines += [f"- {cite.line()}", *(f"  - {detail}" for detail in cite.details)]
         lines.append("")
     if changed:
         lines += [f"⚠ {line}." for line in changed] + [""]
-    if withheld:
-        lines += [f"Withheld model answer (it {r['doubt']}): {r['raw']}", ""]
-    elif r["doubt"]:
-        lines += [f"Warning: this answer {r['doubt']}.", ""]
+    if doubt := answer_lines.doubt_line(r):
+        lines += [doubt, ""]
+    if answer_lines.withheld(r):
+        lines += [f"Model's raw answer: {r['raw']}", ""]
     return lines
-
-
-def _context_line(c: dict) -> str:
-    return (
-        f"_Context: {c['stories_in_context']} of {c['stories_total']} stories, {c['tokens_in_context']} of "
-        f"{c['n_ctx']} model tokens ({c['mode']})._"
-    )

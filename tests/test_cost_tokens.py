@@ -1,4 +1,4 @@
-from storychat.stories.tokens import count_tokens
+from storychat.cost import count_tokens
 
 
 def test_cl100k_counts_work_offline_and_add_up():

