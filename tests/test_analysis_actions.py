@@ -9,7 +9,7 @@ import pytest
 from storychat.analysis.actions import epic_action, find_duplicates_action, quality_action, quick_action, role_action
 from storychat.answer.pipeline import AnswerOptions, Pipeline, final
 from storychat.stories.formats import read_file, read_text
-from tests.serving import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from storychat.answer.pipeline import Answer, Timings
 from storychat.answer.transcript import to_json
 from storychat.stories.library import DATABASE_NAME, Library
 from storychat.stories.migrations import MIGRATIONS
-from tests.test_reimport import DATA
+from tests.helpers import DATA
 
 MADE_BY_DED4A61 = DATA / "library-ded4a61.sqlite3"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from storychat.answer.pipeline import GATE
@@ -26,9 +24,9 @@ from storychat.answer.support import (
     split_sentences,
 )
 from storychat.stories.formats import read_file, read_text
+from tests.helpers import BOOKSHOP, DATA
 
-BOOKSHOP = (Path(__file__).parent / "data" / "bookshop.txt").read_text(encoding="utf-8")  # 13 invented stories, pasted
-LEAVE = Path(__file__).parent / "data" / "leave.csv"  # 30 invented HR stories, a Jira export
+LEAVE = DATA / "leave.csv"  # 30 invented HR stories, a Jira export
 
 
 @pytest.fixture(scope="module")
