@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -38,15 +38,6 @@ class Option:
     @property
     def env(self) -> str:
         return "STORYCHAT_" + self.dest.upper()
-
-    @property
-    def annotation(self) -> object:
-        """The type of the Settings field this option sets."""
-        if self.repeat:
-            return tuple[str, ...]
-        if self.negates or self.default is False:
-            return bool
-        return self.type if self.default is not None else self.type | None
 
     def env_default(self) -> object:
         for name in (self.env, *self.env_aliases):
@@ -102,21 +93,58 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def _from_namespace(cls, ns: argparse.Namespace) -> "Settings":
-    values = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
-    if "auth" in values:
-        values["auth"] = tuple(values["auth"] or ())
-    return cls(**values)
+@dataclass(frozen=True)
+class Settings:
+    """What every option is set to: a flag, else its environment variable, else its default.
 
+    One field per option in OPTIONS, in its order, with its type and default (tests/test_config.py keeps them in step).
+    """
 
-# One field per option, in the order of OPTIONS, with the option's default.
-Settings = make_dataclass(
-    "Settings",
-    [(opt.dest, opt.annotation, field(default=opt.default)) for opt in OPTIONS if opt.const is None],
-    frozen=True,
-    namespace={"__module__": __name__, "from_namespace": classmethod(_from_namespace)},
-)
-Settings.__doc__ = "What every option is set to: a flag, else its environment variable, else its default."
+    # model and engine
+    model: str | None = None
+    hf_repo: str | None = None
+    hf_file: str | None = None
+    n_ctx: int | None = None
+    gpu_layers: int | None = None
+    flash_attn: str = "auto"
+    kv_type: str = "f16"
+    threads: int | None = None
+    cache_ram: int = 2048
+    cache_disk: int = 8192
+    cache_dir: str | None = None
+    backend: str = "embedded"
+    base_url: str | None = None
+    api_key: str | None = None
+    remote_model: str | None = None
+    # answers
+    max_tokens: int = 512
+    temp: float = 0.0
+    strict: bool = True
+    prompt_template: str | None = None
+    answer_profile: str = "auto"
+    max_question_chars: int = 4000
+    # library
+    data_dir: str | None = None
+    max_upload_mb: float = 10.0
+    max_stories: int = 20_000
+    meaning: str = "on"
+    # server
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency: int = 1
+    auth: tuple[str, ...] = ()
+    auth_file: str | None = None
+    no_auth: bool = False
+    mcp: bool = False
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> Settings:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in vars(ns).items() if k in names}
+        if "auth" in values:
+            values["auth"] = tuple(values["auth"] or ())
+        return cls(**values)
+
 
 # The defaults, for the parts that take options of their own (answer options, import limits, the engine).
 DEFAULTS = Settings()
