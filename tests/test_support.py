@@ -378,7 +378,8 @@ def test_a_summary_keeps_its_supported_sentences_and_drops_those_that_echo_the_i
         "[paste-8] The store manager wants to see which books sell best each month. "
         "[paste-7] The manager also wants a dashboard of warehouse robots."
     )
-    assert checked_summary(check_support(summary, bookshop, instruction), instruction) == "[paste-8] The store manager wants to see which books sell best each month."
+    kept = "[paste-8] The store manager wants to see which books sell best each month."
+    assert checked_summary(check_support(summary, bookshop, instruction), instruction) == kept
     echo = "Question: Summarise what this role wants, citing the ids."
     assert checked_summary(check_support(echo, bookshop, instruction), instruction) == ""
 
