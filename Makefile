@@ -31,13 +31,18 @@ LLAMA_CMAKE_ARGS ?= $(CPU_ARGS) $(if $(filter 1,$(CUDA)),-DGGML_CUDA=on -DCMAKE_
 # Built wheels are kept per build flavour, so a fresh clone or venv reinstalls in seconds.
 WHEEL_DIR := $(HOME)/.cache/storychat/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: run test bench loadtest chromium install wheel clean-venv cmake-args
+.PHONY: run test lint bench loadtest chromium install wheel clean-venv cmake-args
 
 run: $(VENV)/.installed
 	$(PY) app.py $(ARGS)
 
-test: $(VENV)/.installed-dev chromium
+# The lint runs first: it takes well under a second.
+test: lint chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# pyflakes and pycodestyle over the app, the tests and the benchmarks (rules in pyproject.toml).
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
 
 # The browser tests drive Debian's Chromium: Playwright's own browser download needs the internet.
 CHROMIUM := /usr/bin/chromium

@@ -216,10 +216,13 @@ def kv_ratio() -> list[dict]:
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-    mem = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 2**20
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor())
+    mem = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")) / 2**20
     gpu = "GPU offload" if llama_cpp.llama_supports_gpu_offload() else "CPU only, no GPU"
-    return f"{cpu}, {os.cpu_count()} cores ({physical_cores()} threads used), {mem:.0f} GiB RAM, {gpu}; llama-cpp-python {llama_cpp.__version__}; model {MODEL.name}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores ({physical_cores()} threads used), {mem:.0f} GiB RAM, {gpu}; "
+        f"llama-cpp-python {llama_cpp.__version__}; model {MODEL.name}"
+    )
 
 
 def table(title: str, rows: list[dict]) -> str:

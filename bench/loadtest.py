@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import re
 import secrets
 import sys
 import tempfile
@@ -46,10 +45,7 @@ from storychat.config import is_loopback  # noqa: E402
 from storychat.evals import dalpiaz_dir  # noqa: E402
 from storychat.stories.formats import read_file  # noqa: E402
 from storychat.stories.library import Library  # noqa: E402
-from tests.serving import running_app  # noqa: E402
-
-CITED = re.compile(r"\[([^\[\]\s]+)\]")
-EVIDENCE_LINE = re.compile(r"✓ \*\*\[([^\[\]\s]+)\]\*\*")
+from tests.serving import cited_ids, running_app, text_of, valid_ids  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -143,26 +139,6 @@ def backlogs(data: Path, clients: int, stories: int, questions: int) -> list[Bac
             questions=tuple(f"Which story is about {' '.join(s.goal.split()[:8])}?" for s in asked),
         ))
     return result
-
-
-# --- reading an answer ----------------------------------------------------------------
-
-
-def text_of(message: dict) -> str:
-    content = message["content"]
-    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
-
-
-def cited_ids(chat: list[dict]) -> set[str]:
-    """Ids the answer cites: in its text and in its evidence."""
-    assistant = [m for m in chat if m["role"] == "assistant"]
-    evidence = [m for m in assistant if ((m.get("metadata") or {}).get("title") or "").startswith("Evidence")]
-    return {i for m in assistant[:1] + evidence for i in CITED.findall(text_of(m))}
-
-
-def valid_ids(chat: list[dict]) -> set[str]:
-    """Ids the app checked as stories the model was shown (the ✓ evidence lines)."""
-    return {i for m in chat if m["role"] == "assistant" for i in EVIDENCE_LINE.findall(text_of(m))}
 
 
 # --- one session ------------------------------------------------------------------------

@@ -130,7 +130,8 @@ def sweep(name: str, matching: str, matches: list[tuple[Question, Best]]) -> lis
     for wanted, kept, held in (("refused", "passed", "unanswerable"), ("passed", "refused", "answerable")):
         meeting = [(getattr(c, kept), t, c) for t, c in tallies if getattr(c, wanted) >= 0.85 * getattr(c, held)]
         if not meeting:
-            lines.append(f"{name}, {matching}: no threshold {'refuses 85% of the unanswerable' if wanted == 'refused' else 'lets 85% of the answerable through'}")
+            goal = "refuses 85% of the unanswerable" if wanted == "refused" else "lets 85% of the answerable through"
+            lines.append(f"{name}, {matching}: no threshold {goal}")
             continue
         _, threshold, c = max(meeting, key=lambda m: (m[0], -m[1]))
         lines.append(

@@ -48,7 +48,10 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     add_story_source(ask, "story file to answer from (repeatable)", "library collection to answer from")
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    ask.add_argument("--exhaustive", action="store_true", help="read every story, one pass per context-sized shard, then answer from those cited (for complete lists; slower)")
+    ask.add_argument(
+        "--exhaustive", action="store_true",
+        help="read every story, one pass per context-sized shard, then answer from those cited (for complete lists; slower)",
+    )
     add_options(ask, "model", "answer", "library")
     ask.set_defaults(run=run_ask)
 
@@ -63,7 +66,10 @@ def parser() -> argparse.ArgumentParser:
     shown = stories.add_subparsers(dest="action", title="actions", metavar="ACTION", required=True)
     listing = shown.add_parser("list", help="every story, or with --changed-since those added, changed or removed since")
     listing.add_argument("--collection", required=True, metavar="NAME")
-    listing.add_argument("--changed-since", metavar="DATE", help="only what was added, changed or removed since DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC), with what changed")
+    listing.add_argument(
+        "--changed-since", metavar="DATE",
+        help="only what was added, changed or removed since DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC), with what changed",
+    )
     listing.add_argument("--json", action="store_true")
     add_options(listing, "library")
     listing.set_defaults(run=run_stories)
@@ -83,7 +89,10 @@ def parser() -> argparse.ArgumentParser:
     analyze.add_argument("--duplicates", action="store_true", help="duplicate and near-duplicate stories only")
     analyze.add_argument("--lint", action="store_true", help="quality findings (QUS rules) only")
     analyze.add_argument("--roles", action="store_true", help="the role index only")
-    analyze.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="X", help=f"similarity from which two stories are duplicates (default {DEFAULT_THRESHOLD})")
+    analyze.add_argument(
+        "--threshold", type=float, default=DEFAULT_THRESHOLD, metavar="X",
+        help=f"similarity from which two stories are duplicates (default {DEFAULT_THRESHOLD})",
+    )
     analyze.add_argument("--csv", metavar="DIR", help="also write duplicates.csv, lint.csv and roles.csv to DIR")
     analyze.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     analyze.add_argument("--role", metavar="NAME", help="list every story of this role (admin and administrator are one role)")

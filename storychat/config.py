@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -39,15 +39,6 @@ class Option:
     def env(self) -> str:
         return "STORYCHAT_" + self.dest.upper()
 
-    @property
-    def annotation(self) -> object:
-        """The type of the Settings field this option sets."""
-        if self.repeat:
-            return tuple[str, ...]
-        if self.negates or self.default is False:
-            return bool
-        return self.type if self.default is not None else self.type | None
-
     def env_default(self) -> object:
         for name in (self.env, *self.env_aliases):
             raw = os.environ.get(name)
@@ -66,16 +57,29 @@ OPTIONS: tuple[Option, ...] = (
     Option(("-m", "--model"), "model", "GGUF file to load", "model", metavar="PATH"),
     Option(("-hfr", "--hf-repo"), "hf_repo", "Hugging Face repo to download the model from", "model", metavar="REPO"),
     Option(("-hff", "--hf-file"), "hf_file", "file in --hf-repo to download into models/", "model", metavar="FILE"),
-    Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx", "cap on the context size in tokens (default: the model's trained context; with --backend openai: what the server reports)", "model", int, metavar="N"),
-    Option(("-ngl", "--gpu-layers", "--n-gpu-layers"), "gpu_layers", "layers to offload to the GPU (default: all when the build can offload, else 0)", "model", int, metavar="N"),
-    Option(("-fa", "--flash-attn"), "flash_attn", "flash attention: on, off or auto (auto: on when layers run on a GPU or the KV cache is quantised, off on a CPU, where it slows follow-up questions)", "model", default="auto", metavar="on|off|auto"),
+    Option(("-c", "--n-ctx", "--ctx-size"), "n_ctx",
+           "cap on the context size in tokens (default: the model's trained context; with --backend openai: what the server reports)",
+           "model", int, metavar="N"),
+    Option(("-ngl", "--gpu-layers", "--n-gpu-layers"), "gpu_layers",
+           "layers to offload to the GPU (default: all when the build can offload, else 0)",
+           "model", int, metavar="N"),
+    Option(("-fa", "--flash-attn"), "flash_attn",
+           "flash attention: on, off or auto (auto: on when layers run on a GPU or the KV cache is quantised, "
+           "off on a CPU, where it slows follow-up questions)",
+           "model", default="auto", metavar="on|off|auto"),
     Option(("--no-flash-attn",), "flash_attn", "same as --flash-attn off", "model", const="off"),
     Option(("--kv-type",), "kv_type", "KV cache type for K and V: f16, q8_0 or q4_0 (quantised needs flash attention)", "model", default="f16", metavar="TYPE"),
     Option(("-t", "--threads"), "threads", "CPU threads for generation (default: the physical cores, as llama.cpp)", "model", int, metavar="N"),
-    Option(("--cache-ram",), "cache_ram", "how much of the most recently used KV snapshot files may stay in the OS page cache, in MiB (older ones are dropped from it)", "model", int, 2048, "MiB"),
-    Option(("--cache-disk",), "cache_disk", "disk for story-prefix KV snapshots, in MiB; one is taken after an answer when restoring it beats a prefill (0: no snapshots)", "model", int, 8192, "MiB"),
+    Option(("--cache-ram",), "cache_ram",
+           "how much of the most recently used KV snapshot files may stay in the OS page cache, in MiB (older ones are dropped from it)",
+           "model", int, 2048, "MiB"),
+    Option(("--cache-disk",), "cache_disk",
+           "disk for story-prefix KV snapshots, in MiB; one is taken after an answer when restoring it beats a prefill (0: no snapshots)",
+           "model", int, 8192, "MiB"),
     Option(("--cache-dir",), "cache_dir", "where KV snapshots are kept (default: kv-cache/ in the data directory)", "model", metavar="DIR"),
-    Option(("--backend",), "backend", "where the model runs: embedded (in this process) or openai (an OpenAI-compatible server at --base-url)", "model", default="embedded", metavar="NAME"),
+    Option(("--backend",), "backend",
+           "where the model runs: embedded (in this process) or openai (an OpenAI-compatible server at --base-url)",
+           "model", default="embedded", metavar="NAME"),
     Option(("--base-url",), "base_url", "the OpenAI-compatible server for --backend openai, e.g. http://gpu-box:8080", "model", metavar="URL"),
     Option(("--api-key",), "api_key", "API key for the --base-url server (sent as a Bearer token)", "model", metavar="KEY"),
     Option(("--remote-model",), "remote_model", "model name to ask the server for (default: the first it lists)", "model", metavar="NAME"),
@@ -84,39 +88,87 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--temp",), "temp", "sampling temperature (0 = deterministic)", "answer", float, 0.0, "T"),
     Option(("--no-strict",), "strict", "show answers that cite no valid story (with a warning) instead of refusing", "answer", default=True, negates=True),
     Option(("--prompt-template",), "prompt_template", "file with the system prompt; must contain {stories}", "answer", metavar="FILE"),
-    Option(("--answer-profile",), "answer_profile", "how the grammar holds the answer's opening: tiny (the best match's id), open (any story's id, or the refusal) or auto (open from 1B parameters)", "answer", default="auto", metavar="auto|tiny|open"),
+    Option(("--answer-profile",), "answer_profile",
+           "how the grammar holds the answer's opening: tiny (the best match's id), open (any story's id, or the refusal) or auto (open from 1B parameters)",
+           "answer", default="auto", metavar="auto|tiny|open"),
     Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),
     # library
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
     Option(("--max-upload-mb",), "max_upload_mb", "largest file or paste accepted, in MB", "library", float, 10.0, "MB"),
     Option(("--max-stories",), "max_stories", "most stories one file or paste may hold", "library", int, 20_000, "N"),
-    Option(("--meaning",), "meaning", "reader of meaning beside words: on (the bundled WordLlama model judges similarity in retrieval, the relevance gate, the support check and duplicates; imports embed their stories) or off (words only)", "library", default="on", metavar="on|off"),
+    Option(("--meaning",), "meaning",
+           "reader of meaning beside words: on (the bundled WordLlama model judges similarity in retrieval, the relevance gate, "
+           "the support check and duplicates; imports embed their stories) or off (words only)",
+           "library", default="on", metavar="on|off"),
     # server
-    Option(("--host",), "host", "address to serve on; anything but loopback needs --auth or --no-auth", "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
+    Option(("--host",), "host",
+           "address to serve on; anything but loopback needs --auth or --no-auth",
+           "server", default="127.0.0.1", env_aliases=("GRADIO_SERVER_NAME",)),
     Option(("--port",), "port", "port to serve on", "server", int, 7860, env_aliases=("GRADIO_SERVER_PORT",)),
-    Option(("--concurrency",), "concurrency", "answers generated at once; above 1 needs --backend openai (the embedded engine answers one at a time)", "server", int, 1, "N"),
-    Option(("--auth",), "auth", "user:password allowed to log in; repeat for more users (env: comma-separated)", "server", metavar="USER:PASS", repeat=True, default=()),
+    Option(("--concurrency",), "concurrency",
+           "answers generated at once; above 1 needs --backend openai (the embedded engine answers one at a time)",
+           "server", int, 1, "N"),
+    Option(("--auth",), "auth",
+           "user:password allowed to log in; repeat for more users (env: comma-separated)",
+           "server", metavar="USER:PASS", repeat=True, default=()),
     Option(("--auth-file",), "auth_file", "file with one user:password per line", "server", metavar="FILE"),
     Option(("--no-auth",), "no_auth", "allow serving on a non-loopback address without a login", "server", default=False),
     Option(("--mcp",), "mcp", "also serve the ask_stories, search_stories and changed_stories tools over MCP at /gradio_api/mcp", "server", default=False),
 )
 
 
-def _from_namespace(cls, ns: argparse.Namespace) -> "Settings":
-    values = {k: v for k, v in vars(ns).items() if k in cls.__dataclass_fields__}
-    if "auth" in values:
-        values["auth"] = tuple(values["auth"] or ())
-    return cls(**values)
+@dataclass(frozen=True)
+class Settings:
+    """What every option is set to: a flag, else its environment variable, else its default.
 
+    One field per option in OPTIONS, in its order, with its type and default (tests/test_config.py keeps them in step).
+    """
 
-# One field per option, in the order of OPTIONS, with the option's default.
-Settings = make_dataclass(
-    "Settings",
-    [(opt.dest, opt.annotation, field(default=opt.default)) for opt in OPTIONS if opt.const is None],
-    frozen=True,
-    namespace={"__module__": __name__, "from_namespace": classmethod(_from_namespace)},
-)
-Settings.__doc__ = "What every option is set to: a flag, else its environment variable, else its default."
+    # model and engine
+    model: str | None = None
+    hf_repo: str | None = None
+    hf_file: str | None = None
+    n_ctx: int | None = None
+    gpu_layers: int | None = None
+    flash_attn: str = "auto"
+    kv_type: str = "f16"
+    threads: int | None = None
+    cache_ram: int = 2048
+    cache_disk: int = 8192
+    cache_dir: str | None = None
+    backend: str = "embedded"
+    base_url: str | None = None
+    api_key: str | None = None
+    remote_model: str | None = None
+    # answers
+    max_tokens: int = 512
+    temp: float = 0.0
+    strict: bool = True
+    prompt_template: str | None = None
+    answer_profile: str = "auto"
+    max_question_chars: int = 4000
+    # library
+    data_dir: str | None = None
+    max_upload_mb: float = 10.0
+    max_stories: int = 20_000
+    meaning: str = "on"
+    # server
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency: int = 1
+    auth: tuple[str, ...] = ()
+    auth_file: str | None = None
+    no_auth: bool = False
+    mcp: bool = False
+
+    @classmethod
+    def from_namespace(cls, ns: argparse.Namespace) -> Settings:
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in vars(ns).items() if k in names}
+        if "auth" in values:
+            values["auth"] = tuple(values["auth"] or ())
+        return cls(**values)
+
 
 # The defaults, for the parts that take options of their own (answer options, import limits, the engine).
 DEFAULTS = Settings()

@@ -1,7 +1,8 @@
-"""Start the real app as a subprocess for server and browser tests."""
+"""The real app from outside, for the server, browser and load tests: start it as a subprocess, read its answers."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT
 
 
 def free_port() -> int:
@@ -61,3 +62,26 @@ def running_app(data_dir: Path, *flags: str, timeout: float = STARTUP_TIMEOUT):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+# --- reading an answer from the /ask API's chat --------------------------------------------
+
+CITED = re.compile(r"\[([^\[\]\s]+)\]")
+EVIDENCE_LINE = re.compile(r"✓ \*\*\[([^\[\]\s]+)\]\*\*")
+
+
+def text_of(message: dict) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+def cited_ids(chat: list[dict]) -> set[str]:
+    """Ids the answer cites: in its text and in its evidence."""
+    assistant = [m for m in chat if m["role"] == "assistant"]
+    evidence = [m for m in assistant if ((m.get("metadata") or {}).get("title") or "").startswith("Evidence")]
+    return {i for m in assistant[:1] + evidence for i in CITED.findall(text_of(m))}
+
+
+def valid_ids(chat: list[dict]) -> set[str]:
+    """Ids the app checked as stories the model was shown (the ✓ evidence lines)."""
+    return {i for m in chat if m["role"] == "assistant" for i in EVIDENCE_LINE.findall(text_of(m))}

@@ -10,7 +10,7 @@ from storychat.analysis.actions import epic_action, find_duplicates_action, qual
 from storychat.answer.answer import final
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.stories.formats import read_file, read_text
-from tests.serving import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from storychat.chats.conversation import Conversation, answered
 from storychat.answer.support import PARAPHRASED, SUPPORTED, UNSUPPORTED
 from storychat.stories.formats import read_file, read_text
 from storychat.ui.render import answer_messages, escape
-from tests.test_pipeline import assert_contract, run
+from tests.helpers import assert_contract, run
 
 pytestmark = pytest.mark.model
 

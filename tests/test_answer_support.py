@@ -15,7 +15,7 @@ from storychat.cli import print_answer
 from storychat.stories.embedder import load_embedder
 from storychat.stories.formats import read_text
 from storychat.ui.render import answer_messages
-from tests.test_support import BOOKSHOP
+from tests.helpers import BOOKSHOP
 
 STORIES = read_text(BOOKSHOP).stories
 PARCEL = "How can I follow my parcel?"

@@ -8,9 +8,8 @@ import time
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.serving import ROOT, running_app
-from tests.test_pipeline import assert_contract
-from tests.test_reimport import DATA, week_later
+from tests.helpers import DATA, ROOT, assert_contract, week_later
+from tests.serving import running_app
 from storychat.stories.formats import read_file
 
 pytestmark = pytest.mark.model

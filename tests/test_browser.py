@@ -11,33 +11,15 @@ import pytest
 
 from storychat.stories.formats import read_file
 from storychat.stories.library import Library
-from tests.serving import ROOT, running_app
-from tests.test_reimport import DATA, week_later
+from tests.browser import (
+    ANSWER_TIMEOUT_S, PASSWORD, USER, ask, coverage, last_bot_text, log_in, new_chat, on_tab, paste, quick_action, wait_until,
+)
+from tests.helpers import DATA, ROOT, week_later
+from tests.serving import running_app
 
 pytestmark = pytest.mark.model
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-USER, PASSWORD = "tester", "correct-horse"
 HOSTILE = "<script>window.__pwned=1</script><b>bold</b>"
-ANSWER_TIMEOUT_S = 240
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is missing: run `make test`, or `.venv/bin/pip install playwright==1.65.2`.")
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` (`make test` does this as root).")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,85 +63,6 @@ def opened(chromium, app, dalpiaz):
 def paste_poker(page, dalpiaz) -> None:
     stories = [s.text for s in read_file(dalpiaz / "g13-planningpoker.txt").stories if not s.is_note][:8]
     paste(page, "\n".join(stories), re.compile(r"Added (8|0) stories"))
-
-
-def paste(page, text: str, reported) -> None:
-    """Paste ``text`` in the Stories tab, wait for the report to say ``reported``, and go back to the chat."""
-    on_tab(page, "Stories")
-    page.locator("#paste textarea").fill(text)
-    page.locator("#add").click()
-    page.locator("#report").get_by_text(reported).wait_for(timeout=60_000)
-    on_tab(page, "Chat")
-
-
-def quick_action(page, name: str) -> None:
-    """Press a quick action, opening their menu first."""
-    open_quick_actions(page)
-    page.get_by_role("button", name=name, exact=True).click()
-
-
-def open_quick_actions(page) -> None:
-    if not page.get_by_role("button", name="Find duplicates", exact=True).is_visible():
-        page.locator("#quick-menu").get_by_text("Quick actions:").click()
-
-
-def on_tab(page, name: str) -> None:
-    page.get_by_role("tab", name=name, exact=True).click()
-
-
-def log_in(page, url: str, password: str, user: str = USER) -> None:
-    """Log in; with the right password, wait until the page has opened the user's latest chat."""
-    page.goto(url)
-    page.locator("input[type=text]").fill(user)
-    page.locator("input[type=password]").fill(password)
-    page.get_by_role("button", name="Login").click()
-    if password == PASSWORD:
-        loaded(page)
-
-
-def loaded(page) -> None:
-    page.locator("#chats").wait_for(timeout=60_000)  # the app's page, not the login page
-    page.locator("#chats").get_by_text("Loading your chats").wait_for(state="detached", timeout=60_000)
-
-
-def choose_collection(page, name: str) -> None:
-    """Pick (or start) collection ``name`` and wait until the page shows it."""
-    if page.locator("#collection input").input_value() != name:
-        page.locator("#collection input").fill(name)
-        page.locator("#collection input").press("Enter")
-    page.locator("#status").get_by_text(name, exact=True).wait_for(timeout=60_000)
-
-
-def new_chat(page, collection: str) -> None:
-    choose_collection(page, collection)
-    page.locator("#new-chat").click()
-    wait_until(lambda: page.locator("#chat [data-testid=bot], #chat [data-testid=user]").count() == 0, timeout_s=30)
-    on_tab(page, "Chat")
-
-
-def ask(page, question: str) -> None:
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-
-
-def last_bot_text(page) -> str:
-    """The newest assistant message: the answer while it streams, its evidence once done."""
-    bots = page.locator("#chat [data-testid=bot]")
-    return bots.last.inner_text() if bots.count() else ""
-
-
-def coverage(page) -> str:
-    return page.locator("#coverage").inner_text()
-
-
-def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 100):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step_ms / 1000)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {condition.__name__}")
 
 
 def test_the_first_page_says_to_add_stories_first_until_there_are_some(chromium, app, dalpiaz):

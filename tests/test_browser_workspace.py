@@ -8,14 +8,13 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.serving import running_app
-from tests.test_browser import (
-    PASSWORD, ask, choose_collection, chromium, coverage, log_in, new_chat, on_tab, open_quick_actions, paste, wait_until,
+from tests.browser import (
+    PASSWORD, ask, choose_collection, coverage, log_in, new_chat, on_tab, open_quick_actions, paste, wait_until,
 )
-from tests.test_reimport import DATA
+from tests.helpers import DATA
+from tests.serving import running_app
 
 pytestmark = pytest.mark.model
-__all__ = ["chromium"]  # the browser fixture, shared with test_browser.py
 
 ALICE, BOB = "alice", "bob"
 VIEWPORT = {"width": 1366, "height": 768}

@@ -12,7 +12,7 @@ from pathlib import Path
 import llama_cpp
 import pytest
 
-from tests.serving import ROOT
+from tests.helpers import ROOT
 
 # /proc/cpuinfo flag -> llama.cpp system_info feature
 SIMD = {

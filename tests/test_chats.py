@@ -14,7 +14,7 @@ from storychat.chats.transcript import to_json
 from storychat.stories.library import DATABASE_NAME, Library
 from storychat.stories.migrations import MIGRATIONS
 from storychat.ui.render import turn_coverage, turn_messages
-from tests.test_reimport import DATA
+from tests.helpers import DATA
 
 MADE_BY_DED4A61 = DATA / "library-ded4a61.sqlite3"
 

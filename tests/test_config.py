@@ -1,9 +1,10 @@
 import argparse
 import dataclasses
+import typing
 
 import pytest
 
-from storychat.config import DEFAULTS, OPTIONS, AuthError, Settings, add_options, check_exposure, credentials
+from storychat.config import DEFAULTS, OPTIONS, AuthError, Option, Settings, add_options, check_exposure, credentials
 from storychat.stories.library import default_data_dir
 
 
@@ -68,10 +69,21 @@ def test_flash_attention_is_auto_unless_a_flag_or_the_environment_says_on_or_off
     assert settings(["--no-flash-attn"], monkeypatch, STORYCHAT_FLASH_ATTN="on").flash_attn == "off"
 
 
-def test_settings_have_one_field_per_option_with_the_options_default():
-    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
-    assert list(fields) == list(dict.fromkeys(o.dest for o in OPTIONS))
-    assert all(fields[o.dest] == o.default for o in OPTIONS if o.const is None)
+def option_type(option: Option) -> object:
+    """The type of what an option's flag or environment variable sets: a list of values, a switch, or a parsed value."""
+    if option.repeat:
+        return tuple[str, ...]
+    if option.negates or option.default is False:
+        return bool
+    return option.type if option.default is not None else option.type | None
+
+
+def test_settings_have_one_field_per_option_with_the_options_type_and_default():
+    declared = [o for o in OPTIONS if o.const is None]
+    types = typing.get_type_hints(Settings)
+    assert [f.name for f in dataclasses.fields(Settings)] == [o.dest for o in declared]
+    assert {o.dest: types[o.dest] for o in declared} == {o.dest: option_type(o) for o in declared}
+    assert {f.name: f.default for f in dataclasses.fields(Settings)} == {o.dest: o.default for o in declared}
 
 
 def test_the_parts_take_their_defaults_from_the_options():

@@ -98,8 +98,8 @@ def test_with_meaning_the_tuning_labels_meet_both_targets(dalpiaz, embedder):
 
 
 def test_with_meaning_the_paypal_claim_stays_flagged_on_every_label(dalpiaz, embedder):
-    outcomes = evaluate(load_labels(LABELS), dalpiaz, embedder)
-    assert all(o.flagged for o in outcomes if "PayPal" in o.sentence.text or "Excel sheet" in o.sentence.text)
+    claims = [o for o in evaluate(load_labels(LABELS), dalpiaz, embedder) if "PayPal" in o.sentence.text or "Excel sheet" in o.sentence.text]
+    assert claims and all(o.flagged for o in claims)
 
 
 def test_the_command_prints_the_figures_of_every_set_and_the_misses(capsys):

@@ -17,8 +17,7 @@ from storychat.llm.llama import EngineOptions, LlamaEngine
 from storychat.llm.models import bundled_model
 from storychat.stories.formats import decode_bytes, read_file
 from storychat.stories.library import Library
-from tests.serving import ROOT
-from tests.test_pipeline import assert_contract
+from tests.helpers import ROOT, assert_contract
 
 pytestmark = pytest.mark.model
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from bench.loadtest import text_of, valid_ids
 from storychat.stories.library import Library
-from tests.serving import running_app
+from tests.serving import running_app, text_of, valid_ids
 
 CANARY = """\
 CAN-1: As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.

@@ -5,8 +5,7 @@ import re
 import pytest
 from gradio_client import Client
 
-from bench.loadtest import cited_ids, valid_ids
-from tests.serving import running_app
+from tests.serving import cited_ids, running_app, valid_ids
 
 pytestmark = pytest.mark.model
 

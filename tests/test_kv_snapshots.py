@@ -90,7 +90,7 @@ def test_a_second_cli_ask_on_the_same_stories_restores_them_from_disk(tmp_path, 
     import subprocess
     import sys
 
-    from tests.serving import ROOT
+    from tests.helpers import ROOT
 
     stories = tmp_path / "poker.txt"
     lines = (dalpiaz / "g13-planningpoker.txt").read_text(encoding="cp1252").splitlines()[:25]
@@ -190,7 +190,7 @@ def test_cache_ram_0_and_cache_disk_0_take_no_snapshot(tmp_path, dalpiaz):
     import subprocess
     import sys
 
-    from tests.serving import ROOT
+    from tests.helpers import ROOT
 
     stories = tmp_path / "poker.txt"
     lines = (dalpiaz / "g13-planningpoker.txt").read_text(encoding="cp1252").splitlines()[:25]

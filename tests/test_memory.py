@@ -107,7 +107,7 @@ def test_info_reports_the_snapshot_estimates_against_the_probe(tmp_path, disk_re
     cache = KVCache(tmp_path, disk_bytes=1 << 30, read_bytes_per_s=disk_read_speed)
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=1024, cache=cache))
     engine.probe(prompt_tokens=64, decode_tokens=2)
-    [line] = [l for l in engine.report() if l.startswith("KV snapshot of")]
+    [line] = [ln for ln in engine.report() if ln.startswith("KV snapshot of")]
     estimate = engine.snapshot_estimate(1024)
     assert f"restore about {estimate.restore_s:.2f} s" in line and f"prefill about {estimate.prefill_s:.2f} s" in line
     assert estimate.bytes == 1024 * kv_bytes(model_shape(read_metadata(bundled_model())), 1, "f16")

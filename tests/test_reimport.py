@@ -8,7 +8,6 @@ import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -16,18 +15,10 @@ from storychat.stories.changes import ADDED, CHANGED, REMOVED, since_time
 from storychat.stories.formats import read_file, read_text
 from storychat.stories.library import DATABASE_NAME, Library
 from storychat.stories.migrations import MIGRATIONS
+from tests.helpers import DATA, ROOT, week_later
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "tests" / "data"
 MADE_BY_6B5F3C6 = DATA / "library-6b5f3c6.sqlite3"
 WEEK_LATER = "leave.csv: 1 added, 2 changed (HR-102, HR-110), 27 unchanged, 1 gone from the file (HR-130; --sync removes it)"
-
-
-def week_later(tmp_path: Path) -> Path:
-    """The same Jira export a week later, under the first one's name: HR-102 reworded, HR-110 with
-    new acceptance criteria, HR-130 deleted, HR-131 new."""
-    (tmp_path / "week2").mkdir(exist_ok=True)
-    return Path(shutil.copy(DATA / "leave-week2.csv", tmp_path / "week2" / "leave.csv"))
 
 
 def storychat(*args: str) -> subprocess.CompletedProcess:

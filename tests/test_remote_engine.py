@@ -27,8 +27,8 @@ from storychat.llm.remote import (
     ESTIMATE_MARGIN, EstimateTokenizer, RemoteEngine, RemoteOptions, api_root, reported_usage,
 )
 from storychat.stories.formats import read_file
-from tests.serving import ROOT, STARTUP_TIMEOUT, free_port, running_app, wait_until_ready
-from tests.test_pipeline import assert_contract
+from tests.helpers import ROOT, assert_contract
+from tests.serving import STARTUP_TIMEOUT, free_port, running_app, wait_until_ready
 
 API_KEY = "test-key"
 SERVER_CTX = 4096

@@ -7,7 +7,8 @@ import sys
 import pytest
 from gradio_client import Client
 
-from tests.serving import ROOT, running_app
+from tests.helpers import ROOT
+from tests.serving import running_app
 
 pytestmark = pytest.mark.model
 

@@ -6,7 +6,8 @@ import sys
 import pytest
 from gradio_client import Client
 
-from tests.serving import ROOT, running_app
+from tests.helpers import ROOT
+from tests.serving import running_app
 
 STORIES = """\
 As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from storychat.answer.pipeline import GATE
@@ -26,9 +24,9 @@ from storychat.answer.support import (
     split_sentences,
 )
 from storychat.stories.formats import read_file, read_text
+from tests.helpers import BOOKSHOP, DATA
 
-BOOKSHOP = (Path(__file__).parent / "data" / "bookshop.txt").read_text(encoding="utf-8")  # 13 invented stories, pasted
-LEAVE = Path(__file__).parent / "data" / "leave.csv"  # 30 invented HR stories, a Jira export
+LEAVE = DATA / "leave.csv"  # 30 invented HR stories, a Jira export
 
 
 @pytest.fixture(scope="module")
@@ -380,7 +378,8 @@ def test_a_summary_keeps_its_supported_sentences_and_drops_those_that_echo_the_i
         "[paste-8] The store manager wants to see which books sell best each month. "
         "[paste-7] The manager also wants a dashboard of warehouse robots."
     )
-    assert checked_summary(check_support(summary, bookshop, instruction), instruction) == "[paste-8] The store manager wants to see which books sell best each month."
+    kept = "[paste-8] The store manager wants to see which books sell best each month."
+    assert checked_summary(check_support(summary, bookshop, instruction), instruction) == kept
     echo = "Question: Summarise what this role wants, citing the ids."
     assert checked_summary(check_support(echo, bookshop, instruction), instruction) == ""
 

@@ -16,7 +16,7 @@ from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
 from storychat.ui.library import TABLE_HEADERS, Costs, LibraryPanel
 from storychat.ui.render import coverage_line
-from tests.test_reimport import DATA, week_later
+from tests.helpers import DATA, week_later
 
 STORIES = """\
 As a moderator, I want to create a new game by entering a name, so that I can start inviting estimators.

@@ -584,7 +584,7 @@ class _CountingLlama(llama_cpp.Llama):
         self.prompt_evaluated = 0
         self._counting = True
 
-    def eval(self, tokens):  # noqa: ANN001 - signature of the parent
+    def eval(self, tokens):
         if getattr(self, "_counting", False):
             self.prompt_evaluated += len(tokens)
         super().eval(tokens)

@@ -11,7 +11,6 @@ import gradio as gr
 
 from storychat.analysis.duplicates import after_import
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.answer import Answer
 from storychat.answer.pipeline import Pipeline
 from storychat.cost import Costs
 from storychat.stories import Story
@@ -117,7 +116,10 @@ class LibraryPanel:
 
     def remove_gone(self, gone: list[str], collection: str) -> tuple:
         removed = self.library.remove(collection, gone or [])
-        message = f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {escape(', '.join(removed))}. `storychat stories history ID` shows each as it was."
+        message = (
+            f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {escape(', '.join(removed))}. "
+            "`storychat stories history ID` shows each as it was."
+        )
         return self.refresh(collection, message) + (remove_button([]), [])
 
     def delete_story(self, story_id: str, collection: str) -> tuple:
@@ -235,5 +237,8 @@ def notes_markdown(notes: list[Story]) -> str:
     if not notes:
         return "None: every line imported read as a story."
     listed = "\n".join(f"- {escape(n.text)} _({escape(n.source)}:{n.line})_" for n in notes[:SHOWN_NOTES])
-    more = f"\n\n…and {len(notes) - SHOWN_NOTES:,} more: `storychat stories list --collection NAME` lists them all, marked (note)." if len(notes) > SHOWN_NOTES else ""
+    more = (
+        f"\n\n…and {len(notes) - SHOWN_NOTES:,} more: `storychat stories list --collection NAME` lists them all, marked (note)."
+        if len(notes) > SHOWN_NOTES else ""
+    )
     return f"{len(notes):,} notes:\n\n{listed}{more}"
