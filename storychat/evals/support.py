@@ -178,8 +178,8 @@ def stored_backlog(name: str, answers: Sequence[LabelledAnswer]) -> dict[str, St
     """The stories the answers on backlog ``name`` cite, as their text was stored with them (for a Jira item,
     its title and description, whatever an importer keeps of it)."""
     texts: dict[str, str] = {}
-    for answer in answers:
-        for story_id, text in answer.stories.items() if answer.backlog == name else ():
+    for answer in (a for a in answers if a.backlog == name):
+        for story_id, text in answer.stories.items():
             if texts.setdefault(story_id, text) != text:
                 raise LabelError(f"{answer.set} line {answer.line}: {story_id} is stored with another text on an earlier line")
     return {story_id: _story(story_id, text, name, number) for number, (story_id, text) in enumerate(texts.items(), 1)}
