@@ -7,7 +7,10 @@ import json
 import pytest
 
 from storychat.evals.support import (
+    LABEL_VALUES,
     LABELS,
+    REALISTIC,
+    SHAPES,
     TARGET_UNSUPPORTED_SHOWN,
     LabelError,
     evaluate,
@@ -80,6 +83,36 @@ def test_the_shipped_labels_cover_at_least_100_model_answers_on_both_sets():
     assert len({a.line for a in answers if a.set == "qa-dalpiaz"}) == 81
     assert sum(a.set == "qa-extra" for a in answers) >= 19
     assert all(a.sentences for a in answers)
+
+
+def test_the_realistic_set_loads_with_every_sentence_labelled_on_three_backlogs_with_a_blind_third():
+    answers = load_labels(REALISTIC)
+    assert len(answers) >= 60
+    assert {a.backlog for a in answers} == {"g19-alfred.txt", "leave.csv", "usergrid.csv"}
+    blind = [a for a in answers if a.set == "realistic-blind"]
+    assert {a.set for a in answers} == {"realistic", "realistic-blind"} and len(blind) * 3 >= len(answers) - 2
+    sentences = [s for a in answers for s in a.sentences]
+    assert all(s.label in LABEL_VALUES and s.shape in SHAPES for s in sentences)
+    assert all(set(s.against) <= set(a.stories) for a in answers for s in a.sentences)
+    shapes = [s.shape for s in sentences]
+    assert all(shapes.count(shape) >= 3 for shape in SHAPES)
+
+
+def test_a_sentence_with_an_unknown_shape_is_refused_with_its_line(tmp_path):
+    path = labelled(tmp_path, [{**sentence("Users enter a zip code.", "supported"), "shape": "negation"}])
+    with pytest.raises(LabelError, match=r"labels.jsonl line 1: .*'negation'"):
+        load_labels(path)
+
+
+def test_a_backlog_outside_the_data_folder_is_judged_against_the_text_stored_with_its_answers(tmp_path, dalpiaz):
+    # A Jira item's description, which today's importer drops, backs the sentence.
+    item = "Expose refresh token at the REST tier\n\nRefresh tokens were in the core but were removed some time ago."
+    path = labelled(tmp_path, [sentence("Refresh tokens were removed from the core.", "supported", ["USERGRID-17"])],
+                    {"USERGRID-17": item})
+    record = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**record, "backlog": "usergrid.csv"}) + "\n", encoding="utf-8")
+    outcomes = evaluate(load_labels(path), dalpiaz)
+    assert [o.flagged for o in outcomes] == [False] and misses(outcomes) == []
 
 
 def test_by_words_alone_no_unsupported_sentence_of_issue_16s_labels_is_shown_as_supported(dalpiaz):

@@ -5,8 +5,10 @@ with its sentences as they were split for labelling, the stories each was
 judged against, and a hand label: supported, unsupported or no claim (the
 guidelines are in ``support-labels.md``). The check judges the stored
 sentences, so a later change to the splitter does not move the figures.
+``support-realistic.jsonl`` holds answers written in the voice of a 7-8B model,
+each sentence also tagged with its shape ("negation flip", "absence", ...).
 
-    python -m storychat.evals.support [--misses] [--meaning on|off]
+    python -m storychat.evals.support [--labels FILE] [--misses] [--meaning on|off]
 
 A sentence is *flagged* when the check calls it partly supported or
 unsupported: that is what the user sees marked. The headline is the number of
@@ -28,11 +30,18 @@ from storychat.evals import dalpiaz_dir
 from storychat.stories.embedder import Embedder, load_embedder
 from storychat.stories import Story
 from storychat.stories.formats import read_file
+from storychat.stories.parse import parse_parts
 
 LABELS = Path(__file__).with_name("support-labels.jsonl")
+REALISTIC = Path(__file__).with_name("support-realistic.jsonl")
 LABEL_VALUES = (SUPPORTED, UNSUPPORTED, NO_CLAIM)
+SHAPES = (
+    "", "paraphrase", "yes opener", "list", "late citation", "negation flip", "swap", "invented", "absence", "hedge",
+    "description quote",
+)
 FLAGGED = (PARTLY, UNSUPPORTED)
-TUNING_SET = "qa-dalpiaz"
+TUNING_SETS = ("qa-dalpiaz", "realistic")
+BLIND = "-blind"  # the suffix of a set kept blind: its verdicts are not looked at while tuning
 
 TARGET_UNSUPPORTED_SHOWN = 2 / 106  # issue 22: at most 2 of the 106 of issue 16's labels, shown with ✓ or ≈
 TARGET_SUPPORTED_FLAGGED = 0.10
@@ -47,11 +56,12 @@ class LabelledSentence:
     text: str
     against: tuple[str, ...]
     label: str
+    shape: str = ""  # one of SHAPES: what kind of sentence it is ("" in the bundled model's labels)
 
 
 @dataclass(frozen=True)
 class LabelledAnswer:
-    set: str  # the question set: qa-dalpiaz (tuning) or qa-extra (held out)
+    set: str  # the question set: qa-dalpiaz (tuning), qa-extra (held out), ...
     line: int  # the question's line in its set
     backlog: str
     question: str
@@ -96,6 +106,18 @@ class Figures:
         return self.unsupported_shown / self.unsupported if self.unsupported else 0.0
 
 
+@dataclass(frozen=True)
+class ShapeFigures:
+    shape: str
+    sentences: int
+    unsupported: int
+    ticked: int  # labelled unsupported, given a ✓ (supported)
+    paraphrased: int  # labelled unsupported, given a ≈ (supported in other words)
+    supported: int
+    supported_flagged: int
+    misjudged: int  # verdict and label disagree, as in ``misses``
+
+
 def load_labels(path: Path = LABELS) -> list[LabelledAnswer]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -110,7 +132,9 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
     for s in record["sentences"]:
         if s.get("label") not in LABEL_VALUES:
             raise LabelError(f"{where}: sentence {s.get('text')!r} has label {s.get('label')!r}; use one of {LABEL_VALUES}")
-        sentences.append(LabelledSentence(s["text"], tuple(s["against"]), s["label"]))
+        if s.get("shape", "") not in SHAPES:
+            raise LabelError(f"{where}: sentence {s.get('text')!r} has shape {s.get('shape')!r}; use one of {SHAPES}")
+        sentences.append(LabelledSentence(s["text"], tuple(s["against"]), s["label"], s.get("shape", "")))
     return LabelledAnswer(
         set=record["set"],
         line=record["line"],
@@ -125,14 +149,18 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
 
 def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, embedder: Embedder | None = None) -> list[Outcome]:
     """Judge every labelled sentence against the backlog's own stories, as the pipeline does with ``embedder``:
-    a sentence may then be supported in other words by a story that carries the question."""
+    a sentence may then be supported in other words by a story that carries the question. A backlog that is
+    not in ``data_root`` (default: the Dalpiaz folder) is made of the stories stored with its answers."""
     root = data_root or dalpiaz_dir()
     backlogs: dict[str, dict[str, Story]] = {}
     indexes: dict[str, StoryIndex] = {}
     outcomes = []
     for answer in answers:
         if answer.backlog not in backlogs:
-            backlogs[answer.backlog] = {s.id: s for s in read_file(root / answer.backlog).stories}
+            path = root / answer.backlog
+            backlogs[answer.backlog] = (
+                {s.id: s for s in read_file(path).stories} if path.is_file() else stored_backlog(answer.backlog, answers)
+            )
             indexes[answer.backlog] = StoryIndex([s for s in backlogs[answer.backlog].values() if not s.is_note], embedder)
         stories = backlogs[answer.backlog]
         carried = carrying(answer.question, indexes[answer.backlog].search(answer.question)) if embedder else ()
@@ -144,6 +172,24 @@ def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, e
             judged = judge(sentence.text, against, answer.question, carried, stories.values())
             outcomes.append(Outcome(answer, sentence, judged.verdict))
     return outcomes
+
+
+def stored_backlog(name: str, answers: Sequence[LabelledAnswer]) -> dict[str, Story]:
+    """The stories the answers on backlog ``name`` cite, as their text was stored with them (for a Jira item,
+    its title and description, whatever an importer keeps of it)."""
+    texts: dict[str, str] = {}
+    for answer in (a for a in answers if a.backlog == name):
+        for story_id, text in answer.stories.items():
+            if texts.setdefault(story_id, text) != text:
+                raise LabelError(f"{answer.set} line {answer.line}: {story_id} is stored with another text on an earlier line")
+    return {story_id: _story(story_id, text, name, number) for number, (story_id, text) in enumerate(texts.items(), 1)}
+
+
+def _story(story_id: str, text: str, source: str, line: int) -> Story:
+    parts = parse_parts(text)
+    if parts is None:
+        return Story(story_id, text, source, line)
+    return Story(story_id, text, source, line, role=parts.role, goal=parts.goal, benefit=parts.benefit)
 
 
 def figures(outcomes: Iterable[Outcome]) -> Figures:
@@ -176,11 +222,53 @@ def misses(outcomes: Iterable[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if o.flagged != (o.sentence.label == UNSUPPORTED)]
 
 
+def shape_figures(outcomes: Sequence[Outcome], shape: str) -> ShapeFigures:
+    mine = [o for o in outcomes if o.sentence.shape == shape]
+    unsupported = [o for o in mine if o.sentence.label == UNSUPPORTED]
+    supported = [o for o in mine if o.sentence.label == SUPPORTED]
+    return ShapeFigures(
+        shape=shape,
+        sentences=len(mine),
+        unsupported=len(unsupported),
+        ticked=sum(o.verdict == SUPPORTED for o in unsupported),
+        paraphrased=sum(o.verdict == PARAPHRASED for o in unsupported),
+        supported=len(supported),
+        supported_flagged=sum(o.flagged for o in supported),
+        misjudged=len(misses(mine)),
+    )
+
+
+def shape_table(outcomes: Sequence[Outcome]) -> str:
+    """Per shape of sentence, what the check misjudged; then the negation flips given a ✓ and the claims of
+    absence judged right (a true claim not flagged, a false one flagged)."""
+    lines = [f"  {'shape':18} {'sentences':>9}  {'unsupported given ✓':>19} {'≈':>3}  {'supported flagged':>17}  {'misjudged':>9}"]
+    for shape in SHAPES:
+        f = shape_figures(outcomes, shape)
+        if f.sentences:
+            lines.append(
+                f"  {shape or '(other)':18} {f.sentences:9}  {f'{f.ticked}/{f.unsupported}':>19} {f.paraphrased:>3}  "
+                f"{f'{f.supported_flagged}/{f.supported}':>17}  {f.misjudged:>9}"
+            )
+    flips, absence = shape_figures(outcomes, "negation flip"), shape_figures(outcomes, "absence")
+    lines.append(
+        f"  negation flips given a ✓: {flips.ticked}/{flips.sentences}; "
+        f"claims of absence judged right: {absence.sentences - absence.misjudged}/{absence.sentences}"
+    )
+    return "\n".join(lines)
+
+
+def _set_name(name: str) -> str:
+    if name in TUNING_SETS:
+        return f"tuning ({name})"
+    return f"blind ({name})" if name.endswith(BLIND) else f"held out ({name})"
+
+
 def report(outcomes: Sequence[Outcome]) -> str:
     sets = list(dict.fromkeys(o.answer.set for o in outcomes))
+    by_set = {name: [o for o in outcomes if o.answer.set == name] for name in sets}
     groups = [
         ("all labelled answers", outcomes),
-        *((f"tuning ({name})" if name == TUNING_SET else f"held out ({name})", [o for o in outcomes if o.answer.set == name]) for name in sets),
+        *((_set_name(name), group) for name, group in by_set.items()),
         ("answers the default gate lets through", [o for o in outcomes if not o.answer.gate_refuses]),
     ]
     lines = [
@@ -204,6 +292,9 @@ def report(outcomes: Sequence[Outcome]) -> str:
         f"supported flagged <= {TARGET_SUPPORTED_FLAGGED:.0%} "
         f"({'met' if f.supported_flagged_share <= TARGET_SUPPORTED_FLAGGED else 'missed'})"
     )
+    for name, group in by_set.items():
+        if any(o.sentence.shape for o in group):
+            lines += [f"by shape, {_set_name(name)}:", shape_table(group)]
     return "\n".join(lines)
 
 
@@ -222,7 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(outcomes))
     if args.misses:
         for o in misses(outcomes):
-            print(f"\n{o.answer.set}:{o.answer.line} label {o.sentence.label}, check {o.verdict} against {', '.join(o.sentence.against) or 'nothing'}")
+            shape = f" [{o.sentence.shape}]" if o.sentence.shape else ""
+            print(f"\n{o.answer.set}:{o.answer.line}{shape} label {o.sentence.label}, check {o.verdict} against {', '.join(o.sentence.against) or 'nothing'}")
             print(f"  {o.sentence.text}")
     return 0
 
