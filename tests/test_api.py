@@ -1,6 +1,7 @@
 """The documented API and the MCP tools, on a real app process."""
 
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from gradio_client import Client, handle_file
 from tests.helpers import DATA, ROOT, assert_contract, week_later
 from tests.serving import running_app
 from storychat.stories.formats import read_file
+from storychat.stories.library import Library
 
 pytestmark = pytest.mark.model
 
@@ -26,8 +28,13 @@ def import_poker(data, dalpiaz):
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, dalpiaz):
-    data = tmp_path_factory.mktemp("data")
+def data(tmp_path_factory):
+    """The app's data directory; its server.log is what the app printed."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def app(data, dalpiaz):
     backlog = import_poker(data, dalpiaz)
     with running_app(data, "-n", "24", "--mcp") as url:
         yield url, read_file(backlog).stories
@@ -79,31 +86,112 @@ def test_a_restarted_app_answers_a_collection_it_has_seen_from_the_disk_snapshot
     assert again["prompt_evaluated"] < 0.1 * again["prompt_tokens"]
 
 
-def test_ask_stories_on_an_unknown_collection_says_which_exist(app):
-    url, _ = app
-    with pytest.raises(Exception, match="poker"):
-        Client(url, verbose=False).predict("Anything?", "nope", api_name="/ask_stories")
-
-
-def test_mcp_lists_and_calls_the_tools(app):
+def over_mcp(url: str, calls):
+    """What ``calls(session)`` returns, run in a real MCP client session with the app over streamable HTTP."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
-
-    url, _ = app
 
     async def session():
         async with streamable_http_client(url + "gradio_api/mcp/") as (read, write, _):
             async with ClientSession(read, write) as s:
                 await s.initialize()
-                tools = {t.name: t for t in (await s.list_tools()).tools}
-                result = await s.call_tool("search_stories", {"query": "timer", "collection": "poker"})
-                return tools, result
+                return await calls(s)
 
-    tools, result = asyncio.run(asyncio.wait_for(session(), timeout=120))
+    return asyncio.run(asyncio.wait_for(session(), timeout=300))
+
+
+def listed_tools(url: str) -> dict:
+    async def calls(s):
+        return {t.name: t for t in (await s.list_tools()).tools}
+
+    return over_mcp(url, calls)
+
+
+def called_tools(url: str, arguments: dict[str, dict]) -> dict:
+    """Each tool's result for its arguments; the client checks structuredContent against the tool's outputSchema."""
+
+    async def calls(s):
+        await s.list_tools()
+        return {name: await s.call_tool(name, args) for name, args in arguments.items()}
+
+    return over_mcp(url, calls)
+
+
+def test_every_mcp_tool_answers_in_json_that_its_output_schema_describes(app):
+    url, stories = app
+    results = called_tools(url, {
+        "ask_stories": {"question": "Can the moderator export a game transcript?", "collection": "poker"},
+        "search_stories": {"query": "timer", "collection": "poker"},
+        "changed_stories": {"collection": "poker"},
+    })
+    values = {}
+    for name, result in results.items():
+        assert not result.isError, result.content
+        [content] = result.content
+        values[name] = json.loads(content.text)
+        assert result.structuredContent == (values[name] if name == "ask_stories" else {"result": values[name]})
+    assert_contract(values["ask_stories"], stories)
+    assert "g13-planningpoker-38" in [hit["id"] for hit in values["search_stories"]]
+    assert {change["kind"] for change in values["changed_stories"]} == {"added"}
+
+
+def test_the_mcp_tools_take_typed_arguments_and_declare_object_results(app):
+    url, _ = app
+    tools = listed_tools(url)
     assert set(tools) == {"ask_stories", "search_stories", "changed_stories"}
     assert tools["ask_stories"].inputSchema["properties"]["exhaustive"]["type"] == "boolean"
-    text = "".join(getattr(c, "text", "") for c in result.content)
-    assert "g13-planningpoker-38" in text
+    assert {tool.outputSchema["type"] for tool in tools.values()} == {"object"}
+
+
+def test_each_tool_description_names_every_field_of_its_result_in_whole_lines(app):
+    """Gradio joins the docstring's lines after "Returns:" with ", ": each must be one whole field."""
+    url, _ = app
+    for tool in listed_tools(url).values():
+        fields = tool.outputSchema["properties"]
+        if list(fields) == ["result"]:
+            fields = fields["result"]["items"]["properties"]
+        described = tool.description.split(" Returns: ", 1)[1].split(", ")
+        assert [piece.split(": ", 1)[0] for piece in described] == list(fields), tool.name
+        assert all(len(piece.split(": ", 1)) == 2 for piece in described), tool.name
+
+
+UNKNOWN_READS = {
+    "/ask_stories": ("Anything?", "levae"),
+    "/search_stories": ("leave", "levae"),
+    "/changed_stories": ("levae", ""),
+}
+
+
+def test_a_read_of_an_unknown_collection_is_an_error_naming_the_known_ones_and_creates_nothing(app, data):
+    url, _ = app
+    client = Client(url, verbose=False)
+    for api_name, args in UNKNOWN_READS.items():
+        with pytest.raises(Exception, match=r"No collection named 'levae'; known: .*poker") as raised:
+            client.predict(*args, api_name=api_name)
+        assert str(raised.value).count("levae") == 1, str(raised.value)
+    results = called_tools(url, {
+        "ask_stories": {"question": "Anything?", "collection": "levae"},
+        "search_stories": {"query": "leave", "collection": "levae"},
+        "changed_stories": {"collection": "levae"},
+    })
+    for result in results.values():
+        assert result.isError
+        assert "No collection named 'levae'; known: " in result.content[0].text
+        assert result.content[0].text.count("levae") == 1
+    assert "levae" not in {c.name for c in Library(data).collections()}
+
+
+def test_an_api_mistake_is_one_line_in_the_server_log_as_in_the_ui(app, data):
+    url, _ = app
+    log = data / "server.log"
+    before = len(log.read_text())
+    with pytest.raises(Exception, match="YYYY-MM-DD"):
+        Client(url, verbose=False).predict("poker", "soon", api_name="/changed_stories")
+    assert called_tools(url, {"search_stories": {"query": "timer", "collection": "levae"}})["search_stories"].isError
+    printed = log.read_text()[before:]
+    mistakes = [line for line in printed.splitlines() if line.startswith("user mistake: ")]
+    assert len(mistakes) == 2 and "YYYY-MM-DD" in mistakes[0] and "No collection named 'levae'" in mistakes[1], printed
+    assert "Traceback" not in printed, printed
 
 
 def test_a_reupload_returns_the_change_report_and_changed_stories_lists_what_it_changed(app, tmp_path):

@@ -326,7 +326,7 @@ def test_an_empty_question_asks_for_one(app):
 
 
 def test_a_question_about_a_collection_without_stories_says_so(app):
-    with pytest.raises(Exception, match="No collection named 'nothing-here' with stories"):
+    with pytest.raises(Exception, match="No collection named 'nothing-here'; known: "):
         app.ask_api("What is here?", "nothing-here")
     app.answers_still()
 

@@ -46,7 +46,7 @@ def test_pasted_stories_are_answered_with_a_streamed_cited_answer(app_url):
 def test_an_empty_collection_gets_a_clear_message_from_the_api(app_url):
     """The chat tab says so in a toast (test_browser.py); an API client gets the error."""
     client = Client(app_url, verbose=False)
-    with pytest.raises(Exception, match="No collection named 'nothing-here' with stories"):
+    with pytest.raises(Exception, match="No collection named 'nothing-here'; known: "):
         client.predict("Anything?", "nothing-here", api_name="/ask_stories")
 
 

@@ -50,7 +50,7 @@ class Shelf:
     """One collection as the faces read it: every collection name, and its stories and notes."""
 
     collection: str
-    names: list[str]
+    names: list[str]  # the collections the library holds, by name
     everything: list[Story]
 
     @property
@@ -121,10 +121,10 @@ class Library:
             return [CollectionInfo(name, stories, notes) for name, stories, notes in rows]
 
     def shelf(self, collection: str) -> Shelf:
-        """One query for the collection names; the stories only of a collection that exists."""
-        names = {c.name for c in self.collections()}
-        everything = self.stories(collection) if collection in names else []
-        return Shelf(collection, sorted(names | {collection}), everything)
+        """One query for the collection names; the stories only of a collection that exists. Reading never
+        creates a collection: a name the library does not hold is not among the names."""
+        names = [c.name for c in self.collections()]
+        return Shelf(collection, names, self.stories(collection) if collection in names else [])
 
     def add(self, collection: str, batch: ImportBatch, sync: bool = False) -> ImportReport:
         """Import a batch in one transaction (``changes.plan_import`` says what it does).

@@ -15,7 +15,7 @@ from storychat.config import Settings, credentials
 from storychat.llm.engine import Engine
 from storychat.stories.formats import Limits
 from storychat.stories.library import Library
-from storychat.ui import api
+from storychat.ui import api, mcp_json
 from storychat.ui.chat import ChatPanel
 from storychat.ui.history import HistoryPanel
 from storychat.ui.library import DEFAULT_COLLECTION, LibraryPanel
@@ -43,6 +43,7 @@ def serve(settings: Settings, engine: Engine) -> None:
         js=PAGE_JS,
         max_file_size=limits.max_bytes,
         mcp_server=settings.mcp,
+        app_kwargs={"lifespan": mcp_json.lifespan(demo)},
     )
 
 

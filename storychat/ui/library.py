@@ -66,7 +66,8 @@ class LibraryPanel:
         shelf = self.library.shelf(collection)
         stories = shelf.stories
         return (
-            message, table(stories), gr.update(choices=shelf.names, value=collection),
+            # A name typed into the picker starts a collection: it is listed before its first import.
+            message, table(stories), gr.update(choices=sorted({*shelf.names, collection}), value=collection),
             status_line(self.info, collection), self.summary(shelf),
             # Each role and epic as the stories write it most often; picking it finds every spelling.
             choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),

@@ -1,4 +1,5 @@
-"""Mistakes a user can fix: a toast that says what to do, one line in the server log, and the page as it was."""
+"""Mistakes a user can fix: a toast that says what to do, one line in the server log, and the page as it was;
+over the API, the client's error and the same one line."""
 
 from __future__ import annotations
 
@@ -41,3 +42,17 @@ def shown_inline(handler):
             return tell(exc)
 
     return returned
+
+
+def refused(endpoint):
+    """Run an API ``endpoint``; a ``Mistake`` becomes the client's error and one line in the server log, as in the UI."""
+
+    @functools.wraps(endpoint)
+    def answered(*args, **kwargs):
+        try:
+            return endpoint(*args, **kwargs)
+        except Mistake as exc:
+            runtime.log(f"user mistake: {exc}")
+            raise gr.Error(str(exc), print_exception=False) from exc
+
+    return answered
