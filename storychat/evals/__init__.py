@@ -1,6 +1,6 @@
-"""Evaluations: needle in a haystack, cost compared with cloud models.
+"""Evaluations: needle in a haystack, the QA sets, the support check's labels, exhaustive questions.
 
-Both measure against a haystack of stories; by default the 22 public
+They measure against stories; by default the 22 public
 backlogs of Dalpiaz's user-story data set, shipped in ``data/dalpiaz-22``
 (CC BY 4.0, see ``data/README.md``), or the folder in ``$STORYCHAT_DALPIAZ``.
 """
