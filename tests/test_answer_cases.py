@@ -102,7 +102,7 @@ def test_a_question_no_story_answers_whose_words_partly_match_gets_no_bare_check
     """Managers approve leave and see a team calendar; no story is about salaries."""
     _, answer = run(pipeline, SALARIES, LEAVE)
     assert answer.refused or answer.no_story_says, answer.raw
-    # With the gate off the model must answer, and the answer then says that no story carries the question.
+    # With the gate off the model must answer, and the answer then says that no story addresses the question.
     _, ungated = run(pipeline.with_options(min_match=0.0), SALARIES, LEAVE)
     assert not ungated.refused and ungated.evidence, ungated.raw
     line = ungated.no_story_says.line()

@@ -154,7 +154,7 @@ def test_a_paraphrase_is_answered_from_the_story_it_means_with_the_mark_of_other
     marked = tab.locator("#chat .sentence-paraphrased")
     assert marked.count() == 1 and marked.first.inner_text().startswith("≈ [paste-")
     title = marked.first.get_attribute("title")
-    assert title.startswith("supported in other words: [paste-") and "carries the question" in title
+    assert title.startswith("supported in other words: [paste-") and "addresses the question" in title
     assert tab.locator("#chat .sentence-partly, #chat .sentence-unsupported").count() == 0
     chat = tab.locator("#chat").inner_text()
     wishlist = re.search(r"≈ \[(paste-\d+)\] As a customer, I want to save books to a wishlist", chat)

@@ -392,7 +392,7 @@ def test_a_yes_that_restates_a_question_its_story_carries_is_supported_in_other_
     question = "Can shoppers keep a list of books to purchase at a later time?"
     claim = "[paste-5] Yes, shoppers can keep a list of books to purchase at a later time."
     assert judge(claim, [wishlist], question).verdict in (PARTLY, UNSUPPORTED)  # by words: "shoppers", "keep"...
-    judged = judge(claim, [wishlist], question, carried={"paste-5"})
+    judged = judge(claim, [wishlist], question, addressed={"paste-5"})
     assert judged.verdict == PARAPHRASED and judged.backed_by == ("paste-5",)
 
 

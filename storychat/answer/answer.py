@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Union
 
-from storychat.answer.carried import NoStorySays
+from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
 from storychat.answer.exhaustive import Reading
@@ -52,7 +52,7 @@ class Answer:
     support: Support = field(default_factory=lambda: Support("", []))  # every sentence of ``raw``, judged
     doubt: str = ""  # UNCITED or NOTHING_SUPPORTED; "" when the answer may be shown as it is
     missing: MissingTerms | None = None  # the question's words that no story mentions
-    no_story_says: NoStorySays | None = None  # none of the stories it cites carries the question (with an embedder)
+    no_story_says: NoStorySays | None = None  # none of the stories it cites addresses the question (with an embedder)
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
 
@@ -63,7 +63,7 @@ class Answer:
     @property
     def gap_line(self) -> str:
         """What no story carries, computed by code: the question's missing words, else that no cited story
-        carries the question; "" when neither. The missing words' line is the more precise of the two."""
+        addresses the question; "" when neither. The missing words' line is the more precise of the two."""
         if self.missing:
             return self.missing.line()
         return self.no_story_says.line() if self.no_story_says else ""

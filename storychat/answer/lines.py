@@ -50,7 +50,7 @@ def context_line(record: dict) -> str:
 
 def gap_line(record: dict) -> str:
     """What no story carries, computed by code: the question's missing words, else that no cited story
-    carries the question; "" when neither."""
+    addresses the question; "" when neither."""
     gap = record["missing"] or record["no_story_says"]
     return gap["line"] if gap else ""
 
@@ -98,7 +98,7 @@ def _citation(cite: dict, wrong: list[dict]) -> Item:
     mark = VERIFIED if cite["verified"] else IN_OTHER_WORDS if cite["paraphrased"] else UNBACKED
     parts = " · ".join(f"{name}: {cite[name]}" for name in ("role", "goal", "benefit") if cite[name])
     verdict = (
-        "Supported in other words: it carries the question, not the answer's words. Check the wording."
+        "Supported in other words: it addresses the question, not the answer's words. Check the wording."
         if cite["paraphrased"] else "" if cite["verified"] else "No sentence of the answer is supported by it."
     )
     details = [parts, *(f"✔ {criterion}" for criterion in cite["acceptance"]), verdict, *map(misquote_line, wrong)]

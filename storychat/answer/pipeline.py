@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Progress, Timings, Token, final
-from storychat.answer.carried import NoStorySays, as_clause, carrying
+from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
@@ -61,7 +61,7 @@ class Request:
     grammar: str | None  # GBNF that makes the answer open with a cited id; None when unconstrained
     best_match: float = 0.0  # the search's best hit's relevance, what the relevance gate judges
     follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
-    carried: tuple[str, ...] | None = None  # ids of the stories that carry the question; None: not judged
+    addressed: tuple[str, ...] | None = None  # ids of the stories that address the question; None: not judged
 
 
 class Pipeline:
@@ -180,8 +180,8 @@ class Pipeline:
         request = self._request(question, context, [h.story for h in context.hits])
         # A follow-up asks about the previous turn's stories in words of its own; only a question asked
         # afresh, with an embedder, is held against the stories its answer cites.
-        carried = carrying(question, hits) if self.embedder and not follow_up else None
-        return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), carried=carried)
+        addressed = addressing(question, hits) if self.embedder and not follow_up else None
+        return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), addressed=addressed)
 
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
@@ -329,7 +329,7 @@ class Pipeline:
     ) -> Answer:
         context = request.context
         known = {s.id: s for s in stories}
-        support = check_support(raw, known, request.question, request.carried or ())
+        support = check_support(raw, known, request.question, request.addressed or ())
         citations = check_citations(
             raw, {s.id: s for s in context.stories}, known, support.supported_ids(), support.supported_ids(PARAPHRASED)
         )
@@ -360,10 +360,10 @@ class Pipeline:
 
 
 def _no_story_says(request: Request, citations: list[Citation], hits: list[Hit]) -> NoStorySays | None:
-    """When the question was judged and no valid citation carries it: the line that says so, with the closest story."""
-    if request.carried is None or not any(c.valid for c in citations):
+    """When the question was judged and no valid citation addresses it: the line that says so, with the closest story."""
+    if request.addressed is None or not any(c.valid for c in citations):
         return None
-    if any(c.valid and c.id in request.carried for c in citations):
+    if any(c.valid and c.id in request.addressed for c in citations):
         return None
     closest = hits[0].story if hits else None
     return NoStorySays(as_clause(request.question), closest, instead_of(closest, request.question) if closest else "")

@@ -9,7 +9,7 @@ unsupported otherwise. Words that only frame the answer ("The answer is:")
 make no claim. A sentence flagged only for words of the question ("Yes, a
 participant can revise their estimate" to a story that says "change my
 estimate") is **supported in other words** when a story it is judged against
-carries the question (``answer/carried.py``: that takes a reader of meaning)
+addresses the question (``answer/addresses.py``: that takes a reader of meaning)
 and none of those words is a name, a number or a negation.
 
 Repeated sentences, empty openers and echoed ``Question: ...`` lines are marked
@@ -26,7 +26,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Callable, Collection, Iterable, Mapping, Sequence
 
-from storychat.answer.carried import names
+from storychat.answer.addresses import names
 from storychat.answer.citations import extract_ids, is_refusal
 from storychat.answer.retrieval import StoryIndex
 from storychat.text import STOPWORDS, stem, terms
@@ -122,7 +122,7 @@ class Sentence:
         """The verdict, the words no story it is judged against holds, and any misquote, in words."""
         j = self.judgement
         if j.verdict == PARAPHRASED:
-            return f"{j.verdict}: [{', '.join(j.backed_by)}] carries the question, in other words than {', '.join(j.unsupported)}"
+            return f"{j.verdict}: [{', '.join(j.backed_by)}] addresses the question, in other words than {', '.join(j.unsupported)}"
         return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
             f"; it misquotes [{j.misquote.id}]" if j.misquote and j.misquote.id else ""
         ) + (f"; these are [{j.misquote.owner}]'s words" if j.misquote and j.misquote.owner else "")
@@ -192,10 +192,10 @@ class MissingTerms:
 
 
 def check_support(
-    answer: str, stories: Mapping[str, Story], question: str = "", carried: Collection[str] = ()
+    answer: str, stories: Mapping[str, Story], question: str = "", addressed: Collection[str] = ()
 ) -> Support:
     """Split ``answer`` to ``question`` and judge each sentence against the ``stories`` (by id) it may cite;
-    ``carried``: the ids of the stories that carry the question (``answer/carried.py``)."""
+    ``addressed``: the ids of the stories that address the question (``answer/addresses.py``)."""
     sentences: list[Sentence] = []
     before: tuple[str, ...] = ()
     seen: set[str] = set()
@@ -204,7 +204,7 @@ def check_support(
         cites = tuple(extract_ids(text, stories))
         against = cites or before
         before = against
-        judgement = judge(text, [stories[i] for i in against if i in stories], question, carried, stories.values())
+        judgement = judge(text, [stories[i] for i in against if i in stories], question, addressed, stories.values())
         key = " ".join(w.lower() for w in _WORD.findall(_CITATION.sub(" ", text)))
         cut = ECHOED_QUESTION if _ECHO.search(_CITATION.sub(" ", text)) else REPEAT if key and key in seen else ""
         seen.add(key)
@@ -241,13 +241,13 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def judge(
-    sentence: str, stories: Sequence[Story], question: str = "", carried: Collection[str] = (),
+    sentence: str, stories: Sequence[Story], question: str = "", addressed: Collection[str] = (),
     library: Iterable[Story] = (),
 ) -> Judgement:
     """Whether ``stories`` back what ``sentence`` says (its citations are ignored).
 
     A question asks and claims nothing; a "Yes" claims what ``question`` asks, besides its own words.
-    ``carried``: ids of stories that carry the question; ``library``: where a misquote's owner is looked for.
+    ``addressed``: ids of stories that address the question; ``library``: where a misquote's owner is looked for.
     """
     claim = LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
     if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
@@ -267,11 +267,11 @@ def judge(
     backed_by = _backers(found, vocabularies)
     misquote = _misquote(claim, stories, library)
     share = 1 - len(unsupported) / (len(words) + bool(negated))
-    carrying = tuple(s.id for s in stories if s.id in carried)
+    addressing = tuple(s.id for s in stories if s.id in addressed)
     if not unsupported and not misquote:
         verdict = SUPPORTED
-    elif carrying and not misquote and _restates(unsupported, f"{claim} {question}", question):
-        verdict, backed_by = PARAPHRASED, carrying
+    elif addressing and not misquote and _restates(unsupported, f"{claim} {question}", question):
+        verdict, backed_by = PARAPHRASED, addressing
     elif share >= PARTLY_SHARE:
         verdict = PARTLY
     else:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from storychat.answer.carried import carrying
+from storychat.answer.addresses import addressing
 from storychat.answer.retrieval import StoryIndex
 from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED, judge
 from storychat.evals import dalpiaz_dir
@@ -149,7 +149,7 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
 
 def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, embedder: Embedder | None = None) -> list[Outcome]:
     """Judge every labelled sentence against the backlog's own stories, as the pipeline does with ``embedder``:
-    a sentence may then be supported in other words by a story that carries the question. A backlog that is
+    a sentence may then be supported in other words by a story that addresses the question. A backlog that is
     not in ``data_root`` (default: the Dalpiaz folder) is made of the stories stored with its answers."""
     root = data_root or dalpiaz_dir()
     backlogs: dict[str, dict[str, Story]] = {}
@@ -163,13 +163,13 @@ def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, e
             )
             indexes[answer.backlog] = StoryIndex([s for s in backlogs[answer.backlog].values() if not s.is_note], embedder)
         stories = backlogs[answer.backlog]
-        carried = carrying(answer.question, indexes[answer.backlog].search(answer.question)) if embedder else ()
+        addressed = addressing(answer.question, indexes[answer.backlog].search(answer.question)) if embedder else ()
         for story_id, text in answer.stories.items():
             if story_id in stories and stories[story_id].text != text:
                 raise LabelError(f"{answer.set} line {answer.line}: {story_id} no longer reads as it did when labelled")
         for sentence in answer.sentences:
             against = [stories[i] for i in sentence.against if i in stories]
-            judged = judge(sentence.text, against, answer.question, carried, stories.values())
+            judged = judge(sentence.text, against, answer.question, addressed, stories.values())
             outcomes.append(Outcome(answer, sentence, judged.verdict))
     return outcomes
 

@@ -38,7 +38,7 @@ def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
             doubt: why the answer cannot be trusted as written (cites no story the model was shown; or has no sentence that the stories it cites support); else empty
             sentences: each sentence of raw in order with text and cites (ids written in it) and against (ids it is held against) and verdict (supported or supported in other words or partly supported or unsupported or no claim) and unsupported_words and backed_by and cut (why answer leaves it out) and misquote (story text it claims that the story does not hold; else null) and why (the verdict in words)
             missing: the question's words that no story mentions with the closest story and the line the chat shows; else null
-            no_story_says: the closest story and the line the chat shows when no story the answer cites carries the question; else null
+            no_story_says: the closest story and the line the chat shows when no story the answer cites addresses the question; else null
             closest: the stories closest to the question when the answer is refused or in doubt or no_story_says is set; else empty
             context: what the model read: stories_in_context and stories_total and tokens_in_context and n_ctx and mode (full or retrieval or exhaustive)
             timings: ttft_s and total_s in seconds and prompt_tokens and completion_tokens and prompt_evaluated (the tokens not taken from the cache)

@@ -1,4 +1,4 @@
-"""Whether a story carries a question, and the line an answer gets when none it cites does."""
+"""Whether a story addresses a question, and the line an answer gets when none it cites does."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storychat.answer.carried import CARRIES, NoStorySays, as_clause, carries, carrying, names
+from storychat.answer.addresses import ADDRESSES, NoStorySays, as_clause, addresses, addressing, names
 from storychat.answer.retrieval import Hit, StoryIndex
 from storychat.stories.formats import read_file
 
@@ -50,24 +50,24 @@ def test_names_are_numbers_acronyms_and_capitals_past_the_start_of_a_sentence():
 def test_the_delegate_story_does_not_yet_carry_hand_over_but_the_balance_story_carries_the_days_question(leave):
     hand_over = leave.search("Can a manager hand over approvals while away?")
     assert hand_over[0].story.id == "HR-107"  # ranked first by meaning, though below CARRIES
-    assert not carries("Can a manager hand over approvals while away?", hand_over[0])
+    assert not addresses("Can a manager hand over approvals while away?", hand_over[0])
     balance = "Can I see how many days of leave I have left this year?"
     days = leave.search(balance)
-    assert days[0].story.id == "HR-102" and carries(balance, days[0])
+    assert days[0].story.id == "HR-102" and addresses(balance, days[0])
 
 
 def test_no_story_carries_the_salary_question(leave):
     question = "Can managers see their employees' salaries?"
-    assert carrying(question, leave.search(question)) == ()
+    assert addressing(question, leave.search(question)) == ()
 
 
 def test_a_story_that_lacks_a_name_the_question_uses_does_not_carry_it(leave):
     story = leave.stories[0]
     close = Hit(story, 1.0, 1.0, 1.0)
-    assert carries("Can employees request annual leave?", close)
-    assert not carries("Can employees request annual leave in Workday?", close)
-    assert not carries("Can employees request annual leave?", Hit(story, 1.0, 1.0, None))  # no reader: never
-    assert CARRIES > 0.29  # above the gate: a question the gate lets through is not yet carried
+    assert addresses("Can employees request annual leave?", close)
+    assert not addresses("Can employees request annual leave in Workday?", close)
+    assert not addresses("Can employees request annual leave?", Hit(story, 1.0, 1.0, None))  # no reader: never
+    assert ADDRESSES > 0.29  # above the gate: a question the gate lets through is not yet carried
 
 
 def test_the_line_names_the_closest_story_and_what_it_says_instead(leave):
@@ -80,6 +80,6 @@ def test_a_question_for_a_quantity_is_carried_only_by_a_story_that_states_a_numb
     """HR-102 lets employees see their remaining days; it does not say how many days anyone gets."""
     hr102 = next(s for s in leave.stories if s.id == "HR-102")
     hr110 = next(s for s in leave.stories if s.id == "HR-110")  # "at most 5 are carried over"
-    assert not carries("How many days of annual leave does each employee get?", Hit(hr102, 1.0, 1.0, 1.0))
-    assert carries("How many days can be carried over?", Hit(hr110, 1.0, 1.0, 1.0))
-    assert carries("Can employees see their leave balance?", Hit(hr102, 1.0, 1.0, 1.0))
+    assert not addresses("How many days of annual leave does each employee get?", Hit(hr102, 1.0, 1.0, 1.0))
+    assert addresses("How many days can be carried over?", Hit(hr110, 1.0, 1.0, 1.0))
+    assert addresses("Can employees see their leave balance?", Hit(hr102, 1.0, 1.0, 1.0))

@@ -1,15 +1,15 @@
-"""Does a story carry what a question asks? The judgement behind "supported in other words" and "No story says".
+"""Does a story address what a question asks? The judgement behind "supported in other words" and "No story says".
 
-A story carries a question when its relevance to it (``Hit.relevance``: the
+A story addresses a question when its relevance to it (``Hit.relevance``: the
 mean of the word match and the meaning, the relevance gate's own measure) is at
-least ``CARRIES`` and it holds every name, acronym and number the question
-uses: the reader of meaning cannot tell "PayPal" from "credit card" reliably,
+least ``ADDRESSES`` and it holds every name, acronym and number the question
+uses: the embedder cannot tell "PayPal" from "credit card" reliably,
 so names stay the word check's job. A question that asks for a quantity ("how
-many days ...") is carried only by a story that states a number. Only a pipeline with an embedder judges this;
-by words alone a story that shares the question's words does not yet carry it.
+many days ...") is addressed only by a story that states a number. Only a pipeline with an embedder judges this;
+by words alone a story that shares the question's words does not yet address it.
 
 ``NoStorySays`` is the line an answer gets when none of the stories it cites
-carries its question: ``No story says whether managers can see their employees'
+addresses its question: ``No story says whether managers can see their employees'
 salaries; closest: [HR-106] (team calendar)``.
 """
 
@@ -24,7 +24,7 @@ from storychat.stories import Story
 
 # Chosen on the tuning half of the support labels (qa-dalpiaz): the lowest relevance at which no
 # sentence labelled unsupported was rescued; docs/evaluation.md, "Meaning beside words".
-CARRIES = 0.36
+ADDRESSES = 0.36
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _AUXILIARIES = frozenset("can could may might must shall should will would is are was were do does has have".split())
@@ -54,9 +54,9 @@ def names(text: str) -> list[str]:
     return found
 
 
-def carries(question: str, hit: Hit) -> bool:
-    """Whether ``hit``'s story carries ``question``: relevant enough, and holding its names."""
-    if hit.meaning is None or hit.relevance < CARRIES:
+def addresses(question: str, hit: Hit) -> bool:
+    """Whether ``hit``'s story addresses ``question``: relevant enough, and holding its names."""
+    if hit.meaning is None or hit.relevance < ADDRESSES:
         return False
     text = " ".join([hit.story.text, *hit.story.acceptance, hit.story.epic])
     if _QUANTITY.search(question) and not _NUMBER.search(text):
@@ -65,14 +65,14 @@ def carries(question: str, hit: Hit) -> bool:
     return all(name.lower() in held for name in names(question))
 
 
-def carrying(question: str, hits: Sequence[Hit]) -> tuple[str, ...]:
-    """The ids of the ``hits``' stories that carry ``question``, best first."""
-    return tuple(h.story.id for h in hits if carries(question, h))
+def addressing(question: str, hits: Sequence[Hit]) -> tuple[str, ...]:
+    """The ids of the ``hits``' stories that address ``question``, best first."""
+    return tuple(h.story.id for h in hits if addresses(question, h))
 
 
 @dataclass(frozen=True)
 class NoStorySays:
-    """None of the stories an answer cites carries its question; the closest story, and what it says instead."""
+    """None of the stories an answer cites addresses its question; the closest story, and what it says instead."""
 
     asked: str  # as_clause(question): "says whether managers can see ..." or "answers “...”"
     closest: Story | None = None
