@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
+
+from tests.helpers import DATA
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -11,6 +14,7 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run",
 ]
 USER, PASSWORD = "tester", "correct-horse"
+VIEWPORT = {"width": 1366, "height": 768}
 ANSWER_TIMEOUT_S = 240
 
 
@@ -91,3 +95,21 @@ def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 10
             return value
         time.sleep(step_ms / 1000)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {condition.__name__}")
+
+
+def upload_leave(tab) -> None:
+    """leave.csv into the current collection (a test before may have imported it already)."""
+    on_tab(tab, "Stories")
+    tab.locator("#upload input[type=file]").set_input_files(str(DATA / "leave.csv"))
+    tab.locator("#report").get_by_text(re.compile(r"^(Added 30 stories|Updated)")).wait_for(timeout=60_000)
+    on_tab(tab, "Chat")
+
+
+def answered(tab, question: str) -> str:
+    """Ask, wait for the answer's coverage line, and return it."""
+    before = coverage(tab)
+    ask(tab, question)
+    wait_until(lambda: coverage(tab) != before and coverage(tab).startswith("Context:"))
+    # The box empties once the answer is kept: until then Gradio ignores another press of Ask.
+    wait_until(lambda: tab.locator("#question textarea").input_value() == "", timeout_s=30)
+    return coverage(tab)

@@ -9,7 +9,8 @@ from urllib.parse import unquote
 import pytest
 
 from tests.browser import (
-    PASSWORD, ask, choose_collection, coverage, log_in, new_chat, on_tab, open_quick_actions, paste, wait_until,
+    PASSWORD, VIEWPORT, answered, choose_collection, coverage, log_in, new_chat, on_tab, open_quick_actions, paste,
+    upload_leave, wait_until,
 )
 from tests.helpers import DATA
 from tests.serving import running_app
@@ -17,7 +18,6 @@ from tests.serving import running_app
 pytestmark = pytest.mark.model
 
 ALICE, BOB = "alice", "bob"
-VIEWPORT = {"width": 1366, "height": 768}
 LEAVE_QUESTION = "Who approves leave requests?"
 
 
@@ -41,24 +41,6 @@ def leave_chat(chromium, url: str, user: str):
     new_chat(tab, "leave")
     upload_leave(tab)
     return tab
-
-
-def upload_leave(tab) -> None:
-    """leave.csv into the current collection (a test before may have imported it already)."""
-    on_tab(tab, "Stories")
-    tab.locator("#upload input[type=file]").set_input_files(str(DATA / "leave.csv"))
-    tab.locator("#report").get_by_text(re.compile(r"^(Added 30 stories|Updated)")).wait_for(timeout=60_000)
-    on_tab(tab, "Chat")
-
-
-def answered(tab, question: str) -> str:
-    """Ask, wait for the answer's coverage line, and return it."""
-    before = coverage(tab)
-    ask(tab, question)
-    wait_until(lambda: coverage(tab) != before and coverage(tab).startswith("Context:"))
-    # The box empties once the answer is kept: until then Gradio ignores another press of Ask.
-    wait_until(lambda: tab.locator("#question textarea").input_value() == "", timeout_s=30)
-    return coverage(tab)
 
 
 def questions(tab) -> list[str]:
@@ -198,7 +180,7 @@ def test_acceptance_criteria_show_in_the_table_the_import_report_and_the_evidenc
     tab.locator("#upload input[type=file]").set_input_files(str(DATA / "leave.csv"))
     report = tab.locator("#report")
     report.get_by_text("Added 30 stories to criteria").wait_for(timeout=60_000)
-    assert "Read from them: 4 roles, 6 epics, 9 acceptance criteria." in report.inner_text()
+    assert "Read from leave.csv: 4 roles, 6 epics, 9 acceptance criteria." in report.inner_text()
     tab.locator("#upload").get_by_text("Drop File Here").wait_for(timeout=10_000)  # ready for the next file
     criteria = tab.locator("#stories").get_by_text("Given I have enough leave left, when I submit a request").filter(visible=True)
     criteria.first.wait_for(timeout=10_000)

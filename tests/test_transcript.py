@@ -4,6 +4,7 @@ from storychat.answer.citations import Citation
 from storychat.chats.conversation import Conversation, Turn, answered, stopped
 from storychat.answer.context import Coverage
 from storychat.answer.answer import Answer, Timings
+from storychat.answer.support import PARAPHRASED
 from storychat.chats.transcript import to_json, to_markdown
 from storychat.stories import Story
 
@@ -59,3 +60,14 @@ def test_an_answer_citing_a_story_changed_since_says_so_in_both_exports():
     [first] = json.loads(to_json([turn()], "poker", {"US-1": reworded}))["turns"]
     assert first["changed_after"] == ["US-1 changed after this answer"]
     assert first["citations"][0]["digest"] == EXPORT.digest
+
+
+def test_the_markdown_export_marks_a_sentence_supported_in_other_words_and_counts_tokens_as_the_chat_does():
+    record = {**turn().record, "sentences": [{
+        "text": "[US-1] The moderator can save a game.", "cites": ["US-1"], "against": ["US-1"], "verdict": PARAPHRASED,
+        "unsupported_words": ["save"], "backed_by": ["US-1"], "cut": "", "misquote": None,
+        "why": "supported in other words: [US-1] addresses the question, in other words than save",
+    }]}
+    text = to_markdown([Turn("Can the moderator save a game?", record=record)], "poker")
+    assert "- ≈ supported in other words: [US-1] addresses the question, in other words than save: [US-1] The moderator can save" in text
+    assert "2,641 of 8,192 model tokens" in text

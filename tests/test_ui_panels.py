@@ -14,8 +14,9 @@ from storychat.answer.pipeline import Pipeline
 from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
-from storychat.ui.library import TABLE_HEADERS, Costs, LibraryPanel
-from storychat.ui.render import coverage_line
+from storychat.cost import Costs
+from storychat.ui.library import TABLE_HEADERS, LibraryPanel
+from storychat.ui.render import coverage_line, escape, turn_messages
 from tests.helpers import DATA, week_later
 
 STORIES = """\
@@ -76,7 +77,7 @@ def test_an_upload_of_a_file_imported_before_shows_the_change_report_and_offers_
     assert button["visible"] is False and gone == []
 
 
-def test_what_changed_lists_the_last_imports_changes_and_the_chat_notes_an_answer_citing_a_changed_story(tmp_path, fake_engine):
+def test_what_changed_lists_the_last_imports_changes_and_an_answer_citing_a_changed_story_says_so_then_and_now(tmp_path, fake_engine):
     library = Library(tmp_path / "data")
     library.add("leave", read_file(DATA / "leave.csv"))
     shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
@@ -85,22 +86,42 @@ def test_what_changed_lists_the_last_imports_changes_and_the_chat_notes_an_answe
     answer = Answer("[HR-102] You see it on your profile.", False, [Citation("HR-102", "leave.csv", 3, cited.text, True, digest=cited.digest)],
                     Coverage(30, 30, 2000, 8192, "full"), Timings(1.0, 2.0, 2000, 10, 20))
     conversation = Conversation().add(answered("Where do I see my balance?", answer))
-    assert chat.note_changes([], conversation, "leave") == gr.skip()
+    assert not [m for m in chat.note_changes(conversation, "leave") if "changed after" in m.get("metadata", {}).get("title", "")]
 
     shelves.import_files([str(week_later(tmp_path))], "leave")
     action = chat._action("changes", "", "leave")
     assert action.title == "What changed since the last import: 1 added, 2 changed, 0 removed"
     assert [s.id for s in action.stories] == ["HR-102", "HR-110", "HR-131"]
     assert action.evidence[0].startswith("changed [HR-102] ") and action.evidence[1].startswith("  text: was “")
-    assert chat.note_changes([], conversation, "leave") == [
-        {"role": "assistant", "content": "⚠ HR-102 changed after this answer: “Where do I see my balance?”"}
-    ]
+    shown = chat.note_changes(conversation, "leave")
+    assert shown[:-1] == [{"role": "user", "content": "Where do I see my balance?"}, *turn_messages(conversation.turns[0])]
+    notice = shown[-1]
+    assert notice["metadata"]["title"] == "⚠ HR-102 changed after this answer"
+    now = next(s for s in library.stories("leave") if s.id == "HR-102").text
+    assert notice["content"].startswith(f"When answered: “{escape(cited.text)}”<br>Now: “{escape(now)}”") and now != cited.text
+    assert f"{cited.text}" in shelves.story_history("HR-102", "leave") and "changed" in shelves.story_history("HR-102", "leave")
+
+
+def test_a_reimport_report_counts_what_the_file_holds_not_only_what_it_added(tmp_path, fake_engine):
+    shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    shelves.import_files([str(DATA / "leave.csv")], "leave")
+    report, *_ = shelves.import_files([str(week_later(tmp_path))], "leave")
+    # week two's file: 30 stories (one added, one gone) with 11 criteria; the one it added has none
+    assert "1 added, 2 changed" in report and "- Read from leave.csv: 4 roles, 6 epics, 11 acceptance criteria." in report
+
+
+def test_story_history_asks_for_an_id_and_says_when_a_story_never_changed(tmp_path, fake_engine):
+    library = Library(tmp_path / "data")
+    library.add("leave", read_file(DATA / "leave.csv"))
+    shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    assert shelves.story_history("HR-101", "leave") == "No earlier versions of **HR-101** in leave: no import changed or removed it."
+    assert shelves.story_history(" ", "leave") == gr.skip()
 
 
 def test_an_import_shows_what_was_parsed_and_the_pickers_keep_the_stories_casing(tmp_path, fake_engine):
     shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
     report, table, _, _, _, roles, epics, *_ = shelves.import_files([str(DATA / "leave.csv")], "leave")
-    assert "Added 30 stories to **leave**" in report and "- Read from them: 4 roles, 6 epics, 9 acceptance criteria." in report
+    assert "Added 30 stories to **leave**" in report and "- Read from leave.csv: 4 roles, 6 epics, 9 acceptance criteria." in report
     assert roles["choices"] == ["employee", "HR advisor", "manager", "IT administrator"]
     assert epics["choices"][0] == "Leave requests"
     hr_101 = next(row for row in table if row[0] == "HR-101")

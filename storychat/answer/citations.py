@@ -74,17 +74,27 @@ def check_citations(
     return citations
 
 
-def changed_after(citations: Sequence[Citation], current: Mapping[str, Story]) -> list[str]:
-    """For each valid citation whose story ``current`` (by id) no longer holds as it was: "HR-102 changed after this answer"."""
-    lines = []
+@dataclass(frozen=True)
+class ChangedSince:
+    """A story an answer cited that an import changed or removed after the answer was written."""
+
+    id: str
+    then: str  # the story's text when the answer cited it
+    now: str | None  # its text now; None when it was removed
+
+    def line(self) -> str:
+        return f"{self.id} {'was removed' if self.now is None else 'changed'} after this answer"
+
+
+def changed_after(citations: Sequence[Citation], current: Mapping[str, Story]) -> list[ChangedSince]:
+    """Each valid citation whose story ``current`` (by id) no longer holds as it was."""
+    changed = []
     for cite in citations:
         if cite.valid and cite.digest:
             now = current.get(cite.id)
-            if now is None:
-                lines.append(f"{cite.id} was removed after this answer")
-            elif now.digest != cite.digest:
-                lines.append(f"{cite.id} changed after this answer")
-    return lines
+            if now is None or now.digest != cite.digest:
+                changed.append(ChangedSince(cite.id, cite.text, now and now.text))
+    return changed
 
 
 def _normal(text: str) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Mapping, Sequence
 
 from storychat.answer import lines as answer_lines
-from storychat.answer.citations import changed_after
+from storychat.answer.citations import ChangedSince, changed_after
 from storychat.chats.conversation import QUICK_ACTION, STOPPED, Turn
 from storychat.stories import Story
 
@@ -27,7 +27,7 @@ def to_json(turns: Sequence[Turn], collection: str, current: Mapping[str, Story]
 
 
 def _turn_json(turn: Turn, current: Mapping[str, Story] | None) -> dict:
-    changed = {"changed_after": changed_after(turn.citations, current)} if current is not None and turn.kind not in NOTES else {}
+    changed = {"changed_after": [c.line() for c in changed_after(turn.citations, current)]} if current is not None and turn.kind not in NOTES else {}
     return {"question": turn.question, "kind": turn.kind, **turn.record, **changed}
 
 
@@ -43,7 +43,7 @@ def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, St
     return "\n".join(lines)
 
 
-def _answer_markdown(r: dict, changed: list[str]) -> list[str]:
+def _answer_markdown(r: dict, changed: list[ChangedSince]) -> list[str]:
     """What the code found of an answer: the gap, the marked sentences, the checked citations, those
     ``changed`` since, any doubt."""
     lines = []
@@ -61,7 +61,7 @@ def _answer_markdown(r: dict, changed: list[str]) -> list[str]:
             lines += [f"- {cite.line()}", *(f"  - {detail}" for detail in cite.details)]
         lines.append("")
     if changed:
-        lines += [f"⚠ {line}." for line in changed] + [""]
+        lines += [f"⚠ {c.line()}." for c in changed] + [""]
     if doubt := answer_lines.doubt_line(r):
         lines += [doubt, ""]
     if answer_lines.withheld(r):

@@ -80,6 +80,11 @@ class ImportReport:
     relined: list[Story] = field(default_factory=list)  # unchanged stories at another line now, with it
 
     @property
+    def held(self) -> list[Story]:
+        """The stories the source holds: added, changed (as they are now), unchanged, and skipped as duplicates."""
+        return self.added + [c.new for c in self.changed] + self.unchanged + self.duplicates
+
+    @property
     def reimport(self) -> bool:
         """The source had stories in the collection already."""
         return bool(self.changed or self.unchanged or self.gone)

@@ -17,12 +17,11 @@ from storychat.chats import transcript
 from storychat.chats.store import Chats
 from storychat.stories.library import Shelf
 from storychat.cost import Costs
-from storychat.answer.citations import changed_after
 from storychat.answer.context import QuestionError
 from storychat.chats.conversation import Conversation, Turn
 from storychat.answer.answer import Done, Progress, Token
 from storychat.answer.pipeline import Pipeline
-from storychat.ui.history import owner
+from storychat.ui.history import messages, owner
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, LibraryPanel
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import (
@@ -169,14 +168,10 @@ class ChatPanel:
             raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         return shelf
 
-    def note_changes(self, chat: list, conversation: Conversation, collection: str):
-        """After stories changed: a line in the chat for each earlier answer citing one of them."""
+    def note_changes(self, conversation: Conversation, collection: str):
+        """After stories changed: the chat again, each answer citing one of them with its notice."""
         current = {s.id: s for s in self.library.shelf(collection).everything}
-        notes = [
-            f"⚠ {escape(line)}: “{escape(turn.question)}”"
-            for turn in conversation.turns for line in changed_after(turn.citations, current)
-        ]
-        return chat + [{"role": "assistant", "content": "\n\n".join(notes)}] if notes else gr.skip()
+        return messages(conversation, current)
 
     @shown_inline
     def export(self, kind: str, conversation: Conversation, collection: str) -> str:
@@ -254,7 +249,7 @@ class ChatPanel:
             api_visibility="private",
         )
         for event in changed:
-            event.then(self.note_changes, [ui.chatbot, conversation, collection], ui.chatbot, api_visibility="private")
+            event.then(self.note_changes, [conversation, collection], ui.chatbot, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import gradio as gr
 
 from storychat.chats.store import LOCAL, Chat, Chats
 from storychat.chats.conversation import Conversation
+from storychat.stories import Story
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import escape, turn_coverage, turn_messages
 
@@ -20,9 +22,12 @@ def owner(request: gr.Request | None) -> str:
     return (request.username if request else None) or LOCAL
 
 
-def messages(conversation: Conversation) -> list[dict]:
-    """The chat's messages as they were shown, turn by turn."""
-    return [m for turn in conversation.turns for m in ({"role": "user", "content": escape(turn.question)}, *turn_messages(turn))]
+def messages(conversation: Conversation, current: Mapping[str, Story]) -> list[dict]:
+    """The chat's messages, turn by turn, each answer with a notice for every story it cites that changed since
+    (``current``: the collection's stories now, by id)."""
+    return [
+        m for turn in conversation.turns for m in ({"role": "user", "content": escape(turn.question)}, *turn_messages(turn, current))
+    ]
 
 
 @dataclass
@@ -57,7 +62,8 @@ class HistoryPanel:
         conversation, its last coverage line, its title and the list of chats."""
         conversation = found[1] if found else Conversation()
         coverage = turn_coverage(conversation.turns[-1]) if conversation.turns else ""
-        return messages(conversation), conversation, coverage, found[0].title if found else "", self.listing(conversation, request)
+        current = {s.id: s for s in self.chats.library.shelf(found[0].collection).everything} if found else {}
+        return messages(conversation, current), conversation, coverage, found[0].title if found else "", self.listing(conversation, request)
 
     def opened(self, chat_id: int | None, request: gr.Request) -> tuple[Chat, Conversation] | None:
         return self.chats.open(owner(request), chat_id) if chat_id is not None else None

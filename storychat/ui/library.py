@@ -17,7 +17,7 @@ from storychat.stories import Story
 from storychat.stories.formats import ImportBatch, Limits, StoryImportError, read_bytes, read_text
 from storychat.stories.library import ImportReport, Library, Shelf
 from storychat.ui.mistakes import Mistake, shown_inline
-from storychat.ui.render import escape, report_text, status_line
+from storychat.ui.render import escape, history_markdown, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
@@ -44,6 +44,9 @@ class LibraryColumn:
     table: gr.Dataframe
     delete_id: gr.Textbox
     delete: gr.Button
+    history_id: gr.Textbox
+    history: gr.Button
+    versions: gr.Markdown
     clear: gr.Button
     confirm: gr.Button
     csv: gr.Button
@@ -119,7 +122,7 @@ class LibraryPanel:
         removed = self.library.remove(collection, gone or [])
         message = (
             f"Removed {len(removed)} {_stories(len(removed))} no longer in the file: {escape(', '.join(removed))}. "
-            "`storychat stories history ID` shows each as it was."
+            "*Story history* under *Manage collection* shows each as it was."
         )
         return self.refresh(collection, message) + (remove_button([]), [])
 
@@ -128,6 +131,14 @@ class LibraryPanel:
         if not self.library.delete_story(collection, story_id):
             return self.refresh(collection, f"⚠ No story with id {escape(story_id)!s} in {escape(collection)}.")
         return self.refresh(collection, f"Deleted {escape(story_id)}.")
+
+    @shown_inline
+    def story_history(self, story_id: str, collection: str) -> str:
+        """Every earlier version of a story in the collection, newest first: what a re-import changed or removed."""
+        story_id = (story_id or "").strip()
+        if not story_id:
+            raise Mistake("Type a story id first, for example the one a notice says changed.")
+        return history_markdown(story_id, collection, self.library.history(story_id, collection))
 
     def ask_clear(self, collection: str):
         count = len(self.library.shelf(collection).stories)
@@ -179,6 +190,10 @@ class LibraryPanel:
             with gr.Row():
                 delete_id = gr.Textbox(label="Story id", scale=3)
                 delete = gr.Button("Delete story", scale=1)
+            with gr.Row():
+                history_id = gr.Textbox(label="Story history: id", placeholder="HR-102", scale=3, elem_id="history-id")
+                history = gr.Button("Show earlier versions", scale=1, elem_id="show-history")
+            versions = gr.Markdown(elem_id="versions")
             clear = gr.Button("Delete whole collection…", variant="stop")
             confirm = gr.Button(visible=False, variant="stop")
             with gr.Row():
@@ -190,8 +205,8 @@ class LibraryPanel:
         with gr.Accordion("Cloud cost comparison", open=False):
             cost = gr.Markdown(self.costs.markdown(shelf.stories, DEFAULT_COLLECTION), elem_id="cost")
         return LibraryColumn(
-            collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, clear, confirm, csv, jsonl,
-            export_file, cost, notes,
+            collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, history_id, history, versions,
+            clear, confirm, csv, jsonl, export_file, cost, notes,
         )
 
     def wire(self, ui: LibraryColumn, targets: list) -> list:
@@ -209,6 +224,8 @@ class LibraryPanel:
             api_visibility="undocumented",
         )
         deleted = ui.delete.click(self.delete_story, [ui.delete_id, ui.collection], targets, api_name="delete_story", api_visibility="undocumented")
+        for show in (ui.history.click, ui.history_id.submit):
+            show(self.story_history, [ui.history_id, ui.collection], ui.versions, api_visibility="private")
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
         ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
+from typing import Mapping
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
 from storychat.answer import lines
+from storychat.answer.citations import ChangedSince, changed_after
 from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
 from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
 from storychat.chats.transcript import NOTES
 from storychat.llm.engine import EngineInfo
 from storychat.stories import Story
+from storychat.stories.changes import Version
 from storychat.stories.library import ImportReport
 
 
@@ -21,6 +24,7 @@ def escape(text: str) -> str:
 
 
 PENDING = "⏳"
+HISTORY_HINT = "Each earlier version: Stories tab, *Manage collection*, *Story history*."
 
 
 def pending_line(stage: str, elapsed_s: float) -> str:
@@ -52,8 +56,9 @@ CSS = f"""
 """
 
 
-def turn_messages(turn: Turn) -> list[dict]:
-    """The chat's messages after a kept turn's question, rendered from its record."""
+def turn_messages(turn: Turn, current: Mapping[str, Story] | None = None) -> list[dict]:
+    """The chat's messages after a kept turn's question, rendered from its record. ``current``: the collection's
+    stories now, by id; an answer citing one that changed since says so, with the text then and now."""
     record = turn.record
     if turn.kind == STOPPED:
         partial = f"{escape(record['answer'])}\n\n" if record["answer"] else ""
@@ -61,7 +66,18 @@ def turn_messages(turn: Turn) -> list[dict]:
     if turn.kind == QUICK_ACTION:
         listed = {"role": "assistant", "content": record["markdown"] or escape(record["answer"])}
         return [listed, *summary_messages(record["summary"])]
-    return answer_messages(record)
+    changed = changed_after(turn.citations, current) if current is not None else []
+    return answer_messages(record) + [changed_message(c) for c in changed]
+
+
+def changed_message(change: ChangedSince) -> dict:
+    """A collapsed notice under an answer: the cited story changed (or went) after it; open, the text then and now."""
+    now = "removed from the collection" if change.now is None else f"“{escape(change.now)}”"
+    return {
+        "role": "assistant",
+        "content": f"When answered: “{escape(change.then)}”<br>Now: {now}<br>{HISTORY_HINT}",
+        "metadata": {"title": f"⚠ {change.line()}"},
+    }
 
 
 def turn_coverage(turn: Turn) -> str:
@@ -175,11 +191,22 @@ def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
             f"Added {len(report.added)} stories to **{escape(report.collection)}**; "
             f"{len(report.duplicates)} skipped as duplicates; {notes}."
         )
-    if report.added:
-        text += f"\n- Read from them: {parsed_counts(report.added)}."
+    if report.held:
+        text += f"\n- Read from {escape(report.source)}: {parsed_counts(report.held)}."
     text += "".join(f"\n- ⚠ {escape(w)}" for w in report.warnings)
     return text + "".join(
         f"\n- ⚠ {escape(p.a.id)} duplicates {escape(p.b.id)} ({escape(p.describe())})" for p in near
+    )
+
+
+def history_markdown(story_id: str, collection: str, versions: list[Version]) -> str:
+    """A story's earlier versions, newest first, each as it was and why it was replaced."""
+    if not versions:
+        return f"No earlier versions of **{escape(story_id)}** in {escape(collection)}: no import changed or removed it."
+    return "\n".join(
+        f"- **{escape(v.at)}**, {escape(v.why)}; it was: {escape(v.story.text)}"
+        + "".join(f"<br>✔ {escape(criterion)}" for criterion in v.story.acceptance)
+        for v in versions
     )
 
 
