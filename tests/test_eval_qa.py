@@ -1,4 +1,4 @@
-"""QA evaluation: scores on crafted results, the question-set loader, the Dalpiaz set, and a real `eval` run."""
+"""QA evaluation: scores on crafted results, the question-set loader, item keys, the Dalpiaz and GPT2SP sets, and a real `eval` run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from storychat.evals.items import ids_by_key
 from storychat.evals.qa import (
     DALPIAZ_SET,
     THRESHOLDS,
@@ -221,6 +222,15 @@ def test_the_gpt2sp_set_asks_15_description_5_title_and_10_near_miss_questions_o
     assert Counter(q.kind for q in questions) == {"description": 15, "title": 5, "near miss": 10}
     assert {q.stories for q in questions} == {"duracloud.csv", "mulestudio.csv"}
     load_backlogs(questions, GPT2SP, open_library=lambda: pytest.fail("no collection was named"))  # every key an item
+
+
+def test_an_item_key_finds_what_the_importer_read_from_its_record_in_a_real_jira_export():
+    path = GPT2SP / "mulestudio.csv"
+    stories = {s.id: s for s in read_file(path).stories}
+    keys = ids_by_key(path, list(stories.values()))
+    assert len(keys) == 732
+    (last,) = keys["STUDIO-7487"]  # the last record, after many descriptions that span several lines
+    assert stories[last].text == "Spike to verify support extension child element naming conventions"
 
 
 def test_every_expected_id_of_the_dalpiaz_set_is_a_story_of_its_backlog(dalpiaz):
