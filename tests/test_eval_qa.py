@@ -1,14 +1,16 @@
-"""QA evaluation: scores on crafted results, the question-set loader, the Dalpiaz set, and a real `eval` run."""
+"""QA evaluation: scores on crafted results, the question-set loader, item keys, the Dalpiaz and GPT2SP sets, and a real `eval` run."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from storychat.evals.items import ids_by_key
 from storychat.evals.qa import (
     DALPIAZ_SET,
     THRESHOLDS,
@@ -27,6 +29,8 @@ from storychat.evals.qa import (
 from storychat.stories.formats import read_file
 
 ROOT = Path(__file__).resolve().parent.parent
+GPT2SP = ROOT / "storychat" / "evals" / "data" / "gpt2sp"
+GPT2SP_SET = ROOT / "storychat" / "evals" / "qa-gpt2sp.jsonl"
 
 
 def _result(expect=(), refused=False, valid=(), invalid=(), match=0.5, false_valid=(), **more) -> Result:
@@ -152,6 +156,8 @@ def test_loader_reads_both_line_forms_and_skips_blank_lines(tmp_path):
         ('{"stories": "a.txt", "question": "q?", "expect_id": ["a-1"]}', "unknown key(s) expect_id"),
         ('{"stories": "a.txt", "question": "q?", "unanswerable": true, "expect_ids": ["a-1"]}', 'has no "expect_ids"'),
         ('{"stories": "a.txt", "question": "q?", "unanswerable": "yes"}', '"unanswerable" must be true or false'),
+        ('{"stories": "a.txt", "question": "q?", "unanswerable": true, "kind": "title"}', 'is one of near miss'),
+        ('{"stories": "a.txt", "question": "q?", "expect_ids": ["a-1"], "kind": "near miss"}', "is one of title, description"),
     ],
 )
 def test_a_malformed_line_is_refused_with_its_line_number(tmp_path, bad, message):
@@ -173,6 +179,27 @@ def test_an_expected_id_that_is_not_in_the_backlog_is_refused_before_the_model_l
         load_backlogs(load_questions(path), dalpiaz, open_library=lambda: pytest.fail("no collection was named"))
 
 
+def test_an_item_key_stands_for_what_the_importer_read_from_that_item_even_a_note(tmp_path):
+    (tmp_path / "jira.csv").write_text(
+        "issuekey,title,description\n"
+        "PRJ-7,\"As a user, I want to export a game, so that I can keep it\",\n"
+        "PRJ-3,Fix the export button,It should say Save\n",
+        encoding="utf-8",
+    )
+    path = _write(tmp_path, '{"stories": "jira.csv", "question": "What should the button say?", "expect_ids": ["PRJ-3"]}')
+    questions = load_questions(path)
+    backlog = load_backlogs(questions, tmp_path, open_library=lambda: pytest.fail("no collection was named"))["jira.csv"]
+    note = next(s for s in backlog.stories if s.line == 2)
+    assert note.is_note and backlog.by_ids(questions[0]).expect_ids == (note.id,)
+
+
+def test_a_key_that_is_no_item_of_the_file_is_refused(tmp_path):
+    (tmp_path / "jira.csv").write_text("issuekey,title\nPRJ-7,Fix the export button\n", encoding="utf-8")
+    path = _write(tmp_path, '{"stories": "jira.csv", "question": "Export?", "expect_ids": ["PRJ-8"]}')
+    with pytest.raises(QuestionSetError, match="line 1: PRJ-8 is not a story of jira.csv"):
+        load_backlogs(load_questions(path), tmp_path, open_library=lambda: pytest.fail("no collection was named"))
+
+
 def test_a_missing_story_file_names_the_question_and_the_path(tmp_path):
     path = _write(tmp_path, '{"stories": "nowhere.txt", "question": "q?", "unanswerable": true}')
     with pytest.raises(QuestionSetError, match=r"line 1: no story file .*nowhere.txt"):
@@ -188,6 +215,22 @@ def test_the_dalpiaz_set_has_60_questions_a_third_unanswerable_over_6_backlogs()
     assert sum(q.unanswerable for q in questions) * 3 >= len(questions)
     assert len({q.backlog for q in questions}) >= 6
     assert len({q.question for q in questions}) == len(questions)
+
+
+def test_the_gpt2sp_set_asks_15_description_5_title_and_10_near_miss_questions_on_items_of_two_backlogs():
+    questions = load_questions(GPT2SP_SET)
+    assert Counter(q.kind for q in questions) == {"description": 15, "title": 5, "near miss": 10}
+    assert {q.stories for q in questions} == {"duracloud.csv", "mulestudio.csv"}
+    load_backlogs(questions, GPT2SP, open_library=lambda: pytest.fail("no collection was named"))  # every key an item
+
+
+def test_an_item_key_finds_what_the_importer_read_from_its_record_in_a_real_jira_export():
+    path = GPT2SP / "mulestudio.csv"
+    stories = {s.id: s for s in read_file(path).stories}
+    keys = ids_by_key(path, list(stories.values()))
+    assert len(keys) == 732
+    (last,) = keys["STUDIO-7487"]  # the last record, after many descriptions that span several lines
+    assert stories[last].text == "Spike to verify support extension child element naming conventions"
 
 
 def test_every_expected_id_of_the_dalpiaz_set_is_a_story_of_its_backlog(dalpiaz):

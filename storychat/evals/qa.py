@@ -6,7 +6,12 @@ A question set is JSONL, one question a line, answered from a story file
     {"stories": "g13-planningpoker.txt", "question": "...", "expect_ids": ["g13-planningpoker-19"]}
     {"collection": "backlog", "question": "...", "unanswerable": true}
 
-``expect_ids`` lists every story that answers the question. The scores:
+``expect_ids`` lists every story that answers the question: its id, or in a CSV
+file with a key column the item's key (``DURACLOUD-61``), which then stands for
+whatever StoryChat read from that item, a story or a note. An optional
+``kind`` says where the answer is: ``title``, ``description`` (only there), or
+``near miss`` for an unanswerable question close to something the backlog has.
+The scores:
 
 - refused on unanswerable: the share of unanswerable questions the user sees refused;
 - wrong refusals: the share of answerable questions refused (by the gate, the
@@ -28,7 +33,7 @@ the threshold is refused without the model, every other keeps its real answer.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -36,6 +41,7 @@ from storychat.answer.answer import NOTHING_SUPPORTED
 
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import REFUSAL
+from storychat.evals.items import ids_by_key
 from storychat.evals.jsonl import Record, read_records
 from storychat.stories import Story
 from storychat.stories.formats import Limits, read_file
@@ -51,7 +57,9 @@ TARGET_WRONG_REFUSALS = 0.15
 TARGET_RECALL = 0.70
 TARGET_BARE_CHECK = 1  # unanswerable questions answered with a ✓ or ≈ and no line saying what no story carries
 
-_KEYS = {"stories", "collection", "question", "expect_ids", "unanswerable"}
+_KEYS = {"stories", "collection", "question", "expect_ids", "unanswerable", "kind"}
+ANSWERED_KINDS = ("title", "description")
+NEAR_MISS = "near miss"
 
 
 class QuestionSetError(ValueError):
@@ -65,6 +73,7 @@ class Question:
     stories: str = ""  # a story file name, resolved against the data root
     collection: str = ""
     line: int = 0
+    kind: str = ""  # where the answer is ("title", "description") or NEAR_MISS; "" when the set does not say
 
     @property
     def unanswerable(self) -> bool:
@@ -79,6 +88,12 @@ class Question:
 class Backlog:
     stories: list[Story]
     cache_label: str  # what the pipeline files the KV snapshot of these stories under
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)  # an item's key: the ids of what was read from it
+
+    def by_ids(self, question: Question) -> Question:
+        """``question`` expecting the ids StoryChat gave its expected items, where it names them by key."""
+        expected = tuple(i for e in question.expect_ids for i in self.keys.get(e) or (e,))
+        return replace(question, expect_ids=expected)
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -95,12 +110,14 @@ def parse_record(line: Record) -> Question:
         raise QuestionSetError(f'{where}: give either "stories" (a story file name) or "collection" (a library collection)')
     if not isinstance(stories or collection, str) or not (stories or collection).strip():
         raise QuestionSetError(f'{where}: "stories" or "collection" must be a non-empty string')
+    expect_ids = _expected(record, where)
     return Question(
         question=question.strip(),
-        expect_ids=_expected(record, where),
+        expect_ids=expect_ids,
         stories=stories or "",
         collection=collection or "",
         line=number,
+        kind=_kind(record, where, answerable=bool(expect_ids)),
     )
 
 
@@ -116,6 +133,15 @@ def _expected(record: dict, where: str) -> tuple[str, ...]:
     if not isinstance(expect, list) or not expect or not all(isinstance(i, str) and i for i in expect):
         raise QuestionSetError(f'{where}: give "expect_ids" (a non-empty list of story ids) or "unanswerable": true')
     return tuple(expect)
+
+
+def _kind(record: dict, where: str, answerable: bool) -> str:
+    kind = record.get("kind", "")
+    allowed = ANSWERED_KINDS if answerable else (NEAR_MISS,)
+    if kind and kind not in allowed:
+        which = "an answerable" if answerable else "an unanswerable"
+        raise QuestionSetError(f'{where}: "kind" of {which} question is one of {", ".join(allowed)}')
+    return kind
 
 
 def load_backlogs(
@@ -136,10 +162,12 @@ def load_backlogs(
             path = data_root / q.stories
             if not path.is_file():
                 raise QuestionSetError(f"question on line {q.line}: no story file {path} (see --data-root)")
-            backlogs[q.backlog] = Backlog(read_file(path, limits).stories, f"files:{path.resolve()}")
+            stories = read_file(path, limits).stories
+            backlogs[q.backlog] = Backlog(stories, f"files:{path.resolve()}", ids_by_key(path, stories))
     for q in questions:
-        ids = {s.id for s in backlogs[q.backlog].stories if not s.is_note}
-        missing = [i for i in q.expect_ids if i not in ids]
+        backlog = backlogs[q.backlog]
+        ids = {s.id for s in backlog.stories if not s.is_note}
+        missing = [i for i in q.expect_ids if i not in ids and i not in backlog.keys]
         if missing:
             raise QuestionSetError(f"question on line {q.line}: {', '.join(missing)} is not a story of {q.backlog}")
     return backlogs
@@ -184,7 +212,8 @@ def run(
     ordered = sorted(questions, key=lambda q: order.index(q.backlog))
     results = []
     for done, q in enumerate(ordered, 1):
-        results.append(ask(pipeline, q, backlogs[q.backlog]))
+        backlog = backlogs[q.backlog]
+        results.append(ask(pipeline, backlog.by_ids(q), backlog))
         progress(done, len(ordered), results[-1])
     return results
 
@@ -388,6 +417,7 @@ def _result_json(r: Result) -> dict:
         "line": r.question.line,
         "backlog": r.question.backlog,
         "question": r.question.question,
+        "kind": r.question.kind,
         "expect_ids": list(r.question.expect_ids),
         "answer": r.answer,
         "raw": r.raw,
