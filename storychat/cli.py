@@ -195,29 +195,30 @@ def cache_label(args: argparse.Namespace) -> str:
 
 
 def print_answer(answer: Answer, as_json: bool) -> None:
-    from storychat.answer import lines
+    from storychat.answer.lines import lines
 
     record = answer.to_json()
     if as_json:
         print(json.dumps(record, ensure_ascii=False, indent=2))
         return
+    shown = lines(record)
     print()
-    if doubt := lines.doubt_line(record):
-        print(f"\n{doubt}" + (f"\n{record['answer']}" if lines.withheld(record) else ""))
-    elif record["answer"] != record["raw"]:
-        print(f"\n[shown without its repeated sentences and empty openers]\n{record['answer']}")
-    for sentence in lines.marked_sentences(record):
-        print(f"  {lines.sentence_line(sentence)}")
-    if gap := lines.gap_line(record):
-        print(gap)
-    for cite in lines.citations(record):
+    if shown.doubt:
+        print(f"\n{shown.doubt}" + (f"\n{shown.answer}" if shown.withheld else ""))
+    elif shown.answer != record["raw"]:
+        print(f"\n[shown without its repeated sentences and empty openers]\n{shown.answer}")
+    for sentence in shown.marked:
+        print(f"  {sentence}")
+    if shown.gap:
+        print(shown.gap)
+    for cite in shown.citations:
         print(f"  {cite.line()}", *(f"\n      {detail}" for detail in cite.details), sep="")
-    if record["closest"]:
+    if shown.closest:
         print("Possibly relevant:")
-    for story in lines.closest(record):
+    for story in shown.closest:
         print(f"  {story.line()}")
-    print(lines.context_line(record))
-    for story_id in record["reading"]["ids"] if record["reading"] else ():
+    print(shown.context)
+    for story_id in shown.read:
         print(f"  [{story_id}]")
     if record["hint"]:
         print(f"tip: {record['hint']} Ask again with --exhaustive.")

@@ -1,8 +1,9 @@
 """An answer's record (``Answer.to_json``) as plain lines: what every face shows of it, in the same words.
 
-The CLI prints the lines, the chat adds Markdown and HTML, the transcript adds
-Markdown list marks. A kept chat's turn holds only the record, so the chat
-renders a reopened answer from the same lines as a fresh one.
+``lines(record)`` is the one rendering of an answer. The CLI prints its lines,
+the chat adds Markdown and HTML, the transcript adds Markdown list marks. A
+kept chat's turn holds only the record, so the chat renders a reopened answer
+from the same lines as a fresh one.
 """
 
 from __future__ import annotations
@@ -32,7 +33,50 @@ class Item:
         return f"{self.mark} [{self.id}] {self.text}{where}".lstrip()
 
 
-def context_line(record: dict) -> str:
+@dataclass(frozen=True)
+class Lines:
+    """An answer in plain words, part by part; every face shows these parts, in its own markup."""
+
+    answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
+    gap: str  # what no story carries, computed by code; "" when the stories carry the question
+    marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
+    evidence: str  # "Evidence: 2 cited stories checked, 1 supports the answer"
+    citations: tuple[Item, ...]
+    read: tuple[str, ...]  # the ids an exhaustive reading's passes cited, the complete list the answer is written from
+    closest: tuple[Item, ...]  # the stories that might hold the answer, where the answer shown may not
+    doubt: str  # why the answer is not to be trusted as written; ""
+    withheld: str  # what the model wrote, when the refusal replaced it (strict mode; ``doubt`` says why); ""
+    context: str  # what the answer read and how long it took
+
+
+def lines(record: dict) -> Lines:
+    wrong = _misquotes(record)
+    reading = record["reading"]
+    withheld = bool(record["doubt"]) and record["refused"]
+    return Lines(
+        answer=record["answer"],
+        gap=_gap(record),
+        marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
+        evidence=_evidence(record["citations"]),
+        citations=tuple(_citation(cite, [m for m in wrong if m["id"] == cite["id"]]) for cite in record["citations"]),
+        read=tuple(reading["ids"]) if reading else (),
+        closest=tuple(Item(s["id"], s["text"], f"{s['source']}:{s['line']}") for s in record["closest"]),
+        doubt=_doubt(record["doubt"], withheld),
+        withheld=record["raw"] if withheld else "",
+        context=_context(record),
+    )
+
+
+def marked_sentences(record: dict) -> list[dict]:
+    """The sentences shown with a mark: not (fully) supported, or supported in other words."""
+    return [s for s in record["sentences"] if s["verdict"] in SENTENCE_MARK and not s["cut"]]
+
+
+def _marked(sentence: dict) -> str:
+    return f"{SENTENCE_MARK[sentence['verdict']]} {sentence['why']}: {sentence['text']}"
+
+
+def _context(record: dict) -> str:
     """What the answer read and how long it took, on one line. An exhaustive answer's is its reading;
     a refusal by the relevance gate never called the model, and says so instead of times."""
     c, t, reading = record["context"], record["timings"], record["reading"]
@@ -48,47 +92,25 @@ def context_line(record: dict) -> str:
     return f"{read} · {took}"
 
 
-def gap_line(record: dict) -> str:
-    """What no story carries, computed by code: the question's missing words, else that no cited story
-    addresses the question; "" when neither."""
+def _gap(record: dict) -> str:
     gap = record["missing"] or record["no_story_says"]
     return gap["line"] if gap else ""
 
 
-def withheld(record: dict) -> bool:
-    """The model's answer was replaced by the refusal (strict mode)."""
-    return bool(record["doubt"]) and record["refused"]
+def _doubt(doubt: str, withheld: bool) -> str:
+    if withheld:
+        return f"Withheld: the model's answer {doubt}."
+    return f"This answer {doubt}. Check it against the stories." if doubt else ""
 
 
-def doubt_line(record: dict) -> str:
-    """Why the answer is not to be trusted as written; "" when it may be."""
-    if withheld(record):
-        return f"Withheld: the model's answer {record['doubt']}."
-    return f"This answer {record['doubt']}. Check it against the stories." if record["doubt"] else ""
-
-
-def marked_sentences(record: dict) -> list[dict]:
-    """The sentences shown with a mark: not (fully) supported, or supported in other words."""
-    return [s for s in record["sentences"] if s["verdict"] in SENTENCE_MARK and not s["cut"]]
-
-
-def sentence_line(sentence: dict) -> str:
-    return f"{SENTENCE_MARK[sentence['verdict']]} {sentence['why']}: {sentence['text']}"
-
-
-def misquote_line(misquote: dict) -> str:
+def _misquote(misquote: dict) -> str:
     owner = f"; these are [{misquote['owner']}]'s words" if misquote["owner"] else ""
     return f"Misquoted [{misquote['id']}]: the answer says “{misquote['claimed']}”; the story says “{misquote['library']}”{owner}"
 
 
-def misquotes(record: dict) -> list[dict]:
+def _misquotes(record: dict) -> list[dict]:
     """Every story text the answer presented wrongly, once each."""
     return list({tuple(m.values()): m for s in record["sentences"] if (m := s["misquote"])}.values())
-
-
-def citations(record: dict) -> list[Item]:
-    wrong = misquotes(record)
-    return [_citation(cite, [m for m in wrong if m["id"] == cite["id"]]) for cite in record["citations"]]
 
 
 def _citation(cite: dict, wrong: list[dict]) -> Item:
@@ -101,17 +123,11 @@ def _citation(cite: dict, wrong: list[dict]) -> Item:
         "Supported in other words: it addresses the question, not the answer's words. Check the wording."
         if cite["paraphrased"] else "" if cite["verified"] else "No sentence of the answer is supported by it."
     )
-    details = [parts, *(f"✔ {criterion}" for criterion in cite["acceptance"]), verdict, *map(misquote_line, wrong)]
+    details = [parts, *(f"✔ {criterion}" for criterion in cite["acceptance"]), verdict, *map(_misquote, wrong)]
     return Item(cite["id"], cite["text"], f"{cite['source']}:{cite['line']}", mark, tuple(d for d in details if d))
 
 
-def closest(record: dict) -> list[Item]:
-    """The stories that might hold the answer, wherever the answer shown may not."""
-    return [Item(s["id"], s["text"], f"{s['source']}:{s['line']}") for s in record["closest"]]
-
-
-def evidence_title(record: dict) -> str:
-    cites = record["citations"]
+def _evidence(cites: list[dict]) -> str:
     valid = sum(c["valid"] for c in cites)
     verified = sum(c["verified"] for c in cites)
     paraphrased = sum(c["paraphrased"] for c in cites)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Mapping, Sequence
 
-from storychat.answer import lines as answer_lines
+from storychat.answer.lines import Lines, lines
 from storychat.answer.citations import ChangedSince, changed_after
 from storychat.chats.conversation import QUICK_ACTION, STOPPED, Turn
 from storychat.stories import Story
@@ -32,38 +32,35 @@ def _turn_json(turn: Turn, current: Mapping[str, Story] | None) -> dict:
 
 
 def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, Story] | None = None) -> str:
-    lines = [f"# StoryChat transcript: {collection}", ""]
+    text = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
-        lines += [f"## {turn.question}", "", turn.record["answer"], ""]
+        text += [f"## {turn.question}", "", turn.record["answer"], ""]
         if turn.kind in NOTES:
-            lines += [f"_{NOTES[turn.kind]}_", ""]
+            text += [f"_{NOTES[turn.kind]}_", ""]
         else:
             changed = changed_after(turn.citations, current) if current is not None else []
-            lines += _answer_markdown(turn.record, changed) + [f"_{answer_lines.context_line(turn.record)}_", ""]
-    return "\n".join(lines)
+            text += _answer_markdown(lines(turn.record), changed)
+    return "\n".join(text)
 
 
-def _answer_markdown(r: dict, changed: list[ChangedSince]) -> list[str]:
+def _answer_markdown(shown: Lines, changed: list[ChangedSince]) -> list[str]:
     """What the code found of an answer: the gap, the marked sentences, the checked citations, those
-    ``changed`` since, any doubt."""
-    lines = []
-    if gap := answer_lines.gap_line(r):
-        lines += [gap, ""]
-    marked = [] if answer_lines.withheld(r) else answer_lines.marked_sentences(r)
-    if marked:
-        lines += [f"- {answer_lines.sentence_line(s)}" for s in marked] + [""]
-    if r["citations"]:
-        lines.append(
+    ``changed`` since, any doubt, and what it read."""
+    text = [shown.gap, ""] if shown.gap else []
+    if shown.marked:
+        text += [f"- {sentence}" for sentence in shown.marked] + [""]
+    if shown.citations:
+        text.append(
             "Citations, checked against the stories the model was shown (✓: a sentence of the answer is supported "
             "by it; ≈: supported in other words):"
         )
-        for cite in answer_lines.citations(r):
-            lines += [f"- {cite.line()}", *(f"  - {detail}" for detail in cite.details)]
-        lines.append("")
+        for cite in shown.citations:
+            text += [f"- {cite.line()}", *(f"  - {detail}" for detail in cite.details)]
+        text.append("")
     if changed:
-        lines += [f"⚠ {c.line()}." for c in changed] + [""]
-    if doubt := answer_lines.doubt_line(r):
-        lines += [doubt, ""]
-    if answer_lines.withheld(r):
-        lines += [f"Model's raw answer: {r['raw']}", ""]
-    return lines
+        text += [f"⚠ {c.line()}." for c in changed] + [""]
+    if shown.doubt:
+        text += [shown.doubt, ""]
+    if shown.withheld:
+        text += [f"The model's answer: {shown.withheld}", ""]
+    return text + [f"_{shown.context}_", ""]

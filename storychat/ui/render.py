@@ -7,7 +7,7 @@ from typing import Mapping
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer import lines
+from storychat.answer.lines import SENTENCE_MARK, Item, lines
 from storychat.answer.citations import ChangedSince, changed_after
 from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
 from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
@@ -92,45 +92,35 @@ def turn_coverage(turn: Turn) -> str:
 
 
 def answer_messages(record: dict) -> list[dict]:
-    """The answer, then its evidence (and, when withheld, the raw text) as collapsible messages."""
-    shown = answer_markdown(record)
-    if gap := lines.gap_line(record):
-        shown += f"\n\n{escape(gap)}"
-    messages = [{"role": "assistant", "content": shown}]
-    if record["citations"]:
+    """The answer, then its evidence (and, when withheld, what the model wrote) as collapsible messages."""
+    shown = lines(record)
+    text = escape(shown.answer) if shown.withheld or not record["sentences"] else answer_markdown(shown.answer, record["sentences"])
+    messages = [{"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}]
+    if shown.citations:
+        messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.citations)), "metadata": {"title": shown.evidence}})
+    if shown.read:
+        reading = record["reading"]
         messages.append({
-            "role": "assistant", "content": "\n".join(map(item_markdown, lines.citations(record))),
-            "metadata": {"title": lines.evidence_title(record)},
-        })
-    reading = record["reading"]
-    if reading and reading["ids"]:
-        messages.append({
-            "role": "assistant", "content": ", ".join(f"[{escape(i)}]" for i in reading["ids"]),
+            "role": "assistant", "content": ", ".join(f"[{escape(i)}]" for i in shown.read),
             "metadata": {"title": f"Cited by the passes: {reading['cited']} of {reading['stories']:,} stories"},
         })
-    if record["closest"]:
+    if shown.closest:
+        messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.closest)), "metadata": {"title": "Possibly relevant:"}})
+    if shown.withheld:
         messages.append({
-            "role": "assistant", "content": "\n".join(map(item_markdown, lines.closest(record))),
-            "metadata": {"title": "Possibly relevant:"},
-        })
-    if lines.withheld(record):
-        messages.append({
-            "role": "assistant", "content": escape(record["raw"]),
+            "role": "assistant", "content": escape(shown.withheld),
             "metadata": {"title": f"⚠ Model's raw answer (withheld: it {record['doubt']})"},
         })
-    elif record["doubt"]:
-        messages.append({"role": "assistant", "content": escape(lines.doubt_line(record)), "metadata": {"title": "⚠ Unsupported answer"}})
+    elif shown.doubt:
+        messages.append({"role": "assistant", "content": escape(shown.doubt), "metadata": {"title": "⚠ Unsupported answer"}})
     return messages
 
 
-def answer_markdown(record: dict) -> str:
+def answer_markdown(text: str, sentences: list[dict]) -> str:
     """The answer as shown: each sentence the stories do not (fully) support marked ⚠ with the words they lack,
     and each they support in other words marked ≈."""
-    text = record["answer"]
-    if lines.withheld(record) or not record["sentences"]:
-        return escape(text)
     parts, at = [], 0
-    for s in record["sentences"]:
+    for s in sentences:
         start = -1 if s["cut"] else text.find(s["text"], at)
         if start >= 0:
             parts += [escape(text[at:start]), sentence_markdown(s)]
@@ -145,14 +135,14 @@ def sentence_markdown(s: dict) -> str:
         return escape(s["text"])
     item = LIST_MARKER.match(s["text"])
     head = item.group(0) if item else ""
-    mark = lines.SENTENCE_MARK[s["verdict"]]
+    mark = SENTENCE_MARK[s["verdict"]]
     return (
         f'{escape(head)}<span class="{SENTENCE_CLASS[s["verdict"]]}" title="{html.escape(s["why"])}">'
         f'{mark} {escape(s["text"][len(head):])}</span>'
     )
 
 
-def item_markdown(item: lines.Item) -> str:
+def item_markdown(item: Item) -> str:
     """A story the answer names, as a list item: its mark, the id in bold, where it comes from in italics,
     and under it what the chat shows of a citation."""
     where = f" _({escape(item.where)})_" if item.where else ""
@@ -174,7 +164,7 @@ def coverage_line(record: dict) -> str:
     """What the answer read, and how long it took: one line, with a hint when the question would suit
     *Read everything*."""
     hint = f"\n\n💡 {escape(record['hint'])} Tick *Read everything* and ask again." if record["hint"] else ""
-    return f"{escape(lines.context_line(record))}{hint}"
+    return f"{escape(lines(record).context)}{hint}"
 
 
 GONE_REMEDY = "the button below removes it"
