@@ -54,8 +54,8 @@ def _text(node: dict, depth: int) -> str:
 
 
 def _heading(node: dict, depth: int) -> str:
-    level = _attr(node, "level")
-    return "#" * (int(level) if level in ("1", "2", "3", "4", "5", "6") else 1) + " " + _inline(node, depth)
+    level, words = _attr(node, "level"), _inline(node, depth)
+    return "#" * (int(level) if level in ("1", "2", "3", "4", "5", "6") else 1) + " " + words if words.strip() else ""
 
 
 def _code(node: dict, depth: int) -> str:

@@ -21,7 +21,8 @@ _FOLDED_BLANK = re.compile(r" {4,}")
 _FOLDED_BREAK = re.compile(r" {3}| {2}(?=h[1-6]\.|bq\. |(?:[*#]+|-) |\d+[.)] |\||\{(?:quote|panel))")
 _FOLDED_HEADING_END = re.compile(r"^([ \t]*h[1-6]\.[^\n]*?) {2}", re.M)
 
-_BLOCK_MACRO = re.compile(r"[ \t]*\{(quote|panel)(?::([^}\n]*))?\}[ \t]*", re.I)
+_BLOCK_MACRO = re.compile(r"\{(quote|panel)(?::([^}\n]*))?\}", re.I)
+_AROUND_BLOCK_MACRO = re.compile(r"[ \t]*(\{(?:quote|panel)(?::[^}\n]*)?\})[ \t]*", re.I)
 _HEADING = re.compile(r"h([1-6])\.[ \t]*(.*)")
 _BLOCKQUOTE = re.compile(r"bq\.[ \t]+(.*)")
 _ITEM = re.compile(r"([*#]+|-)[ \t]+(.*)")
@@ -151,6 +152,13 @@ def _row(line: str) -> str:
     return " | ".join(cells[1:])
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines, with each {quote} and {panel} marker on a line of its own."""
+    for line in text.replace("\\\\", "\n").split("\n"):
+        parts = _AROUND_BLOCK_MACRO.split(line)
+        yield from (part for part in parts if part.strip()) if len(parts) > 1 else [line]
+
+
 @dataclass
 class _Lines:
     """What earlier lines leave open for the next: a {quote} block, the lists an item is in."""
@@ -159,8 +167,7 @@ class _Lines:
     lists: list[tuple[str, int]] = field(default_factory=list)  # each level's marker and items so far
 
     def convert(self, text: str) -> str:
-        text = _BLOCK_MACRO.sub(lambda macro: "\n" + macro.group().strip() + "\n", text.replace("\\\\", "\n"))
-        return "\n".join(line for line in map(self.line, text.split("\n")) if line is not None)
+        return "\n".join(line for line in map(self.line, _lines(text)) if line is not None)
 
     def line(self, line: str) -> str | None:
         line = line.strip()
@@ -206,4 +213,5 @@ def from_jira(text: str) -> str:
     parts = [
         piece.render(folded) if isinstance(piece, _Verbatim) else lines.convert(_unfold(piece) if folded else piece) for piece in _pieces(text)
     ]
-    return tidy("\n".join(parts))
+    # the newline that joins a block to the text around it stands for the one the text ends or starts with
+    return tidy("\n".join(part.removeprefix("\n").removesuffix("\n") for part in parts))
