@@ -173,7 +173,8 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
-    from storychat.answer.answer import Done, Progress, Token
+    from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
+    from storychat.answer.lines import listing_lines
 
     settings = Settings.from_namespace(args)
     stories = load_stories(args, settings)
@@ -182,6 +183,9 @@ def run_ask(args: argparse.Namespace) -> int:
     for event in ask(args.question, stories, collection=cache_label(args)):
         if isinstance(event, Progress):
             runtime.log(event.message)
+        elif isinstance(event, Listed) and not args.json:
+            headline, listed = listing_lines(listing_json(event.listing))
+            print("\n".join([headline, *(f"  {story.line()}" for story in listed), ""]), flush=True)
         elif isinstance(event, Token) and not args.json:
             print(event.text, end="", flush=True)
         elif isinstance(event, Done):

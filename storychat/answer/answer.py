@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Union
 
+from storychat.analysis.lists import Listing
 from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
@@ -55,6 +56,7 @@ class Answer:
     no_story_says: NoStorySays | None = None  # none of the stories it cites addresses the question (with an embedder)
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
+    listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
 
     @property
     def evidence(self) -> list[Citation]:
@@ -91,6 +93,7 @@ class Answer:
             "timings": asdict(self.timings),
             "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
             "hint": self.hint,
+            "listing": listing_json(self.listing) if self.listing else None,
         }
 
 
@@ -101,6 +104,10 @@ def _sentence_json(s: Sentence) -> dict:
         "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
         "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
     }
+
+
+def listing_json(listing: Listing) -> dict:
+    return {"field": listing.field, "value": listing.value, "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories]}
 
 
 CLOSEST_FIELDS = ("id", "source", "line", "text")
@@ -134,11 +141,18 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A list question's exact list, computed by code before the model starts."""
+
+    listing: Listing
+
+
+@dataclass(frozen=True)
 class Done:
     answer: Answer
 
 
-Event = Union[Progress, Token, Done]
+Event = Union[Progress, Listed, Token, Done]
 
 
 def final(events: Iterable[Event]) -> Answer:

@@ -37,6 +37,8 @@ class Item:
 class Lines:
     """An answer in plain words, part by part; every face shows these parts, in its own markup."""
 
+    listing: str  # a list question's: "5 stories have the role line manager", computed by code; ""
+    listed: tuple[Item, ...]  # and the stories of that exact list
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
@@ -53,18 +55,30 @@ def lines(record: dict) -> Lines:
     wrong = _misquotes(record)
     reading = record["reading"]
     withheld = bool(record["doubt"]) and record["refused"]
+    listing, listed = listing_lines(record["listing"]) if record["listing"] else ("", ())
     return Lines(
+        listing=listing,
+        listed=listed,
         answer=record["answer"],
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
         evidence=_evidence(record["citations"]),
         citations=tuple(_citation(cite, [m for m in wrong if m["id"] == cite["id"]]) for cite in record["citations"]),
         read=tuple(reading["ids"]) if reading else (),
-        closest=tuple(Item(s["id"], s["text"], f"{s['source']}:{s['line']}") for s in record["closest"]),
+        closest=tuple(_story(s) for s in record["closest"]),
         doubt=_doubt(record["doubt"], withheld),
         withheld=record["raw"] if withheld else "",
         context=_context(record),
     )
+
+
+def listing_lines(listing: dict) -> tuple[str, tuple[Item, ...]]:
+    """A list question's exact list (``Answer.to_json()["listing"]``): its headline, and its stories."""
+    return f"Computed by code: {listing['line']}", tuple(_story(s) for s in listing["stories"])
+
+
+def _story(record: dict) -> Item:
+    return Item(record["id"], record["text"], f"{record['source']}:{record['line']}")
 
 
 def marked_sentences(record: dict) -> list[dict]:

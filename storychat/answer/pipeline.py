@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Progress, Timings, Token, final
+from storychat.analysis.lists import Listing, asked_list
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
@@ -96,7 +97,13 @@ class Pipeline:
     def ask(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
     ) -> Iterator[Event]:
-        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache."""
+        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache.
+
+        A list question (``analysis/lists.py``) is answered by code first: its exact list, then the model's summary."""
+        listing = asked_list(self._validate(question), stories)
+        if listing:
+            yield from self.list_answer(listing)
+            return
         started = time.perf_counter()
         request = self.prepare(question, stories, history)
         hits = request.context.hits
@@ -119,10 +126,15 @@ class Pipeline:
         """Answer ``question`` after reading every story: one pass per shard lists the stories the
         question is about (ids or none, by grammar), then the answer is written from all they cited.
 
-        Each pass starts with a Progress event; a reader that stops consuming stops between passes.
+        Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
+        question needs no reading: code lists its stories exactly.
         """
         started = time.perf_counter()
         question = self._validate(question)
+        listing = asked_list(question, stories)
+        if listing:
+            yield from self.list_answer(listing)
+            return
         shards = self.shards(stories, collection)
         cited: list[Story] = []
         usages: list[Usage] = []
@@ -166,6 +178,11 @@ class Pipeline:
             if isinstance(event, Done):
                 event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction)))
             yield event
+
+    def list_answer(self, listing: Listing) -> Iterator[Event]:
+        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary."""
+        yield Listed(listing)
+        yield from _amend(self.summarise(listing.instruction(), listing.stories), lambda a: replace(a, listing=listing))
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""

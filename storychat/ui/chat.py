@@ -19,13 +19,13 @@ from storychat.stories.library import Shelf
 from storychat.cost import Costs
 from storychat.answer.context import QuestionError
 from storychat.chats.conversation import Conversation, Turn
-from storychat.answer.answer import Done, Progress, Token
+from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
 from storychat.answer.pipeline import Pipeline
 from storychat.ui.history import messages, owner
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, LibraryPanel
 from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import (
-    PENDING, escape, message_text, pending_line, status_line, turn_coverage, turn_messages,
+    PENDING, escape, listing_messages, message_text, pending_line, status_line, turn_coverage, turn_messages,
 )
 from storychat.ui.ticking import ticking
 
@@ -76,20 +76,21 @@ class ChatPanel:
         """Stream the answer into the chat, and keep it. The last output is the question while it is being
         answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
         stories = self._stories(collection).everything
-        chat = chat + [{"role": "user", "content": escape(question)}, {"role": "assistant", "content": ""}]
+        chat = chat + [{"role": "user", "content": escape(question)}]
+        asked = len(chat)
         events = (
             self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
             else self.pipeline.ask(question, stories, conversation.history, collection)
         )
         try:
-            for chat, answer in self._streamed(events, chat):
+            for chat, answer in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
                 if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), question
                     continue
                 self.costs.record(answer, collection)
                 turn = chat_turns.answered(question, answer)
                 yield (
-                    chat[:-1] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
+                    chat[:asked] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
                     status_line(self.info, collection), "",
                 )
         except QuestionError as exc:
@@ -156,6 +157,9 @@ class ChatPanel:
         for event in ticking(events):
             if isinstance(event, Done):
                 yield chat, event.answer
+            elif isinstance(event, Listed):  # the exact list, before the model's summary of it
+                chat[-1:] = [*listing_messages(listing_json(event.listing)), {"role": "assistant", "content": ""}]
+                yield chat, None
             elif not (event is None and written):
                 stage = event.message if isinstance(event, Progress) else stage
                 written += event.text if isinstance(event, Token) else ""

@@ -7,7 +7,7 @@ from typing import Mapping
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.lines import SENTENCE_MARK, Item, lines
+from storychat.answer.lines import SENTENCE_MARK, Item, lines, listing_lines
 from storychat.answer.citations import ChangedSince, changed_after
 from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
 from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
@@ -24,6 +24,7 @@ def escape(text: str) -> str:
 
 
 PENDING = "⏳"
+NO_SUMMARY = "The model's summary kept no sentence: none that the listed stories support said more than the list."
 HISTORY_HINT = "Each earlier version: Stories tab, *Manage collection*, *Story history*."
 
 
@@ -95,7 +96,11 @@ def answer_messages(record: dict) -> list[dict]:
     """The answer, then its evidence (and, when withheld, what the model wrote) as collapsible messages."""
     shown = lines(record)
     text = escape(shown.answer) if shown.withheld or not record["sentences"] else answer_markdown(shown.answer, record["sentences"])
-    messages = [{"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}]
+    if shown.listing and not shown.answer:
+        text = NO_SUMMARY
+    messages = listing_messages(record["listing"]) + [
+        {"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}
+    ]
     if shown.citations:
         messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.citations)), "metadata": {"title": shown.evidence}})
     if shown.read:
@@ -114,6 +119,14 @@ def answer_messages(record: dict) -> list[dict]:
     elif shown.doubt:
         messages.append({"role": "assistant", "content": escape(shown.doubt), "metadata": {"title": "⚠ Unsupported answer"}})
     return messages
+
+
+def listing_messages(listing: dict | None) -> list[dict]:
+    """A list question's exact list, computed by code, as the chat shows it before the model's summary."""
+    if not listing:
+        return []
+    headline, listed = listing_lines(listing)
+    return [{"role": "assistant", "content": f"**{escape(headline)}**\n\n" + "\n".join(map(item_markdown, listed))}]
 
 
 def answer_markdown(text: str, sentences: list[dict]) -> str:
