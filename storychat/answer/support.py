@@ -26,8 +26,11 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Callable, Collection, Iterable, Mapping, Sequence
 
+from storychat.answer.absence import Absence, absence
 from storychat.answer.addresses import names
 from storychat.answer.citations import extract_ids, is_refusal
+from storychat.answer.polarity import expand_contractions, flips
+from storychat.answer.quantities import NUMBER_WORDS, unmatched
 from storychat.answer.retrieval import StoryIndex
 from storychat.text import STOPWORDS, stem, terms
 from storychat.stories import Story
@@ -51,7 +54,12 @@ answer answers question questions relate related relates relevant relevance ment
 say says said describe describes described description state states stated cite cites cited citation
 id ids following listed example
 role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
+according item items closest finally fact currently instance still even instead although though
+seems seem appears apparently likely probably perhaps maybe
 """.split())
+# Forms the stemmer cannot join to their word ("took": "take").
+_IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "child", "kept": "keep", "gave": "give",
+              "given": "give", "sent": "send", "chosen": "choose", "chose": "choose"}
 
 # "user" is whoever a story's role names.
 _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
@@ -59,8 +67,6 @@ _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "e
 _NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"})
 _NOT_CONTENT = STOPWORDS | FRAME_WORDS | _NEGATIONS
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_CONTRACTIONS = ((re.compile(r"\bcan[’']t\b", re.I), "can not"), (re.compile(r"\bwon[’']t\b", re.I), "will not"),
-                 (re.compile(r"n[’']t\b", re.I), " not"))
 # A citation, or one the token limit cut off ("[g2").
 _CITATION = re.compile(r"\[[^\[\]\n]{1,200}\]|\[[^\[\]\n]*$")
 # A sentence ends at . ! or ? (and any closing quote or bracket) followed by a
@@ -74,6 +80,10 @@ _ELLIPSIS = re.compile(r"\.\.\.|…")
 _ECHO = re.compile(r"^\s*question\s*:", re.I)
 _ASKS = re.compile(r"^\s*question\s*:|\?[\"'”’)]*\s*$", re.I)
 _YES = re.compile(r"\byes\b", re.I)
+# "Yes," "No:" "Not yet:" before a restatement of the answer.
+_OPENER = re.compile(r"^\W*(?:yes|no|not\s+yet)\s*[,:;.!–—-]+\s*(?=\w)", re.I)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_HAS_NUMBER = re.compile(r"\d|\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
 LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
 _NEGATION_REACH = 6  # words after a story's "not" that it negates ("do not have to convert data formats")
@@ -97,6 +107,7 @@ class Judgement:
     unsupported: tuple[str, ...] = ()  # content words none of the stories holds, as written
     backed_by: tuple[str, ...] = ()  # ids of the stories that hold at least one of its words
     misquote: Misquote | None = None
+    note: str = ""  # what a claim of absence was checked against: "checked: no story mentions Slack"
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,8 @@ class Sentence:
     def why(self) -> str:
         """The verdict, the words no story it is judged against holds, and any misquote, in words."""
         j = self.judgement
+        if j.note:
+            return f"{j.verdict}: {j.note}"
         if j.verdict == PARAPHRASED:
             return f"{j.verdict}: [{', '.join(j.backed_by)}] addresses the question, in other words than {', '.join(j.unsupported)}"
         return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
@@ -199,17 +212,31 @@ def check_support(
     sentences: list[Sentence] = []
     before: tuple[str, ...] = ()
     seen: set[str] = set()
-    for start, end in split_sentences(answer):
+    spans = split_sentences(answer)
+    all_cites = [tuple(extract_ids(answer[start:end], stories)) for start, end in spans]
+    for (start, end), cites, later in zip(spans, all_cites, late_citations(answer, spans, all_cites)):
         text = answer[start:end]
-        cites = tuple(extract_ids(text, stories))
-        against = cites or before
-        before = against
+        before = cites or before
+        against = cites or tuple(dict.fromkeys(before + later))
         judgement = judge(text, [stories[i] for i in against if i in stories], question, addressed, stories.values())
         key = " ".join(w.lower() for w in _WORD.findall(_CITATION.sub(" ", text)))
         cut = ECHOED_QUESTION if _ECHO.search(_CITATION.sub(" ", text)) else REPEAT if key and key in seen else ""
         seen.add(key)
         sentences.append(Sentence(text, start, end, cites, against, judgement, cut))
     return Support(answer, _cut_empty_openers(sentences))
+
+
+def late_citations(answer: str, spans: Sequence[tuple[int, int]], cites: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """For each sentence that cites nothing and follows no citation in its paragraph, the ids cited later in
+    that paragraph ("Managers see a calendar. It shows who is away [HR-106]."); () for the others."""
+    paragraphs = [len(_PARAGRAPH_BREAK.findall(answer, 0, start)) for start, _ in spans]
+    late = []
+    for i, paragraph in enumerate(paragraphs):
+        mine = [j for j, p in enumerate(paragraphs) if p == paragraph]
+        cited_before = any(cites[j] for j in mine if j <= i)
+        later = [story_id for j in mine if j > i for story_id in cites[j]]
+        late.append(() if cited_before else tuple(dict.fromkeys(later)))
+    return late
 
 
 def checked_summary(support: Support, instruction: str) -> str:
@@ -244,14 +271,33 @@ def judge(
     sentence: str, stories: Sequence[Story], question: str = "", addressed: Collection[str] = (),
     library: Iterable[Story] = (),
 ) -> Judgement:
-    """Whether ``stories`` back what ``sentence`` says (its citations are ignored).
+    """Whether ``stories`` back what ``sentence`` says.
 
-    A question asks and claims nothing; a "Yes" claims what ``question`` asks, besides its own words.
-    ``addressed``: ids of stories that address the question; ``library``: where a misquote's owner is looked for.
+    A question asks and claims nothing; a "Yes" claims what ``question`` asks, besides its own words, unless a
+    story addresses the question and the "Yes" opens a restatement. A sentence citing several stories clause
+    by clause is judged clause by clause; a claim of absence against the whole ``library`` (default: ``stories``).
+    ``addressed``: ids of stories that address the question; ``library``: also where a misquote's owner is looked for.
     """
+    library = list(library) or list(stories)
     claim = LIST_MARKER.sub("", _CITATION.sub(" ", sentence))
     if _ASKS.search(claim) or claim.rstrip().endswith(":") or is_refusal(claim):
         return Judgement(NO_CLAIM)
+    parts = _parts(sentence, stories)
+    if len(parts) > 1:
+        return _combined([judge(text, mine, question, addressed, library) for text, mine in parts])
+    claimed = absence(claim)
+    if claimed:
+        return _judge_absence(claimed, library)
+    return _judge_claim(claim, stories, question, addressed, library)
+
+
+def _judge_claim(
+    claim: str, stories: Sequence[Story], question: str, addressed: Collection[str], library: Sequence[Story]
+) -> Judgement:
+    addressing = tuple(s.id for s in stories if s.id in addressed)
+    opener = _OPENER.match(claim)
+    if opener and addressing and content_words(claim[opener.end():]):
+        claim = claim[opener.end():]  # the restatement carries the answer; the "Yes" claims nothing of its own
     words = content_words(claim)
     negated = _negated(claim)
     if (not negated and _YES.search(claim)) or (negated and not words):
@@ -264,19 +310,89 @@ def judge(
     unsupported = [w.surface for w in words if w not in found]
     if negated and not any(_negates(s, words) for s in stories):
         unsupported.append(negated)
+    texts = [_searchable(s) for s in stories]
+    turned = flips(claim, texts)
+    written = {u.lower() for u in unsupported}
+    unsupported += [n for n in unmatched(claim, " ".join(texts)) + turned if n.lower() not in written]
     backed_by = _backers(found, vocabularies)
     misquote = _misquote(claim, stories, library)
     share = 1 - len(unsupported) / (len(words) + bool(negated))
-    addressing = tuple(s.id for s in stories if s.id in addressed)
     if not unsupported and not misquote:
         verdict = SUPPORTED
-    elif addressing and not misquote and _restates(unsupported, f"{claim} {question}", question):
+    elif addressing and not misquote and not turned and _restates(unsupported, f"{claim} {question}", question):
         verdict, backed_by = PARAPHRASED, addressing
     elif share >= PARTLY_SHARE:
         verdict = PARTLY
     else:
         verdict = UNSUPPORTED
     return Judgement(verdict, tuple(unsupported), backed_by, misquote)
+
+
+def _parts(sentence: str, stories: Sequence[Story]) -> list[tuple[str, Sequence[Story]]]:
+    """A claim of absence and what follows its semicolon ("...; the closest story is [id]"), or the clauses of a
+    list that cites its stories one by one, each with the stories it cites; else the sentence whole."""
+    pieces = sentence.split(";")
+    if len(pieces) > 1 and any(absence(_CITATION.sub(" ", p)) for p in pieces):
+        return [(p, stories) for p in pieces if p.strip()]
+    return _clauses_by_citation(sentence, stories)
+
+
+def _clauses_by_citation(sentence: str, stories: Sequence[Story]) -> list[tuple[str, Sequence[Story]]]:
+    """Each clause of ``sentence`` with the stories its own citation names: the citation ends its clause when
+    the sentence ends with one ("A [x], and B [y]."), else it opens it ("According to [x], A, and [y] says B")."""
+    by_id = {s.id: s for s in stories}
+    cited = [(m, [by_id[i] for i in extract_ids(m.group(0), by_id) if i in by_id]) for m in _CITATION.finditer(sentence)]
+    cited = [(m, mine) for m, mine in cited if mine]
+    if len(cited) < 2:
+        return [(sentence, stories)]
+    if not sentence[cited[-1][0].end():].strip(" .!\"'”’)"):
+        starts = [0] + [m.end() for m, _ in cited[:-1]]
+        return [(sentence[a:m.end()], mine) for a, (m, mine) in zip(starts, cited)]
+    ends = [m.start() for m, _ in cited[1:]] + [len(sentence)]
+    return [(sentence[0 if k == 0 else m.start():end], mine) for k, ((m, mine), end) in enumerate(zip(cited, ends))]
+
+
+def _combined(judgements: list[Judgement]) -> Judgement:
+    """One judgement of the parts' judgements: supported when each part is, in other words when each is at
+    least that, unsupported when none backs anything, else partly supported."""
+    verdicts = {j.verdict for j in judgements} - {NO_CLAIM}
+    if verdicts <= {SUPPORTED}:
+        verdict = SUPPORTED if verdicts else NO_CLAIM
+    elif verdicts <= {SUPPORTED, PARAPHRASED}:
+        verdict = PARAPHRASED
+    elif verdicts == {UNSUPPORTED}:
+        verdict = UNSUPPORTED
+    else:
+        verdict = PARTLY
+    return Judgement(
+        verdict,
+        tuple(w for j in judgements for w in j.unsupported),
+        tuple(dict.fromkeys(i for j in judgements for i in j.backed_by)),
+        next((j.misquote for j in judgements if j.misquote), None),
+        "; ".join(j.note for j in judgements if j.note),
+    )
+
+
+def _judge_absence(claimed: Absence, library: Sequence[Story]) -> Judgement:
+    """A claim that no story says something: supported when no story of ``library`` holds it, else
+    unsupported, naming the story that does."""
+    for alternative in claimed.alternatives:
+        holder = _holder(alternative, claimed.quantity, library)
+        if holder:
+            return Judgement(UNSUPPORTED, (alternative,), (holder.id,), note=f"[{holder.id}] mentions {alternative}")
+    return Judgement(SUPPORTED, note=f"checked: no story mentions {claimed.what}")
+
+
+def _holder(alternative: str, quantity: bool, library: Sequence[Story]) -> Story | None:
+    """The first story holding every content word of ``alternative`` (and a number, for a quantity)."""
+    words = _unique(content_words(alternative))
+    if not words:
+        return None
+    for story in library:
+        vocabulary = _story_vocabulary(story)
+        if all(_known(w.stem, vocabulary) for w in words) and (not quantity or _HAS_NUMBER.search(_searchable(story))):
+            return story
+    return None
 
 
 def _restates(unsupported: list[str], said: str, question: str) -> bool:
@@ -295,12 +411,10 @@ def _backers(found: list[Word], vocabularies: dict[str, set[str]]) -> tuple[str,
 
 def content_words(text: str) -> list[Word]:
     """The words of ``text`` that carry content, stemmed as retrieval stems them."""
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
     words = []
-    for surface in _WORD.findall(text):
+    for surface in _WORD.findall(expand_contractions(text)):
         lower = surface.lower()
-        stemmed = stem(lower)
+        stemmed = str(NUMBER_WORDS[lower]) if lower in NUMBER_WORDS else stem(_IRREGULAR.get(lower, lower))
         if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
             continue
         if len(lower) > 1 or lower.isdigit() or surface.isupper():  # "R", the language
@@ -383,6 +497,12 @@ def _vocabulary(stories: Iterable[Story]) -> set[str]:
     return vocabulary
 
 
+@lru_cache(maxsize=4096)
+def _story_vocabulary(story: Story) -> frozenset[str]:
+    """One story's vocabulary, kept: a claim of absence is held against every story of a collection."""
+    return frozenset(_vocabulary([story]))
+
+
 def _searchable(story: Story) -> str:
     return " ".join([story.text, *story.acceptance, story.epic])
 
@@ -393,10 +513,7 @@ def _unique(words: list[Word]) -> list[Word]:
 
 def _negates(story: Story, words: list[Word]) -> bool:
     """``story`` makes a negation about one of ``words``: one of them is among the few words after its "not"."""
-    text = _searchable(story)
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    tokens = [w.lower() for w in _WORD.findall(text)]
+    tokens = [w.lower() for w in _WORD.findall(expand_contractions(_searchable(story)))]
     wanted = {w.stem for w in words}
     return any(
         any(_known(stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
@@ -406,9 +523,7 @@ def _negates(story: Story, words: list[Word]) -> bool:
 
 def _negated(text: str) -> str:
     """The first negation in ``text``, as written ("not" for a contraction), or ""."""
-    for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(replacement, text)
-    return next((w for w in _WORD.findall(text) if w.lower() in _NEGATIONS), "")
+    return next((w for w in _WORD.findall(expand_contractions(text)) if w.lower() in _NEGATIONS), "")
 
 
 def _misquote(claim: str, stories: Sequence[Story], library: Iterable[Story] = ()) -> Misquote | None:

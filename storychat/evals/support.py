@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 
 from storychat.answer.addresses import addressing
 from storychat.answer.retrieval import StoryIndex
-from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED, judge
+from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED, judge, late_citations
 from storychat.evals import dalpiaz_dir
 from storychat.stories.embedder import Embedder, load_embedder
 from storychat.stories import Story
@@ -57,6 +57,7 @@ class LabelledSentence:
     against: tuple[str, ...]
     label: str
     shape: str = ""  # one of SHAPES: what kind of sentence it is ("" in the bundled model's labels)
+    cites: tuple[str, ...] = ()  # ids written in it
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def _answer(record: dict, number: int, name: str) -> LabelledAnswer:
             raise LabelError(f"{where}: sentence {s.get('text')!r} has label {s.get('label')!r}; use one of {LABEL_VALUES}")
         if s.get("shape", "") not in SHAPES:
             raise LabelError(f"{where}: sentence {s.get('text')!r} has shape {s.get('shape')!r}; use one of {SHAPES}")
-        sentences.append(LabelledSentence(s["text"], tuple(s["against"]), s["label"], s.get("shape", "")))
+        sentences.append(LabelledSentence(s["text"], tuple(s["against"]), s["label"], s.get("shape", ""), tuple(s.get("cites", ()))))
     return LabelledAnswer(
         set=record["set"],
         line=record["line"],
@@ -167,11 +168,23 @@ def evaluate(answers: Sequence[LabelledAnswer], data_root: Path | None = None, e
         for story_id, text in answer.stories.items():
             if story_id in stories and stories[story_id].text != text:
                 raise LabelError(f"{answer.set} line {answer.line}: {story_id} no longer reads as it did when labelled")
-        for sentence in answer.sentences:
-            against = [stories[i] for i in sentence.against if i in stories]
+        for sentence, later in zip(answer.sentences, _late_citations(answer)):
+            against = [stories[i] for i in dict.fromkeys(sentence.against + later) if i in stories]
             judged = judge(sentence.text, against, answer.question, addressed, stories.values())
             outcomes.append(Outcome(answer, sentence, judged.verdict))
     return outcomes
+
+
+def _late_citations(answer: LabelledAnswer) -> list[tuple[str, ...]]:
+    """The ids the check adds to each stored sentence's own attribution: those cited later in its paragraph
+    (``late_citations``), with the sentences found in the raw answer in order."""
+    spans, position = [], 0
+    for sentence in answer.sentences:
+        start = answer.raw.find(sentence.text, position)
+        start = position if start < 0 else start
+        spans.append((start, start + len(sentence.text)))
+        position = spans[-1][1] if start >= position else position
+    return late_citations(answer.raw, spans, [s.cites for s in answer.sentences])
 
 
 def stored_backlog(name: str, answers: Sequence[LabelledAnswer]) -> dict[str, Story]:

@@ -1,0 +1,76 @@
+"""Whether an answer says of a thing what its story says, or the opposite.
+
+A sentence can use only a story's words and still turn its meaning: "can cancel a
+request after it has started" against "cancel a request that has not started yet",
+"without any limit" against "up to a limit". Each clause of the sentence is held
+against the clauses of the stories that share most words with it; a word the
+clause asserts and such a story clause negates, or the other way round, is a flip.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from storychat.text import STOPWORDS, stem
+
+NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot", "without", "unable"})
+CONTRACTIONS = (
+    (re.compile(r"\bcan[’']t\b", re.I), "can not"), (re.compile(r"\bwon[’']t\b", re.I), "will not"),
+    (re.compile(r"n[’']t\b", re.I), " not"),
+)
+_REACH = 6  # words after a "not" that it negates, within its clause ("do not have to convert data formats")
+_CLAUSE_BREAK = re.compile(r"[,.;:!?()\[\]\n]|\b(?:so|because|but|although|then|when|while|and|or)\b", re.I)
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_MIN_SHARED = 2  # words a story clause must share with the answer's to be compared
+
+
+@dataclass(frozen=True)
+class Clause:
+    words: frozenset[str]  # stems of its content words
+    negated: frozenset[str]  # those within a negation's reach
+
+
+def expand_contractions(text: str) -> str:
+    for pattern, replacement in CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def clauses(text: str) -> list[Clause]:
+    """The clauses of ``text`` with their content words, and which of those a negation in the clause covers."""
+    found = []
+    for piece in _CLAUSE_BREAK.split(expand_contractions(text)):
+        words, negated, reach = set(), set(), 0
+        for token in (t.lower() for t in _WORD.findall(piece or "")):
+            if token in NEGATIONS:
+                reach = _REACH
+                continue
+            if token not in STOPWORDS and len(token) > 1:
+                words.add(stem(token))
+                if reach:
+                    negated.add(stem(token))
+            reach = max(0, reach - 1)
+        if words:
+            found.append(Clause(frozenset(words), frozenset(negated)))
+    return found
+
+
+def flips(claim: str, texts: Iterable[str]) -> list[str]:
+    """Words whose polarity in ``claim`` is the opposite of that in the closest clauses of ``texts``
+    ("not started" for a claim that asserts "started"), as "not <stem>" for a negation the stories lack."""
+    held = [c for text in texts for c in clauses(text)]
+    turned: dict[str, None] = {}
+    for mine in clauses(claim):
+        for theirs in _closest(mine, held):
+            for word in mine.words & theirs.words:
+                if (word in mine.negated) != (word in theirs.negated):
+                    turned.setdefault(f"not {word}" if word in mine.negated else word, None)
+    return list(turned)
+
+
+def _closest(mine: Clause, held: list[Clause]) -> list[Clause]:
+    shared = [len(mine.words & c.words) for c in held]
+    best = max(shared, default=0)
+    return [c for c, n in zip(held, shared) if n == best] if best >= _MIN_SHARED else []
