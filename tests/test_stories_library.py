@@ -241,8 +241,8 @@ def test_a_version_1_library_is_migrated_on_opening(tmp_path):
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     db.close()
     assert [s.id for s in library.stories("old")] == ["o-1"]
-    report = library.add("old", _batch(Story("n-1", "As a u, I want x", "n.txt", 1, kind="story")))
-    assert [s.id for s in report.duplicates] == ["n-1"]
+    report = library.add("old", _batch(_story(1, "As a u, I want x")))
+    assert [s.id for s in report.duplicates] == ["s-1"]
 
 
 def test_the_database_runs_in_wal_mode(library):
