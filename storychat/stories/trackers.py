@@ -28,7 +28,7 @@ _COLUMNS = {
     "role": ("role", "persona"),
     "epic": ("epic", "epic link", "epic name", "parent", "parent summary"),
     "acceptance": ("acceptance criteria", "acceptance", "acceptance criterion"),
-    "comments": ("comment", "comments"),
+    "comments": ("comment", "comments", "history"),  # Azure DevOps: History, its latest discussion comment
     "kind": ("kind",),  # StoryChat's own export: story or note
     "type": ("issue type", "issuetype", "work item type", "type"),
     "status": ("status", "state"),
@@ -178,7 +178,7 @@ def _comment(value: object) -> Comment:
     if isinstance(value, Mapping):
         text = value.get("text", value.get("body", ""))
         at = value.get("at", value.get("created", value.get("createdAt", "")))
-        return Comment(_plain(text), _text(value.get("author", "")), str(at or ""))
+        return Comment(_plain(text).strip(), _text(value.get("author", "")), str(at or ""))
     cell = _text(value)
     at, author, text = (cell.split(";", 2) + ["", ""])[:3]
     if text and when(at) != at:
