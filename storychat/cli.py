@@ -238,6 +238,8 @@ def run_import(args: argparse.Namespace) -> int:
     for name in args.files:
         report = library.add(args.collection, read_file(Path(name), runtime.limits(settings)), sync=args.sync)
         print(report.describe())
+        if report.columns:
+            print(f"  {report.columns_line()}")
         for line in report.details():
             print(f"  {line}")
         for warning in report.warnings:

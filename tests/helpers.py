@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
 from storychat.answer.answer import Done, Progress
@@ -11,6 +13,16 @@ from storychat.answer.support import NO_CLAIM, PARAPHRASED, PARTLY, SUPPORTED, U
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 BOOKSHOP = (DATA / "bookshop.txt").read_text(encoding="utf-8")  # 13 invented stories, pasted
+
+
+def table_rows(db: sqlite3.Connection, tables: Iterable[str], like: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
+    """Each table's rows in rowid order; with ``like`` (rows read before a migration) only the columns the
+    tables had then, which a migration that adds columns must leave as they were."""
+    def columns(table: str) -> str:
+        names = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+        return ", ".join(names[: len(like[table][0])] if like and like[table] else names)
+
+    return {t: db.execute(f"SELECT {columns(t)} FROM {t} ORDER BY rowid").fetchall() for t in tables}
 
 
 def week_later(tmp_path: Path) -> Path:

@@ -14,7 +14,7 @@ from storychat.chats.transcript import to_json
 from storychat.stories.library import DATABASE_NAME, Library
 from storychat.stories.migrations import MIGRATIONS
 from storychat.ui.render import turn_coverage, turn_messages
-from tests.helpers import DATA
+from tests.helpers import DATA, table_rows
 
 MADE_BY_DED4A61 = DATA / "library-ded4a61.sqlite3"
 
@@ -109,11 +109,11 @@ def test_a_library_made_by_ded4a61_gains_empty_chat_tables_and_keeps_its_stories
     shutil.copy(MADE_BY_DED4A61, tmp_path / DATABASE_NAME)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 4
-        before = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("stories", "story_history", "story_vectors")}
+        before = table_rows(db, ("stories", "story_history", "story_vectors"))
     library = Library(tmp_path)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in before} == before
+        assert table_rows(db, before, like=before) == before
     assert [(c.name, c.stories, c.notes) for c in library.collections()] == [("bookshop", 13, 0), ("leave", 30, 0), ("my-stories", 2, 1)]
     chats = Chats(library)
     assert chats.list(LOCAL) == []
@@ -127,12 +127,12 @@ def test_chats_kept_by_2495d14_open_with_their_records_and_render_as_they_were_s
     shutil.copy(MADE_BY_2495D14, tmp_path / DATABASE_NAME)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 5
-        before = {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in ("stories", "story_history", "story_vectors", "chats")}
+        before = table_rows(db, ("stories", "story_history", "story_vectors", "chats"))
         kept = db.execute("SELECT question, kind, record, shown, coverage FROM turns ORDER BY chat_id, position").fetchall()
     library = Library(tmp_path)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        assert {t: db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in before} == before
+        assert table_rows(db, before, like=before) == before
         assert [c[1] for c in db.execute("PRAGMA table_info(turns)")] == ["chat_id", "position", "question", "kind", "record", "at"]
     chats = Chats(library)
     [leave], [parcel] = chats.list(LOCAL), chats.list("alice")

@@ -146,6 +146,34 @@ def test_a_since_that_is_not_a_date_says_how_to_write_one():
         since_time("last tuesday")
 
 
+def test_a_title_only_change_on_a_row_whose_description_is_the_story_is_reported(library, tmp_path):
+    library.add("leave", read_file(DATA / "leave.csv"))
+    path = tmp_path / "leave.csv"
+    path.write_text((DATA / "leave.csv").read_text(encoding="utf-8").replace(",Request annual leave,", ",Request annual leave online,"), encoding="utf-8")
+    report = library.add("leave", read_file(path))
+    assert report.describe() == "leave.csv: 0 added, 1 changed (HR-101), 29 unchanged"
+    assert report.details() == ["HR-101 title: was “Request annual leave”, now “Request annual leave online”"]
+    [version] = library.history("HR-101", "leave")
+    assert version.story.title == "Request annual leave"
+
+
+@pytest.mark.parametrize("before, after, detail", [
+    (",3,invoicing,email,", ",5,invoicing,email,", "BILL-43 points: was “3”, now “5”"),
+    (",BILL Sprint 8,,Billing,2.4.1,", ",BILL Sprint 9,,Billing,2.4.1,", "BILL-42 sprints: was “BILL Sprint 8”, now “BILL Sprint 9”"),
+    ("Reproduced with the March data.", "Reproduced with the April data.",
+     "BILL-42 comments: was “akhan, 2024-03-19T08:30: Reproduced with the March data.”, "
+     "now “akhan, 2024-03-19T08:30: Reproduced with the April data.”"),
+    (",Growth\r\nRemind", ",Payments\r\nRemind", "BILL-43 Custom field (Team): was “Growth”, now “Payments”"),
+])
+def test_a_change_to_one_field_or_comment_is_reported_by_its_name(library, tmp_path, before, after, detail):
+    library.add("bill", read_file(DATA / "jira-all-fields.csv"))
+    data = (DATA / "jira-all-fields.csv").read_bytes()
+    assert data.count(before.encode()) == 1
+    (tmp_path / "jira-all-fields.csv").write_bytes(data.replace(before.encode(), after.encode()))
+    report = library.add("bill", read_file(tmp_path / "jira-all-fields.csv"))
+    assert (report.details(), len(report.unchanged)) == ([detail], 3)
+
+
 # --- the schema ------------------------------------------------------------------------------
 
 
@@ -153,15 +181,17 @@ def test_a_library_made_by_6b5f3c6_gets_a_history_and_its_stories_a_time_of_addi
     shutil.copy(MADE_BY_6B5F3C6, tmp_path / DATABASE_NAME)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         before = db.execute("SELECT * FROM stories ORDER BY pk").fetchall()
+        width = len(before[0])
     library = Library(tmp_path)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         columns = [row[1] for row in db.execute("PRAGMA table_info(stories)")]
         after = db.execute("SELECT * FROM stories ORDER BY pk").fetchall()
     at = columns.index("added_at")
-    assert [row[:at] + row[at + 1:] for row in after] == before and {row[at] for row in after} == {""}
+    assert [row[:at] + row[at + 1:width + 1] for row in after] == before and {row[at] for row in after} == {""}
     report = library.add("leave", read_file(week_later(tmp_path_factory.mktemp("export"))))
     assert report.describe() == WEEK_LATER
+    assert next(s for s in library.stories("leave") if s.id == "HR-101").title == "Request annual leave"
     assert [v.story.text for v in library.history("HR-102", "leave")] == [
         next(s for s in read_file(DATA / "leave.csv").stories if s.id == "HR-102").text
     ]
@@ -181,8 +211,12 @@ def test_the_week_later_scenario_on_the_command_line(tmp_path):
     assert again.returncode == 0, again.stderr
     lines = again.stdout.splitlines()
     assert lines[0] == WEEK_LATER and "warning" not in again.stdout
-    assert lines[1].startswith("  HR-102 text: was “As an employee, I want to see how many days")
-    assert lines[2].startswith("  HR-110 acceptance criteria: was “Given an employee has 7 unused days")
+    assert lines[1] == (
+        "  Columns: Issue key → id, Issue Type → type, Summary → title, Description → description,"
+        " Custom field (Acceptance Criteria) → acceptance, Epic Link → epic"
+    )
+    assert lines[2].startswith("  HR-102 text: was “As an employee, I want to see how many days")
+    assert lines[3].startswith("  HR-110 acceptance criteria: was “Given an employee has 7 unused days")
     assert len(_ids(data)) == 31
 
     synced = storychat("import", str(week_later(tmp_path)), "--collection", "leave", "--sync", "--data-dir", data)

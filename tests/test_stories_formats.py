@@ -273,7 +273,7 @@ def _quoted(cell: str, delimiter: str) -> str:
     return f'"{cell}"' if delimiter in cell else cell
 
 
-def test_a_jira_export_is_read_by_its_column_names():
+def test_a_jira_export_is_read_by_its_column_names_and_every_issue_is_an_item():
     data = (
         'Summary,Issue key,Issue id,Issue Type,Description,Custom field (Epic Link),'
         'Custom field (Acceptance Criteria),Sprint,Sprint\n'
@@ -286,9 +286,16 @@ def test_a_jira_export_is_read_by_its_column_names():
     assert [(s.id, s.text, s.kind, s.epic, s.acceptance, s.line) for s in stories] == [
         ("SHOP-1", "As a buyer, I want to pay", "story", "SHOP-0", ("card works", "receipt sent"), 1),
         ("SHOP-2", "As a buyer, I want a checkout page", "story", "SHOP-0", (), 2),
-        ("SHOP-3", "Login flaky", "note", "", (), 3),
+        ("SHOP-3", "Login flaky", "story", "", (), 3),
         ("SHOP-4", "Search by tag", "story", "", (), 4),
     ]
+    assert [(s.title, s.description, s.fields.type, s.fields.sprints) for s in stories] == [
+        ("", "", "Story", ("S1", "S2")),
+        ("Checkout page", "", "Story", ("S1",)),
+        ("", "It fails sometimes", "Bug", ()),
+        ("", "Find things faster", "Story", ()),
+    ]
+    assert stories[0].fields.other == (("Issue id", "10001"),)
 
 
 def test_csv_column_names_are_matched_without_regard_to_case():

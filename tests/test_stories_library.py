@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ from storychat.stories.formats import ImportBatch, read_file, read_text
 from storychat.stories.library import DATABASE_NAME, CollectionInfo, Library, default_data_dir
 from storychat.stories.migrations import MIGRATIONS, migrate
 from storychat.stories.model import Story
+from tests.helpers import DATA, table_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -241,8 +243,24 @@ def test_a_version_1_library_is_migrated_on_opening(tmp_path):
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     db.close()
     assert [s.id for s in library.stories("old")] == ["o-1"]
-    report = library.add("old", _batch(Story("n-1", "As a u, I want x", "n.txt", 1, kind="story")))
-    assert [s.id for s in report.duplicates] == ["n-1"]
+    report = library.add("old", _batch(_story(1, "As a u, I want x")))
+    assert [s.id for s in report.duplicates] == ["s-1"]
+
+
+def test_a_library_made_by_2495d14_gains_empty_item_parts_and_keeps_its_stories_digests_vectors_and_chats(tmp_path):
+    shutil.copy(DATA / "library-2495d14.sqlite3", tmp_path / DATABASE_NAME)
+    tables = ("stories", "story_history", "story_vectors", "chats")
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        before = table_rows(db, tables)
+    library = Library(tmp_path)
+    with sqlite3.connect(tmp_path / DATABASE_NAME) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert table_rows(db, tables, like=before) == before
+        added = [db.execute(f"SELECT DISTINCT title, description, fields, comments FROM {t}").fetchall() for t in ("stories", "story_history")]
+        digests = dict(db.execute("SELECT story_id, digest FROM stories"))
+    assert all(rows in ([("", "", "{}", "[]")], []) for rows in added) and added[0]
+    stories = library.stories("leave") + library.stories("bookshop")
+    assert len(stories) == len(digests) and all(s.bare and s.digest == digests[s.id] for s in stories)
 
 
 def test_the_database_runs_in_wal_mode(library):

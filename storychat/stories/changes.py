@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from storychat.stories.formats import PASTE, ImportBatch, unique_id
+from storychat.stories.trackers import ColumnUse
 from storychat.stories.model import Story
 
 SYNC_HINT = "--sync removes it"
@@ -47,6 +48,12 @@ class StoryChange:
             for name, what in _SHOWN_FIELDS
             if getattr(self.old, name) != getattr(self.new, name)
         ]
+        old, new = self.old.fields.shown(), self.new.fields.shown()
+        found += [
+            Difference(name.replace("_", " "), old.get(name, ""), new.get(name, ""))
+            for name in dict.fromkeys([*old, *new])
+            if old.get(name) != new.get(name)
+        ]
         return found or [Difference("fields", "", "parsed anew")]
 
     def lines(self) -> list[str]:
@@ -55,13 +62,18 @@ class StoryChange:
 
 
 # What a change report shows; goal and benefit are parsed from the text and change with it.
-_SHOWN_FIELDS = (("text", "text"), ("acceptance", "acceptance criteria"), ("epic", "epic"), ("role", "role"), ("kind", "kind"))
-_COMPARED_FIELDS = ("text", "role", "goal", "benefit", "acceptance", "epic", "kind")
+# A tracker item's fields are shown one by one (``Fields.shown``), after these.
+_SHOWN_FIELDS = (
+    ("text", "text"), ("acceptance", "acceptance criteria"), ("epic", "epic"), ("role", "role"), ("kind", "kind"),
+    ("title", "title"), ("description", "description"), ("comments", "comments"),
+)
+_ITEM_PARTS = ("title", "description", "fields", "comments")
+_COMPARED_FIELDS = ("text", "role", "goal", "benefit", "acceptance", "epic", "kind", *_ITEM_PARTS)
 
 
 def show(value: object) -> str:
     if isinstance(value, tuple):
-        return " | ".join(value)
+        return " | ".join(map(str, value))
     return str(value)
 
 
@@ -78,6 +90,12 @@ class ImportReport:
     gone: list[Story] = field(default_factory=list)
     removed: bool = False  # the gone stories were removed (``sync``)
     relined: list[Story] = field(default_factory=list)  # unchanged stories at another line now, with it
+    filled: list[Story] = field(default_factory=list)  # unchanged bare stories, now with their item's parts
+    columns: tuple[ColumnUse, ...] = ()  # what each column of the file became
+
+    def columns_line(self) -> str:
+        """``Columns: Issue key → id, Summary → title, Labels ×3 → labels, Team → kept as Team``; "" for text."""
+        return f"Columns: {', '.join(map(str, self.columns))}" if self.columns else ""
 
     @property
     def held(self) -> list[Story]:
@@ -124,21 +142,27 @@ def _ids(ids: Iterable[str]) -> str:
 
 def plan_import(collection: str, batch: ImportBatch, stored: Sequence[Story], sync: bool = False) -> ImportReport:
     """What importing ``batch`` into a collection holding ``stored`` does, story by story (nothing is written)."""
-    report = ImportReport(collection, batch.source, [], [], [], list(batch.warnings), removed=sync)
+    report = ImportReport(collection, batch.source, [], [], [], list(batch.warnings), removed=sync, columns=batch.columns)
     mine = {s.id: s for s in stored if s.source == batch.source and batch.source != PASTE}
     matches = _match(batch.stories, mine, Path(batch.source).stem)
     ids = _FreeIds(s.id for s in stored)
-    digests = {s.digest for s in stored}
+    ids_by_digest: dict[str, set[str]] = {}
+    for kept in stored:
+        ids_by_digest.setdefault(kept.digest, set()).add(kept.id)
+    stem = Path(batch.source).stem
     for story in batch.stories:
         old = matches.get(id(story))
         if old is not None:
             _compare(report, old, story)
             continue
-        if story.digest in digests:
+        same = ids_by_digest.get(story.digest, set())
+        # Content equal to another's duplicates it only without a key of its own, or under the same key:
+        # two tracker items with different keys are two items (``after_import`` still flags the pair).
+        if same and (_generated(story, stem) or story.id in same):
             report.duplicates.append(story)
             continue
         story = ids.claim(story, report.warnings)
-        digests.add(story.digest)
+        ids_by_digest.setdefault(story.digest, set()).add(story.id)
         (report.notes if story.is_note else report.added).append(story)
     matched = {old.id for old in matches.values()}
     report.gone = [s for s in mine.values() if s.id not in matched]
@@ -164,11 +188,16 @@ def _generated(story: Story, stem: str) -> bool:
 
 def _compare(report: ImportReport, old: Story, new: Story) -> None:
     new = replace(new, id=old.id)
-    if any(getattr(old, name) != getattr(new, name) for name in _COMPARED_FIELDS):
+    differ = {name for name in _COMPARED_FIELDS if getattr(old, name) != getattr(new, name)}
+    # A story kept before the library held an item's parts gains them on its next import unchanged,
+    # rather than every story of a tracker export reporting a change nobody made.
+    if differ and not (old.bare and differ <= set(_ITEM_PARTS)):
         report.changed.append(StoryChange(old, new))
         return
     report.unchanged.append(old)
-    if old.line != new.line:
+    if differ:
+        report.filled.append(new)
+    elif old.line != new.line:
         report.relined.append(new)
 
 

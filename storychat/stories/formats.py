@@ -11,13 +11,15 @@ import csv
 import io
 import json
 import re
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path, PureWindowsPath
 
 from storychat.config import DEFAULTS
-from storychat.stories.model import Story
+from storychat.stories.model import Comment, Fields, Story
 from storychat.stories.parse import parse_parts
+from storychat.stories.trackers import Columns, ColumnUse, Record, github_issues, jira_issues
 
 
 class StoryImportError(ValueError):
@@ -36,6 +38,7 @@ class ImportBatch:
     source: str
     stories: list[Story]
     warnings: list[str] = field(default_factory=list)
+    columns: tuple[ColumnUse, ...] = ()  # what each column of a table became; none for text
 
 
 PASTE = "paste"  # the source of pasted text, which (unlike a file) only ever adds stories
@@ -183,7 +186,8 @@ class _BatchBuilder:
         self.unit = unit  # "line" or "record", for messages
         self.stories: list[Story] = []
         self.warnings: list[str] = []
-        self._texts_by_id: dict[str, str] = {}
+        self.columns: tuple[ColumnUse, ...] = ()
+        self._digests_by_id: dict[str, str] = {}
 
     def add(
         self,
@@ -195,11 +199,15 @@ class _BatchBuilder:
         acceptance: tuple[str, ...] = (),
         role: str = "",
         is_story: bool = False,
+        title: str = "",
+        description: str = "",
+        fields: Fields = Fields(),
+        comments: tuple[Comment, ...] = (),
     ) -> Story:
-        """Append a story, or a note when ``text`` is not a user story."""
+        """Append a story, or a note when ``text`` is not a user story and ``is_story`` (a tracker's item) is false."""
         if not story_id:
             story_id, text = _split_id_prefix(text)
-        self._check_length(text, line)
+        self._check_length(max(text, description, key=len), line)
         if len(self.stories) >= self.limits.max_stories:
             raise StoryImportError(
                 f"{self.source} holds more than {self.limits.max_stories:,} stories, the "
@@ -208,7 +216,7 @@ class _BatchBuilder:
             )
         parts = parse_parts(text)
         story = Story(
-            id=self._unique_id(story_id or f"{self.stem}-{line}", text, line),
+            id=story_id or f"{self.stem}-{line}",
             text=text,
             source=self.source,
             line=line,
@@ -218,7 +226,12 @@ class _BatchBuilder:
             acceptance=acceptance,
             epic=epic,
             kind="story" if parts or is_story else "note",
+            title=title,
+            description=description,
+            fields=fields,
+            comments=comments,
         )
+        story = replace(story, id=self._unique_id(story.id, story.digest, line))
         self.stories.append(story)
         return story
 
@@ -226,7 +239,7 @@ class _BatchBuilder:
         self.stories[-1] = story
 
     def batch(self) -> ImportBatch:
-        return ImportBatch(self.source, self.stories, self.warnings)
+        return ImportBatch(self.source, self.stories, self.warnings, self.columns)
 
     def _check_length(self, text: str, line: int) -> None:
         if len(text) > self.limits.max_story_chars:
@@ -236,16 +249,16 @@ class _BatchBuilder:
                 "Check that the file really has one story per line or record."
             )
 
-    def _unique_id(self, story_id: str, text: str, line: int) -> str:
-        known = self._texts_by_id.get(story_id)
-        if known is not None and known != text:
-            new_id = unique_id(story_id, self._texts_by_id)
+    def _unique_id(self, story_id: str, digest: str, line: int) -> str:
+        known = self._digests_by_id.get(story_id)
+        if known is not None and known != digest:
+            new_id = unique_id(story_id, self._digests_by_id)
             self.warnings.append(
                 f"Id {story_id} is used by more than one story in {self.source}; "
                 f"the one at {self.unit} {line} is saved as {new_id}."
             )
             story_id = new_id
-        self._texts_by_id.setdefault(story_id, text)
+        self._digests_by_id.setdefault(story_id, digest)
         return story_id
 
 
@@ -318,58 +331,11 @@ def _is_criterion(current: Story | None, content: str, is_list_item: bool) -> bo
 
 # --- tables: CSV, JSON, XLSX -------------------------------------------------------
 
-_CUSTOM_FIELD = re.compile(r"custom\s+field\s*\((?P<name>.*)\)")
-
-# Column names each field is read from, most specific first (after lower-casing
-# and unwrapping Jira's "Custom field (...)").
-_COLUMNS = {
-    "id": ("issue key", "key", "id", "story id", "issue id"),
-    "text": ("user story", "story", "text", "summary", "title"),
-    "description": ("description",),
-    "role": ("role", "persona"),
-    "epic": ("epic", "epic link", "epic name", "parent", "parent summary"),
-    "acceptance": ("acceptance criteria", "acceptance", "acceptance criterion"),
-    "type": ("issue type", "type"),
-}
-_STORY_TYPES = ("story", "user story")
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Which key of a record holds each field ("" when none does)."""
-
-    id: str
-    text: str
-    description: str
-    role: str
-    epic: str
-    acceptance: str
-    type: str
-
-    @classmethod
-    def find(cls, keys: Iterable[str]) -> _Columns:
-        by_name: dict[str, str] = {}
-        for key in keys:
-            by_name.setdefault(_column_name(key), key)
-        return cls(**{
-            name: next((by_name[c] for c in candidates if c in by_name), "")
-            for name, candidates in _COLUMNS.items()
-        })
-
-
-def _column_name(key: str) -> str:
-    name = " ".join(str(key).lower().split())
-    custom = _CUSTOM_FIELD.fullmatch(name)
-    return custom.group("name").strip() if custom else name
-
-
-def _add_records(
-    builder: _BatchBuilder, keys: Iterable[str], records: Iterable[tuple[int, Mapping[str, object]]]
-) -> ImportBatch:
-    """Add table ``records`` (number, {column: value}) whose columns are ``keys``."""
+def _add_records(builder: _BatchBuilder, keys: Iterable[str], records: Iterable[tuple[int, Record]]) -> ImportBatch:
+    """Add table ``records`` (number, (column, value) pairs) whose columns are ``keys``, repeats included."""
     keys = list(keys)
-    columns = _Columns.find(keys)
-    if not (columns.text or columns.description):
+    columns = Columns.find(keys)
+    if not {"text", "description"} & columns.names.keys():
         raise StoryImportError(
             f"{builder.source} has no column with story text; it has: "
             f"{', '.join(map(str, keys)) or 'no columns'}. Name the story column "
@@ -379,6 +345,7 @@ def _add_records(
         _add_record(builder, number, record, columns)
     if not builder.stories:
         raise _no_stories(builder.source)
+    builder.columns = columns.uses(keys)
     return builder.batch()
 
 
@@ -386,29 +353,29 @@ def _no_stories(source: str) -> StoryImportError:
     return StoryImportError(f"{source} has no stories. Add at least one row with story text.")
 
 
-def _add_record(builder: _BatchBuilder, number: int, record: Mapping[str, object], columns: _Columns) -> None:
-    text, description = _cell(record, columns.text), _cell(record, columns.description)
+def _add_record(builder: _BatchBuilder, number: int, record: Record, columns: Columns) -> None:
+    """One tracker item: with an id or a title it is an item whatever its wording; without, a note unless a story."""
+    cell = partial(columns.cell, record)
+    text, title, description = cell("text"), cell("title"), cell("description")
     if description and not parse_parts(text) and (parse_parts(description) or not text):
         text = description
     if not text:
         builder.warnings.append(f"Record {number} of {builder.source} has no story text; skipped.")
         return
+    story_id, kind = cell("id"), cell("kind")
     builder.add(
         text,
         number,
-        story_id=_cell(record, columns.id),
-        epic=_cell(record, columns.epic),
-        acceptance=_criteria(_cell(record, columns.acceptance)),
-        role=_cell(record, columns.role),
-        is_story=_cell(record, columns.type).lower() in _STORY_TYPES,
+        story_id=story_id,
+        epic=cell("epic"),
+        acceptance=_criteria(cell("acceptance")),
+        role=cell("role"),
+        is_story=kind == "story" if kind else bool(story_id or title),
+        title="" if title == text else title,
+        description="" if description == text else description,
+        fields=columns.fields(record),
+        comments=columns.comments(record),
     )
-
-
-def _cell(record: Mapping[str, object], column: str) -> str:
-    value = record.get(column) if column else None
-    if isinstance(value, list):
-        return "\n".join(str(item) for item in value)
-    return "" if value is None else str(value).strip()
 
 
 def _criteria(cell: str) -> tuple[str, ...]:
@@ -434,20 +401,9 @@ def _read_table(rows: Iterable[Sequence[object]], source: str, limits: Limits) -
     rows = [row for row in rows if any(str(cell or "").strip() for cell in row)]
     if len(rows) < 2:
         raise _no_stories(source)
-    header = _distinct(rows[0])
-    records = ((number, dict(zip(header, row))) for number, row in enumerate(rows[1:], start=1))
+    header = [str(name or "").strip() or f"column {n}" for n, name in enumerate(rows[0], start=1)]
+    records = ((number, list(zip(header, row))) for number, row in enumerate(rows[1:], start=1))
     return _add_records(_BatchBuilder(source, limits, "record"), header, records)
-
-
-def _distinct(names: Sequence[object]) -> list[str]:
-    """Column names made distinct: Jira repeats some (Sprint, Labels), and the
-    first of each must not be overwritten by the others."""
-    counts: dict[str, int] = {}
-    distinct = []
-    for name in (str(name or "").strip() for name in names):
-        counts[name] = counts.get(name, 0) + 1
-        distinct.append(name if counts[name] == 1 else f"{name} ({counts[name]})")
-    return distinct
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -476,6 +432,7 @@ def _read_json(text: str, source: str, limits: Limits) -> ImportBatch:
         ) from None
     except RecursionError:
         raise _too_deep(source) from None
+    data = next((found for shape in (jira_issues, github_issues) if (found := shape(data)) is not None), data)
     if isinstance(data, dict) and isinstance(data.get("stories"), list):
         data = data["stories"]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -505,7 +462,8 @@ def _read_objects(
     if not records:
         raise _no_stories(source)
     keys = dict.fromkeys(key for _, record in records for key in record)
-    return _add_records(_BatchBuilder(source, limits, unit), keys, records)
+    pairs = [(number, list(record.items())) for number, record in records]
+    return _add_records(_BatchBuilder(source, limits, unit), keys, pairs)
 
 
 def _jsonl_records(text: str, source: str) -> Iterable[tuple[int, dict[str, object]]]:

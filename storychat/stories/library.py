@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -26,7 +26,7 @@ from storychat.stories.changes import ADDED, CHANGED, REMOVED, Change, ImportRep
 from storychat.stories.formats import ImportBatch
 from storychat.stories.embedder import Embedder
 from storychat.stories.migrations import migrate
-from storychat.stories.model import Story
+from storychat.stories.model import Comment, Fields, Story
 
 DATABASE_NAME = "library.sqlite3"
 MAX_COLLECTION_NAME = 100
@@ -64,7 +64,7 @@ class Shelf:
 
 # --- the library ------------------------------------------------------------------
 
-_ROW_COLUMNS = "story_id, text, source, line, role, goal, benefit, acceptance, epic, kind"
+_ROW_COLUMNS = "story_id, text, source, line, role, goal, benefit, acceptance, epic, kind, title, description, fields, comments"
 _INSERT = (
     f"INSERT INTO stories (collection_id, {_ROW_COLUMNS}, digest, added_at)"
     f" VALUES ({', '.join('?' * (_ROW_COLUMNS.count(',') + 4))})"
@@ -147,12 +147,13 @@ class Library:
                 "UPDATE stories SET line = ? WHERE collection_id = ? AND story_id = ?",
                 ((s.line, collection_id, s.id) for s in report.relined),
             )
+            db.executemany(_UPDATE, (_row(collection_id, s)[1:] + (collection_id, s.id) for s in report.filled))
             if sync:
                 for story in report.gone:
                     _remove(db, collection_id, story.id, at)
             if self.embedder:
-                self._embed(db, report.added + [c.new for c in report.changed if not c.new.is_note])
-            if report.changed or (sync and report.gone):
+                self._embed(db, [s for s in report.added + [c.new for c in report.changed] + report.filled if not s.is_note])
+            if report.changed or report.filled or (sync and report.gone):
                 vectors.drop_orphans(db)
         return report
 
@@ -269,6 +270,7 @@ class Library:
             for story in self.stories(collection):
                 record = story.to_record()
                 record["acceptance"] = "\n".join(story.acceptance)
+                record["fields"], record["comments"] = _json(record["fields"]), _json(record["comments"])
                 writer.writerow(record.values())
 
         _write_atomically(Path(path), write, newline="")
@@ -302,8 +304,13 @@ def _row(collection_id: int, story: Story) -> tuple:
     return (
         collection_id, story.id, story.text, story.source, story.line, story.role, story.goal,
         story.benefit, json.dumps(list(story.acceptance), ensure_ascii=False), story.epic,
-        story.kind, story.digest,
+        story.kind, story.title, story.description, _json(story.fields.to_record()),
+        _json([asdict(comment) for comment in story.comments]), story.digest,
     )
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _keep_version(db: sqlite3.Connection, collection_id: int, story_id: str, at: str, why: str) -> None:
@@ -332,10 +339,11 @@ def _rows(db: sqlite3.Connection, name: str) -> Iterator[tuple]:
 
 
 def _story(row: tuple) -> Story:
-    story_id, text, source, line, role, goal, benefit, acceptance, epic, kind = row
+    story_id, text, source, line, role, goal, benefit, acceptance, epic, kind, title, description, fields, comments = row
     return Story(
         id=story_id, text=text, source=source, line=line, role=role, goal=goal, benefit=benefit,
-        acceptance=tuple(json.loads(acceptance)), epic=epic, kind=kind,
+        acceptance=tuple(json.loads(acceptance)), epic=epic, kind=kind, title=title, description=description,
+        fields=Fields.from_record(json.loads(fields)), comments=tuple(Comment(**c) for c in json.loads(comments)),
     )
 
 

@@ -171,3 +171,15 @@ def m006_turns_keep_records(db: sqlite3.Connection) -> None:
         )
     db.execute("ALTER TABLE turns DROP COLUMN shown")
     db.execute("ALTER TABLE turns DROP COLUMN coverage")
+
+
+@migration
+def m007_tracker_items(db: sqlite3.Connection) -> None:
+    """A tracker item whole: its title and description beside its text, its fields (JSON of ``Fields``) and its
+    comments (JSON list of ``Comment``), in the stories and their history. Stories before it have none of them,
+    so their digests, and the vectors kept by digest, stay what they were."""
+    for table in ("stories", "story_history"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN title TEXT NOT NULL DEFAULT ''")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN description TEXT NOT NULL DEFAULT ''")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN fields TEXT NOT NULL DEFAULT '{{}}'")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN comments TEXT NOT NULL DEFAULT '[]'")
