@@ -179,7 +179,7 @@ def test_an_expected_id_that_is_not_in_the_backlog_is_refused_before_the_model_l
         load_backlogs(load_questions(path), dalpiaz, open_library=lambda: pytest.fail("no collection was named"))
 
 
-def test_an_item_key_stands_for_what_the_importer_read_from_that_item_even_a_note(tmp_path):
+def test_an_item_key_stands_for_what_the_importer_read_from_that_item(tmp_path):
     (tmp_path / "jira.csv").write_text(
         "issuekey,title,description\n"
         "PRJ-7,\"As a user, I want to export a game, so that I can keep it\",\n"
@@ -189,8 +189,8 @@ def test_an_item_key_stands_for_what_the_importer_read_from_that_item_even_a_not
     path = _write(tmp_path, '{"stories": "jira.csv", "question": "What should the button say?", "expect_ids": ["PRJ-3"]}')
     questions = load_questions(path)
     backlog = load_backlogs(questions, tmp_path, open_library=lambda: pytest.fail("no collection was named"))["jira.csv"]
-    note = next(s for s in backlog.stories if s.line == 2)
-    assert note.is_note and backlog.by_ids(questions[0]).expect_ids == (note.id,)
+    item = next(s for s in backlog.stories if s.line == 2)
+    assert not item.is_note and item.id == "PRJ-3" and backlog.by_ids(questions[0]).expect_ids == (item.id,)
 
 
 def test_a_key_that_is_no_item_of_the_file_is_refused(tmp_path):

@@ -55,7 +55,8 @@ def lines(record: dict) -> Lines:
     wrong = _misquotes(record)
     reading = record["reading"]
     withheld = bool(record["doubt"]) and record["refused"]
-    listing, listed = listing_lines(record["listing"]) if record["listing"] else ("", ())
+    # A record kept before list questions (issue 32) has no listing.
+    listing, listed = listing_lines(record["listing"]) if record.get("listing") else ("", ())
     return Lines(
         listing=listing,
         listed=listed,

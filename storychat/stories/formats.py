@@ -207,7 +207,7 @@ class _BatchBuilder:
         """Append a story, or a note when ``text`` is not a user story and ``is_story`` (a tracker's item) is false."""
         if not story_id:
             story_id, text = _split_id_prefix(text)
-        self._check_length(max(text, description, key=len), line)
+        self._check_length(text, line)  # a long description is a real item's: only the line naming it is held to the limit
         if len(self.stories) >= self.limits.max_stories:
             raise StoryImportError(
                 f"{self.source} holds more than {self.limits.max_stories:,} stories, the "

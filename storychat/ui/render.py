@@ -98,7 +98,7 @@ def answer_messages(record: dict) -> list[dict]:
     text = escape(shown.answer) if shown.withheld or not record["sentences"] else answer_markdown(shown.answer, record["sentences"])
     if shown.listing and not shown.answer:
         text = NO_SUMMARY
-    messages = listing_messages(record["listing"]) + [
+    messages = listing_messages(record.get("listing")) + [
         {"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}
     ]
     if shown.citations:
