@@ -81,13 +81,11 @@ def candidate_pairs(vectors: TermVectors, bar: float, split: int | None = None) 
         return np.column_stack((i, j))
     entries = np.nonzero(_in_prefix(vectors, bar))[0]
     order = np.argsort(vectors.columns[entries], kind="stable")
-    rows, columns = vectors.rows[entries[order]], vectors.columns[entries[order]]
-    bounds = np.flatnonzero(np.diff(columns)) + 1
-    found = [_pairs_within(group, split) for group in np.split(rows, bounds) if len(group) > 1]
-    found = [pairs for pairs in found if len(pairs)]
-    if not found:
-        return np.empty((0, 2), dtype=np.int64)
-    keys = np.unique(np.concatenate([pairs[:, 0] * n + pairs[:, 1] for pairs in found]))
+    first, second = _sharing(vectors.rows[entries[order]], vectors.columns[entries[order]])
+    if split is not None:
+        across = (first < split) & (second >= split)
+        first, second = first[across], second[across]
+    keys = np.unique(first * n + second)
     return np.column_stack((keys // n, keys % n))
 
 
@@ -103,12 +101,13 @@ def _in_prefix(vectors: TermVectors, bar: float) -> np.ndarray:
     return rest >= bar * bar - _SAFETY
 
 
-def _pairs_within(rows: np.ndarray, split: int | None) -> np.ndarray:
-    if split is None:
-        i, j = np.triu_indices(len(rows), 1)
-        return np.column_stack((rows[i], rows[j]))
-    left, right = rows[rows < split], rows[rows >= split]
-    return np.column_stack((np.repeat(left, len(right)), np.tile(right, len(left))))
+def _sharing(rows: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (earlier row, later row) within a run of equal ``columns`` (rows ascending within each run)."""
+    starts = np.flatnonzero(np.diff(columns)) + 1
+    ends = np.append(starts, len(rows))[np.searchsorted(starts, np.arange(len(rows)), side="right")]
+    later = ends - np.arange(len(rows)) - 1
+    offset = np.arange(later.sum()) - np.repeat(np.cumsum(later) - later, later)
+    return np.repeat(rows, later), rows[np.repeat(np.arange(len(rows)) + 1, later) + offset]
 
 
 def _dots(vectors: TermVectors, pairs: np.ndarray) -> np.ndarray:

@@ -80,7 +80,8 @@ def find_duplicates(
         for k, i in enumerate(group):
             for j in group[k + 1:]:
                 similar[i, j] = 1.0
-    otherwise = _saying_otherwise(stories, stories, [pair for pair in similar if keys[pair[0]] != keys[pair[1]]])
+    names = name_terms(s.text for s in stories)
+    otherwise = _saying_otherwise(stories, stories, [pair for pair in similar if keys[pair[0]] != keys[pair[1]]], names)
     scores = _demoted(similar, otherwise)
     meanings = _goal_meanings(embedder, stories, stories, _below(scores, threshold, otherwise), threshold)
     pairs = [
@@ -109,7 +110,8 @@ def duplicates_of(
     for j, key in enumerate(existing_keys):
         existing_by_key[key].append(j)
     similar.update(((i, j), 1.0) for i, key in enumerate(new_keys) for j in existing_by_key[key])
-    otherwise = _saying_otherwise(new, existing, [(i, j) for i, j in similar if new_keys[i] != existing_keys[j]])
+    names = name_terms(s.text for s in (*new, *existing))
+    otherwise = _saying_otherwise(new, existing, [(i, j) for i, j in similar if new_keys[i] != existing_keys[j]], names)
     scores = _demoted(similar, otherwise)
     meanings = _goal_meanings(embedder, new, existing, _below(scores, threshold, otherwise), threshold)
     position = {s.id: k for k, s in enumerate(new)}
@@ -160,9 +162,10 @@ def _floor(threshold: float, embedder: Embedder | None) -> float:
     return threshold - MEANING_MARGIN if embedder else threshold
 
 
-def _saying_otherwise(rows: Sequence[Story], cols: Sequence[Story], pairs: Sequence[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Of the ``pairs`` (row, column), those whose goals' wording says otherwise."""
-    names = name_terms(s.text for s in (*rows, *cols))
+def _saying_otherwise(
+    rows: Sequence[Story], cols: Sequence[Story], pairs: Sequence[tuple[int, int]], names: frozenset[str]
+) -> set[tuple[int, int]]:
+    """Of the ``pairs`` (row, column), those whose goals' wording says otherwise; ``names`` as ``name_terms`` gives them."""
     row_wording = {i: wording(_goal(rows[i]), names) for i in {i for i, _ in pairs}}
     col_wording = {j: wording(_goal(cols[j]), names) for j in {j for _, j in pairs}}
     return {(i, j) for i, j in pairs if says_otherwise(row_wording[i], col_wording[j])}

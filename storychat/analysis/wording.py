@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ _JOINS = frozenset({"and", "or", ","})
 _TOKEN = re.compile(r"->|→|,|[A-Za-z0-9_][A-Za-z0-9_+#]*(?:\.\d+)*")
 _OPENS_SENTENCE = ".:;!?([{*#-"  # after one of these (or first in a text), a capital says nothing
 _QUOTES = "\"'`“‘"
+_NAME_SHAPE = re.compile(r".[A-Z]|[0-9_]")
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,8 @@ def _written_as_name(text: str, match: re.Match) -> bool | None:
     """Whether a word is written as a name: with a capital inside ("iOS", "HDFS"), a digit, an underscore,
     in quotes, or capitalised inside a sentence; None for a capital opening a sentence, which says nothing."""
     word, start = match.group(), match.start()
-    if any(c.isupper() for c in word[1:]) or any(c.isdigit() or c == "_" for c in word):
-        return True
-    if text[start - 1:start] in _QUOTES and start and not text[start - 2:start - 1].isalnum():  # not "don't"
-        return True
+    if _NAME_SHAPE.search(word) or (start and text[start - 1] in _QUOTES and not text[start - 2:start - 1].isalnum()):
+        return True  # (an apostrophe inside "don't" is no quote)
     if word[0].isupper():
         return None if _opens_sentence(text[:start]) else True
     return False
@@ -99,6 +99,7 @@ def _opens_sentence(before: str) -> bool:
     return not stripped or stripped[-1] in _OPENS_SENTENCE and (stripped[-1] != "." or stripped != before)
 
 
+@lru_cache(maxsize=1 << 16)
 def _term(word: str) -> str:
     lower = word.lower()
     return "" if lower in STOPWORDS or lower in DIRECTIONS or lower == "," else stem(lower)
