@@ -4,9 +4,10 @@ titles of GPT2SP's Titanium and Appcelerator Studio Jira projects (5,170 work it
     python bench/duplicates_scale.py [--old cca4fca] [--runs 3] [--top 20]
 
 For each size: the pairs scored, the pairs found, the seconds for find_duplicates and for lint (the
-fastest of --runs), and each time's ratio to the previous size. find_duplicates as it was at commit
---old (read from git) runs in the same loop, each run right after the new one, so that the machine's
-load falls on both. Then the first --top pairs of the largest size, new and old.
+fastest of --runs), and each time's ratio to the previous size; find_duplicates with the reader of
+meaning (``storychat analyze``'s default, ``--meaning on``) and without. find_duplicates as it was at
+commit --old (read from git) runs in the same loop, each run right after the new one, so that the
+machine's load falls on both. Then the first --top pairs of the largest size, new and old (meaning off).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storychat.analysis.cosine import candidate_pairs  # noqa: E402
-from storychat.analysis.duplicates import DEFAULT_THRESHOLD, ROUNDING, find_duplicates, word_vectors  # noqa: E402
+from storychat.analysis.duplicates import DEFAULT_THRESHOLD, MEANING_MARGIN, ROUNDING, find_duplicates, word_vectors  # noqa: E402
 from storychat.analysis.lint import lint  # noqa: E402
 from storychat.stories import Story  # noqa: E402
+from storychat.stories.embedder import load_embedder  # noqa: E402
 
 GPT2SP = ROOT / "storychat" / "evals" / "data" / "gpt2sp"
 FILES = ("titanium.csv", "appceleratorstudio.csv")
@@ -36,11 +38,20 @@ SIZES = (1_250, 2_500, 5_000)
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One way of finding duplicates, and how many pairs it scores among some stories."""
+
+    label: str
+    find: Callable[[Sequence[Story]], list]
+    scored: Callable[[Sequence[Story]], int]
+
+
+@dataclass(frozen=True)
 class Row:
-    """One algorithm at one size."""
+    """One variant at one size."""
 
     size: int
-    scored: int  # candidate pairs whose cosine was computed
+    scored: int  # pairs whose cosine was computed
     found: int
     duplicates_s: float
     lint_s: float
@@ -73,22 +84,36 @@ def timed(work: Callable) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
-def measure(stories: Sequence[Story], old: Callable, runs: int) -> tuple[Row, Row, list, list]:
-    """The new and the old duplicates at one size, taking turns; lint, which did not change, for both."""
-    new_runs, old_runs = [], []
+def variants(old: Callable, rev: str) -> list[Variant]:
+    embedder = load_embedder()
+    return [
+        Variant("now, meaning off", find_duplicates, lambda stories: _prefix_pairs(stories, DEFAULT_THRESHOLD)),
+        Variant(f"{rev}, meaning off", old, _every_pair),
+        Variant("now, meaning on", lambda stories: find_duplicates(stories, embedder=embedder),
+                lambda stories: _prefix_pairs(stories, DEFAULT_THRESHOLD - MEANING_MARGIN)),
+        Variant(f"{rev}, meaning on", lambda stories: old(stories, embedder=embedder), _every_pair),
+    ]
+
+
+def _every_pair(stories: Sequence[Story]) -> int:
+    return len(stories) * (len(stories) - 1) // 2
+
+
+def _prefix_pairs(stories: Sequence[Story], threshold: float) -> int:
+    return len(candidate_pairs(word_vectors(stories), threshold - ROUNDING))
+
+
+def measure(stories: Sequence[Story], ways: Sequence[Variant], runs: int) -> tuple[list[Row], list[list]]:
+    """Each variant at one size, taking turns run by run; lint, which did not change, once for all. The rows and the pairs found."""
+    times: list[list[float]] = [[] for _ in ways]
+    found: list[list] = [[] for _ in ways]
     for _ in range(runs):
-        new_runs.append(timed(lambda: find_duplicates(stories)))
-        old_runs.append(timed(lambda: old(stories)))
+        for k, way in enumerate(ways):
+            seconds, found[k] = timed(lambda: way.find(stories))
+            times[k].append(seconds)
     lint_s = min(timed(lambda: lint(stories))[0] for _ in range(runs))
-    new_pairs, old_pairs = new_runs[0][1], old_runs[0][1]
-    scored = len(candidate_pairs(word_vectors(stories), DEFAULT_THRESHOLD - ROUNDING))
-    n = len(stories)
-    return (
-        Row(n, scored, len(new_pairs), min(t for t, _ in new_runs), lint_s),
-        Row(n, n * (n - 1) // 2, len(old_pairs), min(t for t, _ in old_runs), lint_s),
-        new_pairs,
-        old_pairs,
-    )
+    rows = [Row(len(stories), way.scored(stories), len(pairs), min(t), lint_s) for way, pairs, t in zip(ways, found, times)]
+    return rows, found
 
 
 def table(title: str, rows: Sequence[Row]) -> None:
@@ -116,20 +141,22 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs of each measure; the fastest counts")
     ap.add_argument("--top", type=int, default=20, help="pairs shown from the largest size")
     args = ap.parse_args()
-    old = old_find_duplicates(args.old)
+    ways = variants(old_find_duplicates(args.old), args.old)
     stories = titles()
     print(f"{len(stories):,} GPT2SP titles ({', '.join(FILES)}); {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
-    new_rows, old_rows = [], []
+    rows: list[list[Row]] = [[] for _ in ways]
     for size in SIZES:
-        new_row, old_row, new_pairs, old_pairs = measure(stories[:size], old, args.runs)
-        new_rows.append(new_row)
-        old_rows.append(old_row)
-    table("find_duplicates now (pairs sharing a prefix term, then the wording check)", new_rows)
-    table(f"find_duplicates at {args.old} (every pair)", old_rows)
-    print(f"\nold / new duplicates time: {', '.join(f'{o.duplicates_s / n.duplicates_s:.1f}' for o, n in zip(old_rows, new_rows))}")
+        measured, found = measure(stories[:size], ways, args.runs)
+        for k, row in enumerate(measured):
+            rows[k].append(row)
+    for way, way_rows in zip(ways, rows):
+        table(f"find_duplicates {way.label}", way_rows)
+    for now, before in ((0, 1), (2, 3)):
+        ratios = ", ".join(f"{b.duplicates_s / n.duplicates_s:.1f}" for b, n in zip(rows[before], rows[now]))
+        print(f"\n{ways[before].label} / {ways[now].label}, duplicates time by size: {ratios}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
-    show(f"first {args.top} pairs now, {SIZES[-1]:,} items", new_pairs, args.top)
-    show(f"first {args.top} pairs at {args.old}, {SIZES[-1]:,} items", old_pairs, args.top)
+    show(f"first {args.top} pairs {ways[0].label}, {SIZES[-1]:,} items", found[0], args.top)
+    show(f"first {args.top} pairs {ways[1].label}, {SIZES[-1]:,} items", found[1], args.top)
 
 
 if __name__ == "__main__":
