@@ -13,7 +13,7 @@ and how the default threshold was chosen.
 Only the pairs that can reach the threshold are scored (``cosine``), so a
 collection of 5,000 stories is not 12.5 million comparisons. A pair whose
 goals' wording says otherwise (``wording``: the same words in another
-direction, or each naming what the other does not) keeps ``DIFFERENT_WORDING``
+direction, or words that differ on both sides, a name among them) keeps ``DIFFERENT_WORDING``
 of its cosine, which puts it below any threshold above that.
 
 With an embedder, a pair below the threshold is a near-duplicate too
