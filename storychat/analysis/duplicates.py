@@ -10,22 +10,28 @@ Character-level scores (rapidfuzz ratios) rate "get a Data Package into R" and
 differs is the one that matters. docs/evaluation.md has the figures
 and how the default threshold was chosen.
 
+Only the pairs that can reach the threshold are scored (``cosine``), so a
+collection of 5,000 stories is not 12.5 million comparisons. A pair whose
+goals' wording says otherwise (``wording``: the same words in another
+direction, or words that differ on both sides, a name among them) keeps ``DIFFERENT_WORDING``
+of its cosine, which puts it below any threshold above that.
+
 With an embedder, a pair below the threshold is a near-duplicate too
 when its words are nearly as alike (``MEANING_MARGIN`` below the threshold) and
 its goals mean nearly the same (``MEANING_ALIKE`` at the default threshold; both
 bars move with the threshold). Chosen on the tuning backlogs' labels like the threshold.
+A pair whose wording says otherwise is not asked: a static embedding reads its words alike too.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from storychat.analysis.cosine import TermVectors, similar_pairs, term_vectors
+from storychat.analysis.wording import name_terms, says_otherwise, wording
 from storychat.stories.embedder import Embedder
 from storychat.stories import Story
 from storychat.stories.changes import ImportReport
@@ -36,8 +42,8 @@ DEFAULT_THRESHOLD = 0.65
 MEANING_MARGIN = 0.25  # how far below the threshold a pair's words may be when its goals mean the same
 MEANING_ALIKE = 0.7  # at the default threshold, the cosine of the goals' vectors from which they do
 BENEFIT_WEIGHT = 0.5
-_BLOCK_ROWS = 1024  # rows of the similarity matrix held at once
-_ROUNDING = 1e-4  # float32 cosines of identical vectors come out a hair below 1
+DIFFERENT_WORDING = 0.5  # the share of its cosine a pair keeps when its wording says otherwise
+ROUNDING = 1e-4  # cosines of identical vectors can come out a hair below 1
 
 # Keeps "c++", "c#" and one-letter names such as "R", which tell stories apart.
 _TERM = re.compile(r"[a-z0-9][a-z0-9+#]*")
@@ -64,69 +70,61 @@ class DuplicatePair:
 def find_duplicates(
     stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None
 ) -> list[DuplicatePair]:
-    """Pairs of stories at least ``threshold`` similar (or, with ``embedder``, alike in meaning), most similar first."""
+    """Pairs of stories at least ``threshold`` similar (or, with ``embedder``, alike in meaning), best first:
+    exact copies, then by similarity."""
     _check_threshold(threshold)
     stories = [s for s in stories if not s.is_note]
     keys = [_text_key(s) for s in stories]
-    vectors = _vectors(stories)
-    floor = threshold - MEANING_MARGIN if embedder else threshold
-    similar: dict[tuple[int, int], float] = {}
-    for start in range(0, len(stories), _BLOCK_ROWS):
-        block = vectors[start:start + _BLOCK_ROWS] @ vectors.T
-        rows, cols = np.nonzero(block >= floor - _ROUNDING)
-        later = cols > rows + start  # each pair once, and no story with itself
-        rows, cols = rows[later], cols[later]
-        similar.update(zip(zip((rows + start).tolist(), cols.tolist()), block[rows, cols].tolist()))
+    similar = similar_pairs(word_vectors(stories), _floor(threshold, embedder) - ROUNDING)
     for group in _same_key_indices(keys):
         for k, i in enumerate(group):
             for j in group[k + 1:]:
                 similar[i, j] = 1.0
-    below = {pair: s for pair, s in similar.items() if s < threshold - _ROUNDING}
-    meanings = _goal_meanings(embedder, stories, stories, below, threshold)
+    names = name_terms(s.text for s in stories)
+    otherwise = _saying_otherwise(stories, stories, [pair for pair in similar if keys[pair[0]] != keys[pair[1]]], names)
+    scores = _demoted(similar, otherwise)
+    meanings = _goal_meanings(embedder, stories, stories, _below(scores, threshold, otherwise), threshold)
     pairs = [
         _pair(stories[i], stories[j], similarity, keys[i] == keys[j], meanings.get((i, j)))
-        for (i, j), similarity in sorted(similar.items())
-        if similarity >= threshold - _ROUNDING or (i, j) in meanings
+        for (i, j), similarity in sorted(scores.items())
+        if similarity >= threshold - ROUNDING or (i, j) in meanings
     ]
-    return sorted(pairs, key=lambda p: -p.similarity)
+    return sorted(pairs, key=_rank)
 
 
 def duplicates_of(
     new: Sequence[Story], existing: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None
 ) -> list[DuplicatePair]:
-    """For each new story in turn, the existing stories it duplicates, most
-    similar first; ``a`` is the new story. A story is never its own duplicate,
+    """For each new story in turn, the existing stories it duplicates, best
+    first; ``a`` is the new story. A story is never its own duplicate,
     so ``existing`` may already hold ``new``; two new stories that duplicate
     each other are one pair, under the first of them. With ``embedder``, pairs alike
     in meaning count too (as in ``find_duplicates``)."""
     _check_threshold(threshold)
     new = [s for s in new if not s.is_note]
     existing = [s for s in existing if not s.is_note]
-    existing_keys = [_text_key(s) for s in existing]
-    vectors = _vectors(new + existing)
-    similarity = vectors[: len(new)] @ vectors[len(new):].T
-    floor = threshold - MEANING_MARGIN if embedder else threshold
+    new_keys, existing_keys = [_text_key(s) for s in new], [_text_key(s) for s in existing]
+    found = similar_pairs(word_vectors(new + existing), _floor(threshold, embedder) - ROUNDING, split=len(new))
+    similar = {(i, j - len(new)): similarity for (i, j), similarity in found.items()}
     existing_by_key: dict[str, list[int]] = defaultdict(list)
     for j, key in enumerate(existing_keys):
         existing_by_key[key].append(j)
+    similar.update(((i, j), 1.0) for i, key in enumerate(new_keys) for j in existing_by_key[key])
+    names = name_terms(s.text for s in (*new, *existing))
+    otherwise = _saying_otherwise(new, existing, [(i, j) for i, j in similar if new_keys[i] != existing_keys[j]], names)
+    scores = _demoted(similar, otherwise)
+    meanings = _goal_meanings(embedder, new, existing, _below(scores, threshold, otherwise), threshold)
     position = {s.id: k for k, s in enumerate(new)}
-    candidates = {
-        (i, j): float(similarity[i, j])
-        for i in range(len(new)) for j in np.nonzero(similarity[i] >= floor - _ROUNDING)[0].tolist()
-    }
-    below = {pair: s for pair, s in candidates.items() if s < threshold - _ROUNDING}
-    meanings = _goal_meanings(embedder, new, existing, below, threshold)
-    pairs = []
-    for i, story in enumerate(new):
-        key = _text_key(story)
-        matches = {j for (row, j), s in candidates.items() if row == i and (s >= threshold - _ROUNDING or (i, j) in meanings)}
-        found = [
-            _pair(story, existing[j], float(similarity[i, j]), key == existing_keys[j], meanings.get((i, j)))
-            for j in sorted(matches | set(existing_by_key[key]))
-            if existing[j] != story and position.get(existing[j].id, i) >= i
-        ]
-        pairs += sorted(found, key=lambda p: -p.similarity)
-    return pairs
+    by_new: dict[int, list[DuplicatePair]] = defaultdict(list)
+    for (i, j), similarity in sorted(scores.items()):
+        if (similarity >= threshold - ROUNDING or (i, j) in meanings) and existing[j] != new[i] and position.get(existing[j].id, i) >= i:
+            by_new[i].append(_pair(new[i], existing[j], similarity, new_keys[i] == existing_keys[j], meanings.get((i, j))))
+    return [pair for i in range(len(new)) for pair in sorted(by_new[i], key=_rank)]
+
+
+def word_vectors(stories: Sequence[Story]) -> TermVectors:
+    """The stories' IDF-weighted term vectors, as duplicates compare them."""
+    return term_vectors([_term_weights(s) for s in stories])
 
 
 def after_import(report: ImportReport, library: Library) -> list[DuplicatePair]:
@@ -141,7 +139,7 @@ def _goal_meanings(
     threshold: float,
 ) -> dict[tuple[int, int], float]:
     """Of the ``pairs`` (row, column) just below ``threshold`` by words, those whose goals the embedder finds alike, with the cosine."""
-    asked = [(i, j) for (i, j), similarity in pairs.items() if similarity >= threshold - MEANING_MARGIN - _ROUNDING]
+    asked = [(i, j) for (i, j), similarity in pairs.items() if similarity >= threshold - MEANING_MARGIN - ROUNDING]
     alike = MEANING_ALIKE + threshold - DEFAULT_THRESHOLD
     if not embedder or not asked:
         return {}
@@ -157,6 +155,33 @@ def same_text_groups(stories: Sequence[Story]) -> list[list[Story]]:
     spacing and punctuation, each in the order given."""
     stories = [s for s in stories if not s.is_note]
     return [[stories[i] for i in group] for group in _same_key_indices([_text_key(s) for s in stories])]
+
+
+def _floor(threshold: float, embedder: Embedder | None) -> float:
+    """The lowest cosine a pair may have and still be reported."""
+    return threshold - MEANING_MARGIN if embedder else threshold
+
+
+def _saying_otherwise(
+    rows: Sequence[Story], cols: Sequence[Story], pairs: Sequence[tuple[int, int]], names: frozenset[str]
+) -> set[tuple[int, int]]:
+    """Of the ``pairs`` (row, column), those whose goals' wording says otherwise; ``names`` as ``name_terms`` gives them."""
+    row_wording = {i: wording(_goal(rows[i]), names) for i in {i for i, _ in pairs}}
+    col_wording = {j: wording(_goal(cols[j]), names) for j in {j for _, j in pairs}}
+    return {(i, j) for i, j in pairs if says_otherwise(row_wording[i], col_wording[j])}
+
+
+def _demoted(similar: dict[tuple[int, int], float], otherwise: set[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    return {pair: similarity * DIFFERENT_WORDING if pair in otherwise else similarity for pair, similarity in similar.items()}
+
+
+def _below(scores: dict[tuple[int, int], float], threshold: float, otherwise: set[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """The pairs below ``threshold`` that the embedder may still find alike in meaning."""
+    return {pair: s for pair, s in scores.items() if s < threshold - ROUNDING and pair not in otherwise}
+
+
+def _rank(pair: DuplicatePair) -> tuple[float, bool]:
+    return -pair.similarity, not pair.exact
 
 
 def _check_threshold(threshold: float) -> None:
@@ -192,21 +217,3 @@ def _term_weights(story: Story) -> dict[str, float]:
     weights = {term: BENEFIT_WEIGHT for term in _terms(story.benefit)}
     weights.update((term, 1.0) for term in _terms(story.goal or story.text))
     return weights
-
-
-def _vectors(stories: Sequence[Story]) -> np.ndarray:
-    """Unit-length IDF-weighted term vectors, one row per story."""
-    weights = [_term_weights(s) for s in stories]
-    df = Counter(term for w in weights for term in w)
-    idf = {term: math.log((len(stories) + 1) / (count + 0.5)) for term, count in df.items()}
-    # A term only one story has adds to that story's length but to no dot
-    # product, so it needs no column; that keeps the matrix small.
-    columns = {term: k for k, term in enumerate(t for t, count in df.items() if count > 1)}
-    matrix = np.zeros((len(stories), len(columns)), dtype=np.float32)
-    for row, w in enumerate(weights):
-        values = {term: x * idf[term] for term, x in w.items()}
-        length = math.sqrt(sum(v * v for v in values.values())) or 1.0
-        for term, v in values.items():
-            if term in columns:
-                matrix[row, columns[term]] = v / length
-    return matrix
