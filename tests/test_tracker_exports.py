@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from storychat.answer.pipeline import AnswerOptions, Pipeline
+from storychat.answer.prompt import MAX_PASSAGE, render_story
+from storychat.stories.embedder import load_embedder
 from storychat.stories.changes import plan_import
 from storychat.stories.formats import read_file, read_text
 from storychat.stories.library import Library
@@ -14,7 +18,7 @@ from tests.helpers import DATA
 
 # (fixture, an item, a piece of its description, its first comment, its labels)
 KEPT = [
-    ("jira-all-fields.csv", "BILL-42", "{code}\n3 x 0.333 = 0.999\n{code}",
+    ("jira-all-fields.csv", "BILL-42", "```\n3 x 0.333 = 0.999\n```",
      Comment("Reproduced with the March data.", "akhan", "2024-03-19T08:30"), ("invoicing",)),
     ("jira-all-fields.csv", "BILL-41", "",
      Comment("Legal wants the VAT number on every page.", "mreyes", "2024-03-14T10:02"), ("invoicing", "export", "customer-facing")),
@@ -22,8 +26,8 @@ KEPT = [
      Comment("Fixed by wrapping the last line.", "Ana Silva", "2024-03-07T08:12:00.000+0100"), ("labels", "printing")),
     ("jira-search.json", "SHIP-7", "",
      Comment("DHL and UPS first, the others later.", "Tom Berg", "2024-03-05T09:00:00.000+0100"), ("tracking", "customer-facing", "tracking-v2")),
-    ("azure-devops.csv", "2103", "<div>Rooms 5.01 to 5.12 never appear in the list.</div>",
-     Comment("<div>Fixed by re-syncing the room list.</div>"), ("rooms", "bug")),
+    ("azure-devops.csv", "2103", "Rooms 5.01 to 5.12 never appear in the list.",
+     Comment("Fixed by re-syncing the room list."), ("rooms", "bug")),
     ("github-issues.json", "#15", "Steps: create an empty `config.toml`, start the app.",
      Comment("Fixed in #16.", "hubot", "2024-05-06T08:30:00Z"), ("bug", "ui")),
     ("gpt2sp-usergrid.csv", "USERGRID-497", "ApplicationResourceIT is reporting failures.", None, ()),
@@ -94,7 +98,7 @@ def test_azure_devops_tags_are_split_and_paths_kept():
     assert (story.fields.labels, story.fields.sprints, story.fields.components) == (
         ("rooms", "calendar"), ("Facilities\\Sprint 14",), ("Facilities\\Rooms",)
     )
-    assert story.acceptance == ("<ul><li>Only free rooms are offered</li><li>The booking shows in Outlook</li></ul>",)
+    assert story.acceptance == ("Only free rooms are offered", "The booking shows in Outlook")
 
 
 def test_gpt2sp_items_keep_their_keys_and_points_and_are_items_not_notes():
@@ -129,3 +133,27 @@ def test_passages_give_the_whole_item_in_reading_order():
         story.description,
         "akhan, 2024-03-19T08:30: Reproduced with the March data.",
     ]
+
+
+def test_search_finds_an_item_by_its_description_and_by_its_comment(fake_engine):
+    stories = read_file(DATA / "jira-all-fields.csv").stories
+    pipeline = Pipeline(fake_engine, embedder=load_embedder())
+    assert pipeline.search("Which invoices are off by one cent?", stories)[0].story.id == "BILL-42"  # its description
+    assert pipeline.search("Who wants the VAT number on every page?", stories)[0].story.id == "BILL-41"  # a comment
+
+
+def test_an_answer_stated_by_a_description_is_verified_and_its_evidence_is_the_item(fake_engine):
+    stories = read_file(DATA / "jira-all-fields.csv").stories
+    fake_engine.reply = "[BILL-44] A second reminder is sent when an invoice is 30 days overdue."
+    answer = Pipeline(fake_engine, options=AnswerOptions(max_tokens=60)).answer("When is the second reminder sent?", stories)
+    [cite] = answer.evidence
+    assert (cite.id, cite.verified, cite.text) == ("BILL-44", True, "Remind customers of overdue invoices")
+    assert "Send a second reminder when an invoice is 30 days overdue." in fake_engine.calls[-1][0].content  # the prompt
+
+
+def test_a_description_longer_than_the_model_reads_is_kept_whole_and_cut_with_a_note_in_the_prompt():
+    long = "x " * (MAX_PASSAGE * 2)
+    story = read_file(DATA / "gpt2sp-usergrid.csv").stories[0]
+    story = replace(story, description=long.strip())
+    line = render_story(story)
+    assert len(story.description) > MAX_PASSAGE * 3 and f"({len(long.strip()) - MAX_PASSAGE:,} more characters, not shown to the model)" in line

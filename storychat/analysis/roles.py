@@ -76,7 +76,7 @@ def stories_mentioning(stories: Sequence[Story], term: str) -> list[Story]:
     wanted = _stems(term)
     if not wanted:
         raise ValueError("Say which word to look for; the term has no letters or digits.")
-    return [s for s in stories if not s.is_note and _holds(_stems(" ".join((s.text, *s.acceptance))), wanted)]
+    return [s for s in stories if not s.is_note and _holds(_stems(" ".join(s.passages())), wanted)]
 
 
 def _index(stories: Sequence[Story], field: Callable[[Story], str], normalise: Callable[[str], str]) -> list[Group]:

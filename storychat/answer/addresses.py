@@ -58,7 +58,7 @@ def addresses(question: str, hit: Hit) -> bool:
     """Whether ``hit``'s story addresses ``question``: relevant enough, and holding its names."""
     if hit.meaning is None or hit.relevance < ADDRESSES:
         return False
-    text = " ".join([hit.story.text, *hit.story.acceptance, hit.story.epic])
+    text = hit.story.searchable
     if _QUANTITY.search(question) and not _NUMBER.search(text):
         return False
     held = {w.lower() for w in _WORD.findall(text)}

@@ -46,7 +46,7 @@ class StoryIndex:
         self.stories = list(stories)
         self.embedder = embedder
         self.vectors = embedder.story_vectors(self.stories) if embedder else None
-        self.story_terms = [terms(_searchable(s)) for s in self.stories]  # in the order of ``stories``
+        self.story_terms = [terms(s.searchable) for s in self.stories]  # in the order of ``stories``
         df = Counter(t for story_terms in self.story_terms for t in set(story_terms))
         n = len(self.stories)
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
@@ -114,13 +114,9 @@ class Searcher:
     def index(self, stories: Sequence[Story]) -> StoryIndex:
         """The index of ``stories``, notes left out: the one made last when they are the same stories."""
         stories = [s for s in stories if not s.is_note]
-        key = tuple(f"{s.id}\0{s.text}" for s in stories)
+        key = tuple(f"{s.id}\0{s.digest}" for s in stories)
         cached_key, index = self._indexed
         if index is None or cached_key != key:
             index = StoryIndex(stories, self.embedder)
             self._indexed = (key, index)
         return index
-
-
-def _searchable(story: Story) -> str:
-    return " ".join([story.text, *story.acceptance, story.epic])

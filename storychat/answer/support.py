@@ -310,7 +310,7 @@ def _judge_claim(
     unsupported = [w.surface for w in words if w not in found]
     if negated and not any(_negates(s, words) for s in stories):
         unsupported.append(negated)
-    texts = [_searchable(s) for s in stories]
+    texts = [s.searchable for s in stories]
     turned = flips(claim, texts)
     written = {u.lower() for u in unsupported}
     unsupported += [n for n in unmatched(claim, " ".join(texts)) + turned if n.lower() not in written]
@@ -390,7 +390,7 @@ def _holder(alternative: str, quantity: bool, library: Sequence[Story]) -> Story
         return None
     for story in library:
         vocabulary = _story_vocabulary(story)
-        if all(_known(w.stem, vocabulary) for w in words) and (not quantity or _HAS_NUMBER.search(_searchable(story))):
+        if all(_known(w.stem, vocabulary) for w in words) and (not quantity or _HAS_NUMBER.search(story.searchable)):
             return story
     return None
 
@@ -463,7 +463,6 @@ def same_stem(a: str, b: str) -> bool:
     return shared >= 5 and shared >= min(len(a), len(b)) - 1 and max(len(a), len(b)) - shared <= 3
 
 
-
 def _known(word: str, vocabulary: set[str]) -> bool:
     if word in vocabulary:
         return True
@@ -490,7 +489,7 @@ def _vocabulary(stories: Iterable[Story]) -> set[str]:
     """Stems of the stories' content words, and of adjacent words written as one ("pick up": "pickup")."""
     vocabulary = set()
     for story in stories:
-        text = _searchable(story)
+        text = story.searchable
         vocabulary.update(w.stem for w in content_words(text))
         words = [w.lower() for w in _WORD.findall(text)]
         vocabulary.update(stem(a + b) for a, b in zip(words, words[1:]))
@@ -503,17 +502,13 @@ def _story_vocabulary(story: Story) -> frozenset[str]:
     return frozenset(_vocabulary([story]))
 
 
-def _searchable(story: Story) -> str:
-    return " ".join([story.text, *story.acceptance, story.epic])
-
-
 def _unique(words: list[Word]) -> list[Word]:
     return list({w.stem: w for w in reversed(words)}.values())[::-1]
 
 
 def _negates(story: Story, words: list[Word]) -> bool:
     """``story`` makes a negation about one of ``words``: one of them is among the few words after its "not"."""
-    tokens = [w.lower() for w in _WORD.findall(expand_contractions(_searchable(story)))]
+    tokens = [w.lower() for w in _WORD.findall(expand_contractions(story.searchable))]
     wanted = {w.stem for w in words}
     return any(
         any(_known(stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])

@@ -42,8 +42,8 @@ class VectorStore(Protocol):
 
 
 def story_text(story: Story) -> str:
-    """What a story's vector is made of: its text and acceptance criteria, the content its digest covers."""
-    return " ".join([story.text, *story.acceptance])
+    """What a story's vector is made of: every passage of it (``Story.passages``), the content its digest covers."""
+    return " ".join(story.passages())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path, PureWindowsPath
 
 from storychat.config import DEFAULTS
+from storychat.stories.markup import criteria_in, readable
 from storychat.stories.model import Comment, Fields, Story
 from storychat.stories.parse import parse_parts
 from storychat.stories.trackers import Columns, ColumnUse, Record, github_issues, jira_issues
@@ -359,6 +360,8 @@ def _add_record(builder: _BatchBuilder, number: int, record: Record, columns: Co
     text, title, description = cell("text"), cell("title"), cell("description")
     if description and not parse_parts(text) and (parse_parts(description) or not text):
         text = description
+    elif description:
+        description = readable(description)
     if not text:
         builder.warnings.append(f"Record {number} of {builder.source} has no story text; skipped.")
         return
@@ -368,7 +371,7 @@ def _add_record(builder: _BatchBuilder, number: int, record: Record, columns: Co
         number,
         story_id=story_id,
         epic=cell("epic"),
-        acceptance=_criteria(cell("acceptance")),
+        acceptance=_criteria(readable(cell("acceptance"))) or criteria_in(description),
         role=cell("role"),
         is_story=kind == "story" if kind else bool(story_id or title),
         title="" if title == text else title,

@@ -112,6 +112,11 @@ class Story:
         return [part for part in parts if part]
 
     @property
+    def searchable(self) -> str:
+        """Every passage and the epic as one text: what search, the support check and the role lists read."""
+        return " ".join([*self.passages(), self.epic])
+
+    @property
     def bare(self) -> bool:
         """No title, description, fields or comments: a plain story, or one kept before a library held them."""
         return not self._more_content()

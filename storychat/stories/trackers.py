@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields as dataclass_fields
 from datetime import datetime
 
+from storychat.stories.markup import from_adf, readable
 from storychat.stories.model import Comment, Fields
 
 Record = Sequence[tuple[str, object]]
@@ -182,8 +183,8 @@ def _comment(value: object) -> Comment:
     cell = _text(value)
     at, author, text = (cell.split(";", 2) + ["", ""])[:3]
     if text and when(at) != at:
-        return Comment(text.strip(), author.strip(), when(at))
-    return Comment(cell)
+        return Comment(readable(text.strip()), author.strip(), when(at))
+    return Comment(readable(cell))
 
 
 def _own_json(value: object) -> object:
@@ -237,13 +238,7 @@ def github_issues(data: object) -> list[dict[str, object]] | None:
 
 
 def _plain(value: object) -> str:
-    """A description as written; an Atlassian Document Format tree as the text of its nodes.
-
-    TODO(markup): a stopgap until ``stories/markup.py`` converts ADF (and Jira wiki markup, HTML) to plain text.
-    """
-    if not isinstance(value, Mapping):
-        return "" if value is None else str(value)
-    if value.get("type") == "text":
-        return str(value.get("text", ""))
-    inner = "".join(_plain(node) for node in value.get("content") or [])
-    return inner + "\n" if value.get("type") in ("paragraph", "heading", "listItem") else inner
+    """A description or comment body as plain text: an Atlassian Document Format tree (Jira Cloud) or markup."""
+    if isinstance(value, Mapping):
+        return from_adf(value)
+    return readable("" if value is None else str(value))
