@@ -71,6 +71,12 @@ def test_vectors_are_unit_length_and_an_empty_text_is_zero(embedder):
 # --- story vectors in the library ----------------------------------------------------------------
 
 
+def test_a_text_embeds_the_same_alone_as_in_a_batch_of_texts_of_other_lengths(embedder):
+    texts = ["Crash on start " * 200, "Export a game", "As a moderator, I want to invite estimators by email"]
+    together = embedder.embed(texts)
+    assert np.allclose(together, np.stack([embedder.embed([text])[0] for text in texts]), atol=1e-6)
+
+
 def test_a_library_made_by_6b5f3c6_gets_a_vector_for_every_story_and_loses_nothing(tmp_path, embedder):
     shutil.copy(MADE_BY_6B5F3C6, tmp_path / DATABASE_NAME)
     with sqlite3.connect(tmp_path / DATABASE_NAME) as db:

@@ -58,7 +58,11 @@ class Embedder:
         """One unit-length float32 row per text (a text without tokens is all zeros)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = self.model.embed(list(texts), norm=False)
+        # WordLlama pads each batch to its longest text: texts of like length batched together waste no work
+        # on padding, and padding never changes a mean over the real tokens.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        vectors[order] = self.model.embed([texts[i] for i in order], norm=False)
         lengths = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.divide(vectors, lengths, out=np.zeros_like(vectors), where=lengths > 0)
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Story:
         """The story as JSON holds it, every field by name: the one shape the exports, the CLI and the API give."""
         return asdict(self)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Equal for stories with the same content, whatever their ids and places: the library's duplicate key."""
         return content_digest(self.kind, self.text, self.acceptance, self._more_content())
