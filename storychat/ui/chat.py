@@ -199,7 +199,7 @@ class ChatPanel:
                 placeholder="Which stories touch invoicing?", show_label=False, scale=8, elem_id="question", lines=1, max_lines=6,
             )
             ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
-            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop")
+            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop", interactive=False)
         with gr.Row(elem_id="quick-actions"):
             exhaustive = gr.Checkbox(
                 label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=180,
@@ -247,9 +247,13 @@ class ChatPanel:
         )
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
-        for event in (asked, submitted):
+        # Stop is live from the press of Ask until the answer ends; unqueued, so that it is live at once.
+        live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
+        for trigger, event in ((ui.ask.click, asked), (ui.question.submit, submitted)):
+            trigger(lambda: gr.Button(interactive=True), **live)
             event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
-        stopped = ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
+            event.then(lambda: gr.Button(interactive=False), **live)
+        stopped = ui.stop.click(lambda: gr.Button(interactive=False), cancels=[asked, submitted], **live).then(
             self.stopped, [ui.chatbot, conversation, answering, collection], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
         )
