@@ -245,12 +245,14 @@ class ChatPanel:
             fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
+        # Stop is live from the press of Ask until the answer ends: unqueued, and set before the answer's event,
+        # for the page runs a trigger's events one after the other, each to its end.
+        live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
+        for trigger in (ui.ask.click, ui.question.submit):
+            trigger(lambda: gr.Button(interactive=True), **live)
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
-        # Stop is live from the press of Ask until the answer ends; unqueued, so that it is live at once.
-        live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
-        for trigger, event in ((ui.ask.click, asked), (ui.question.submit, submitted)):
-            trigger(lambda: gr.Button(interactive=True), **live)
+        for event in (asked, submitted):
             event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
             event.then(lambda: gr.Button(interactive=False), **live)
         stopped = ui.stop.click(lambda: gr.Button(interactive=False), cancels=[asked, submitted], **live).then(
