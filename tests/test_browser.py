@@ -188,7 +188,7 @@ def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answ
     long_page.locator("#stop").click()
     stopped_at = last_bot_text(long_page)
     long_page.locator("#chat").get_by_text("Stopped: the answer was not finished").wait_for(timeout=30_000)
-    assert long_page.locator("#stop").is_disabled()
+    wait_until(long_page.locator("#stop").is_disabled, timeout_s=10)
     # Before the first word, the bubble said what the model was reading, and the seconds went by.
     progress = [t for t in long_page.evaluate("window.__answerTexts") if t.startswith("⏳")]
     assert any(t.startswith("⏳ Reading 8 of 8 stories") for t in progress), progress

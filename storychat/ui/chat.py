@@ -255,10 +255,11 @@ class ChatPanel:
         for event in (asked, submitted):
             event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
             event.then(lambda: gr.Button(interactive=False), **live)
-        stopped = ui.stop.click(lambda: gr.Button(interactive=False), cancels=[asked, submitted], **live).then(
+        stopped = ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
             self.stopped, [ui.chatbot, conversation, answering, collection], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
         )
+        ui.stop.click(lambda: gr.Button(interactive=False), **live)  # after the cancel, which must not wait for it
         for event in changed:
             event.then(self.note_changes, [ui.chatbot, conversation, collection], ui.chatbot, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
