@@ -281,13 +281,13 @@ def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
 
 
 def test_a_new_warning_replaces_the_one_before_it(page):
+    shown = page.locator("[data-testid=toast-text]").filter(visible=True)
     ask(page, "")
-    page.get_by_text("Type a question about the stories first.").first.wait_for(timeout=30_000)
+    shown.filter(has_text="Type a question about the stories first.").last.wait_for(timeout=30_000)
     too_long = re.compile(r"^The question is [\d,]+ characters; the limit is 4,000")
     ask(page, "Which stories " + "really " * 700)
-    page.get_by_text(too_long).first.wait_for(timeout=30_000)
-    shown = page.locator("[data-testid=toast-text]").filter(visible=True).all_inner_texts()
-    assert len(shown) == 1 and too_long.match(shown[0]), shown
+    shown.filter(has_text=too_long).last.wait_for(timeout=30_000)
+    assert len(shown.all_inner_texts()) == 1 and too_long.match(shown.last.inner_text()), shown.all_inner_texts()
 
 
 def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):
