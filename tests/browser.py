@@ -17,6 +17,25 @@ USER, PASSWORD = "tester", "correct-horse"
 VIEWPORT = {"width": 1366, "height": 768}
 ANSWER_TIMEOUT_S = 240
 
+# Every word (hyphens and slashes count as breaks) of the text under `selector` that lies on more
+# than one line: a word broken inside itself.
+BROKEN_WORDS = """(selector) => {
+    const broken = [];
+    for (const root of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+                if (lines.size > 1) broken.push(word[0]);
+            }
+        }
+    }
+    return broken;
+}"""
+
 
 def paste(page, text: str, reported) -> None:
     """Paste ``text`` in the Stories tab, wait for the report to say ``reported``, and go back to the chat."""

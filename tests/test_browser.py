@@ -12,7 +12,8 @@ import pytest
 from storychat.stories.formats import read_file
 from storychat.stories.library import Library
 from tests.browser import (
-    ANSWER_TIMEOUT_S, PASSWORD, USER, ask, coverage, last_bot_text, log_in, new_chat, on_tab, paste, quick_action, wait_until,
+    ANSWER_TIMEOUT_S, BROKEN_WORDS, PASSWORD, USER, ask, coverage, last_bot_text, log_in, new_chat, on_tab, paste, quick_action,
+    wait_until,
 )
 from tests.helpers import DATA, ROOT, week_later
 from tests.serving import running_app
@@ -117,6 +118,18 @@ def test_an_answer_streams_in_then_shows_its_coverage_and_evidence(page):
     page.screenshot(path=str(ROOT / "docs" / "screenshot.png"), full_page=True)
 
 
+def test_stop_can_be_pressed_only_while_an_answer_runs(chromium, app, dalpiaz):
+    tab = next(opened(chromium, app, dalpiaz))
+    stop = tab.locator("#stop")
+    assert stop.is_disabled()
+    ask(tab, "Who can invite estimators to the game?")
+    wait_until(lambda: last_bot_text(tab).startswith(("⏳", "[")))  # the model reads its prompt, or writes
+    assert stop.is_enabled()
+    wait_until(lambda: coverage(tab).startswith("Context:"))
+    wait_until(stop.is_disabled, timeout_s=10)
+    tab.close()
+
+
 def test_an_unsupported_sentence_is_marked_and_only_a_supported_citation_gets_a_check_mark(chromium, app, dalpiaz):
     """Issue 16 in the browser. Each question in a fresh tab, so no earlier turn changes the prompt."""
     tab = next(opened(chromium, app, dalpiaz))
@@ -175,6 +188,7 @@ def test_the_bubble_shows_progress_while_the_model_reads_and_stop_marks_the_answ
     long_page.locator("#stop").click()
     stopped_at = last_bot_text(long_page)
     long_page.locator("#chat").get_by_text("Stopped: the answer was not finished").wait_for(timeout=30_000)
+    wait_until(long_page.locator("#stop").is_disabled, timeout_s=10)
     # Before the first word, the bubble said what the model was reading, and the seconds went by.
     progress = [t for t in long_page.evaluate("window.__answerTexts") if t.startswith("⏳")]
     assert any(t.startswith("⏳ Reading 8 of 8 stories") for t in progress), progress
@@ -266,24 +280,14 @@ def test_a_mistake_is_told_beside_the_chat_which_stays_as_it_was(page):
     page.get_by_text("None: no story has an epic").wait_for(timeout=10_000)
 
 
-# Every word (hyphens and slashes count as breaks) of the text under `selector` that lies on more
-# than one line: a word broken inside itself.
-BROKEN_WORDS = """(selector) => {
-    const broken = [];
-    for (const root of document.querySelectorAll(selector)) {
-        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            for (const word of node.textContent.matchAll(/[^\\s\\-\\/]+/g)) {
-                const range = document.createRange();
-                range.setStart(node, word.index);
-                range.setEnd(node, word.index + word[0].length);
-                const lines = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
-                if (lines.size > 1) broken.push(word[0]);
-            }
-        }
-    }
-    return broken;
-}"""
+def test_a_new_warning_replaces_the_one_before_it(page):
+    shown = page.locator("[data-testid=toast-text]").filter(visible=True)
+    ask(page, "")
+    shown.filter(has_text="Type a question about the stories first.").last.wait_for(timeout=30_000)
+    too_long = re.compile(r"^The question is [\d,]+ characters; the limit is 4,000")
+    ask(page, "Which stories " + "really " * 700)
+    shown.filter(has_text=too_long).last.wait_for(timeout=30_000)
+    assert len(shown.all_inner_texts()) == 1 and too_long.match(shown.last.inner_text()), shown.all_inner_texts()
 
 
 def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_every_column(page):

@@ -9,8 +9,8 @@ from urllib.parse import unquote
 import pytest
 
 from tests.browser import (
-    PASSWORD, VIEWPORT, answered, choose_collection, coverage, log_in, new_chat, on_tab, open_quick_actions, paste,
-    upload_leave, wait_until,
+    BROKEN_WORDS, PASSWORD, VIEWPORT, answered, choose_collection, coverage, log_in, new_chat, on_tab, open_quick_actions,
+    paste, upload_leave, wait_until,
 )
 from tests.helpers import DATA
 from tests.serving import running_app
@@ -208,7 +208,7 @@ def test_a_notes_only_collection_says_what_it_holds_and_lists_its_notes(chromium
     tab.close()
 
 
-def test_a_chat_in_the_list_opens_renames_and_deletes(chromium, workspace):
+def test_a_chat_in_the_list_opens_renames_and_deletes_after_a_second_press(chromium, workspace):
     url, _ = workspace
     tab = leave_chat(chromium, url, BOB)
     answered(tab, "Can an employee cancel a leave request?")
@@ -223,7 +223,12 @@ def test_a_chat_in_the_list_opens_renames_and_deletes(chromium, workspace):
     tab.locator("#rename-chat").click()
     wait_until(lambda: "Cancelling leave · leave" in chat_list(tab), timeout_s=30)
     tab.locator("#delete-chat").click()
+    confirm = tab.get_by_role("button", name="Yes, delete this chat")
+    confirm.wait_for(timeout=30_000)
+    assert "Cancelling leave · leave" in chat_list(tab)
+    confirm.click()
     wait_until(lambda: "Cancelling leave · leave" not in chat_list(tab), timeout_s=30)
+    confirm.wait_for(state="hidden", timeout=30_000)
     assert "Can a manager see a team calendar? · leave" in chat_list(tab)
     wait_until(lambda: questions(tab) == ["Can a manager see a team calendar?"], timeout_s=30)  # the collection's latest chat
     tab.close()
@@ -241,3 +246,60 @@ def test_at_390_px_the_chats_start_closed_and_the_page_reads_in_the_order_of_use
     on_tab(phone, "Chat")
     assert top("#first-steps") < top("#chat") < top("#question") < top("#quick-menu")
     phone.close()
+
+
+# The boxes of the chats' toggle, the title, the question box, Ask and Stop; and whether the top left corner of the
+# chat's messages, where a long question starts, shows the messages rather than something laid over them.
+PHONE_LAYOUT = """() => {
+    const box = s => { const r = document.querySelector(s).getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+    const wrap = document.querySelector('#chat .bubble-wrap'), corner = wrap.getBoundingClientRect();
+    return {toggle: box('#history .toggle-button'), title: box('#intro h2'), question: box('#question textarea'),
+            ask: box('#ask'), stop: box('#stop'), corner_free: wrap.contains(document.elementFromPoint(corner.left + 12, corner.top + 12))};
+}"""
+
+
+def test_at_390_px_the_question_box_is_on_the_first_screen_with_stop_beside_ask(chromium, workspace):
+    url, _ = workspace
+    phone = chromium.new_page(viewport={"width": 390, "height": 844})
+    log_in(phone, url, PASSWORD, BOB)
+    choose_collection(phone, "leave")  # the chats are closed: the collection's latest chat, or a new one
+    upload_leave(phone)
+    phone.evaluate("window.scrollTo(0, 0)")
+    at = phone.evaluate(PHONE_LAYOUT)
+    assert 0 <= at["question"]["top"] and at["question"]["bottom"] <= 844, at
+    assert abs(at["stop"]["top"] - at["ask"]["top"]) <= 1 and at["ask"]["right"] <= at["stop"]["left"], at
+    assert at["toggle"]["right"] < at["title"]["left"] and at["corner_free"], at
+    phone.close()
+
+
+SCROLL_TABLE = "(top) => { const rows = document.querySelector('#stories .virtual-table-viewport'); rows.scrollTop = top; return rows.scrollTop; }"
+
+
+def broken_words_in_the_table(tab) -> set[str]:
+    """The words broken inside themselves in every row of the stories table, scrolled through: it renders the rows in view."""
+    broken, top = set(), 0
+    while True:
+        reached = tab.evaluate(SCROLL_TABLE, top)
+        tab.wait_for_timeout(200)
+        broken |= set(tab.evaluate(BROKEN_WORDS, "#stories [role=gridcell], #stories th"))
+        if reached < top:
+            return broken
+        top += 300
+
+
+def test_the_stories_table_wraps_between_words_at_1366_and_at_390_px(chromium, workspace):
+    """leave.csv's "IT administrator" and "Administration" are its longest words in a short column."""
+    url, _ = workspace
+    tab = tab_for(chromium, url, ALICE)
+    new_chat(tab, "leave")
+    upload_leave(tab)
+    on_tab(tab, "Stories")
+    tab.locator("#stories [role=gridcell]").get_by_text("HR-101", exact=True).wait_for(timeout=30_000)
+    style = tab.evaluate("(() => { const s = getComputedStyle(document.querySelector('#stories [role=gridcell] .text')); "
+                         "return [s.wordBreak, s.overflowWrap]; })()")
+    assert style == ["normal", "break-word"], style
+    assert broken_words_in_the_table(tab) == set()
+    tab.set_viewport_size({"width": 390, "height": 844})
+    tab.wait_for_timeout(1000)  # the table lays its columns out again
+    assert broken_words_in_the_table(tab) == set()
+    tab.close()

@@ -107,7 +107,6 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         def new_chat(request: gr.Request):
             return history.view(None, request)
 
-        @shown_inline
         def delete_chat(current: Conversation, name: str, request: gr.Request):
             history.delete(current, request)
             return history.view(history.latest(name, request), request)
@@ -119,7 +118,10 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         history_ui.new_chat.click(new_chat, None, view, api_visibility="private")
         chat_ui.chatbot.clear(new_chat, None, view, api_visibility="private")
         history_ui.rename.click(history.rename, [history_ui.title, conversation], history_ui.chats, api_visibility="private")
-        history_ui.delete.click(delete_chat, [conversation, collection], view, api_visibility="private")
+        history_ui.delete.click(history.ask_delete, conversation, history_ui.confirm_delete, api_visibility="private")
+        history_ui.confirm_delete.click(delete_chat, [conversation, collection], view, api_visibility="private")
+        # Another chat opened (or this one deleted): the question asked for the one before is withdrawn.
+        history_ui.chats.change(lambda: gr.update(visible=False), None, history_ui.confirm_delete, queue=False, api_visibility="private")
         for event in kept:
             event.then(history.listed, conversation, [history_ui.title, history_ui.chats], api_visibility="private")
         api.register(pipeline, library, concurrency)

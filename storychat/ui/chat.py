@@ -198,7 +198,7 @@ class ChatPanel:
                 placeholder="Which stories touch invoicing?", show_label=False, scale=8, elem_id="question", lines=1, max_lines=6,
             )
             ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
-            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop")
+            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop", interactive=False)
         with gr.Row(elem_id="quick-actions"):
             exhaustive = gr.Checkbox(
                 label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=180,
@@ -244,14 +244,21 @@ class ChatPanel:
             fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
+        # Stop is live from the press of Ask until the answer ends: unqueued, and set before the answer's event,
+        # for the page runs a trigger's events one after the other, each to its end.
+        live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
+        for trigger in (ui.ask.click, ui.question.submit):
+            trigger(lambda: gr.Button(interactive=True), **live)
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
             event.then(self.answered, [ui.question, conversation], ui.question, api_visibility="private")
+            event.then(lambda: gr.Button(interactive=False), **live)
         stopped = ui.stop.click(None, cancels=[asked, submitted], api_visibility="private").then(
             self.stopped, [ui.chatbot, conversation, answering, collection], [ui.chatbot, conversation, answering, ui.coverage],
             api_visibility="private",
         )
+        ui.stop.click(lambda: gr.Button(interactive=False), **live)  # after the cancel, which must not wait for it
         for event in changed:
             event.then(self.note_changes, [conversation, collection], ui.chatbot, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")

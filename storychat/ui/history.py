@@ -37,6 +37,7 @@ class HistoryColumn:
     title: gr.Textbox
     rename: gr.Button
     delete: gr.Button
+    confirm_delete: gr.Button
 
 
 class HistoryPanel:
@@ -84,9 +85,14 @@ class HistoryPanel:
             raise Mistake(str(exc)) from exc
         return self.listing(conversation, request)
 
-    def delete(self, conversation: Conversation, request: gr.Request) -> None:
+    @shown_inline
+    def ask_delete(self, conversation: Conversation):
+        """The first press of Delete chat: the button that deletes it, for a second press."""
         if conversation.id is None:
             raise Mistake("This chat is not kept yet: there is nothing to delete.")
+        return gr.update(visible=True)
+
+    def delete(self, conversation: Conversation, request: gr.Request) -> None:
         self.chats.delete(owner(request), conversation.id)
 
     def layout(self) -> HistoryColumn:
@@ -97,8 +103,9 @@ class HistoryPanel:
                 title = gr.Textbox(label="Title", max_lines=1, elem_id="chat-title")
                 with gr.Row():
                     rename = gr.Button("Rename", size="sm", elem_id="rename-chat")
-                    delete = gr.Button("Delete chat", size="sm", variant="stop", elem_id="delete-chat")
-        return HistoryColumn(new_chat, chats, title, rename, delete)
+                    delete = gr.Button("Delete chat…", size="sm", variant="stop", elem_id="delete-chat")
+                confirm_delete = gr.Button("Yes, delete this chat", size="sm", variant="stop", visible=False, elem_id="confirm-delete-chat")
+        return HistoryColumn(new_chat, chats, title, rename, delete, confirm_delete)
 
 
 def label(chat: Chat) -> str:

@@ -21,7 +21,9 @@ from storychat.ui.render import escape, history_markdown, report_text, status_li
 
 DEFAULT_COLLECTION = "my-stories"
 TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
-COLUMN_WIDTHS = ["8%", "10%", "20%", "16%", "22%", "9%", "9%", "6%"]  # wrapped text in view, no sideways scroll
+# Room for the longest single words of the short columns ("administrator", "Administration"), so they wrap between
+# words only; the wrapped text shares half the table's width. All in view from a 920 px wide table (CSS).
+COLUMN_WIDTHS = ["72px", "104px", "17%", "14%", "19%", "120px", "112px", "48px"]
 SHOWN_NOTES = 200  # the notes listed in the page; the CLI's export holds them all
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'

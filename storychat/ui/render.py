@@ -54,6 +54,24 @@ CSS = f"""
 .{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
 .{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
 .{SENTENCE_CLASS[PARAPHRASED]} {{ text-decoration: underline dotted #2563eb; }}
+/* The stories table likewise: Gradio's word-break: break-word split "leave.csv" and "Approvals" in their
+   narrow columns. The page's font is narrower than Gradio's monospace; only a word wider than its column breaks. */
+#stories .text {{ font-family: var(--font); word-break: normal !important; overflow-wrap: break-word !important; }}
+/* Narrower than its columns need (library.COLUMN_WIDTHS), the table scrolls sideways instead. */
+#stories .upload-container {{ overflow-x: auto; }}
+#stories .virtual-table-viewport {{ min-width: 920px; }}
+/* Gradio 6 shows every warning in one toast, oldest first: only the newest is shown, the ones before are stale. */
+.toast-messages > div:not(:last-of-type), .toast-count {{ display: none; }}
+/* A phone: the question box on the first screen, Stop beside Ask, no "Chat" badge over the first question,
+   and the title clear of the chats' toggle. */
+@media (max-width: 767px) {{
+  #chat {{ height: 40vh !important; }}
+  #chat [data-testid=block-label] {{ display: none; }}
+  #question-row {{ flex-wrap: nowrap; }}
+  #question-row > .form {{ min-width: 0 !important; }}
+  #ask, #stop {{ min-width: 64px !important; }}
+  #intro {{ padding-left: 8px; }}
+}}
 """
 
 
