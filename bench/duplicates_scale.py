@@ -13,7 +13,6 @@ machine's load falls on both. Then the first --top pairs of the largest size, ne
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -29,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from storychat.analysis.cosine import candidate_pairs  # noqa: E402
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD, MEANING_MARGIN, ROUNDING, find_duplicates, word_vectors  # noqa: E402
 from storychat.analysis.lint import lint  # noqa: E402
+from storychat.evals import gpt2sp_titles  # noqa: E402
 from storychat.stories import Story  # noqa: E402
 from storychat.stories.embedder import load_embedder  # noqa: E402
 
-GPT2SP = ROOT / "storychat" / "evals" / "data" / "gpt2sp"
 FILES = ("titanium.csv", "appceleratorstudio.csv")
 SIZES = (1_250, 2_500, 5_000)
 
@@ -55,15 +54,6 @@ class Row:
     found: int
     duplicates_s: float
     lint_s: float
-
-
-def titles() -> list[Story]:
-    stories = []
-    for name in FILES:
-        with open(GPT2SP / name, newline="", encoding="utf-8") as f:
-            for n, record in enumerate(csv.DictReader(f), start=1):
-                stories.append(Story(id=record["issuekey"], text=record["title"], source=name, line=n, kind="story"))
-    return stories
 
 
 def old_find_duplicates(rev: str) -> Callable:
@@ -142,7 +132,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=20, help="pairs shown from the largest size")
     args = ap.parse_args()
     ways = variants(old_find_duplicates(args.old), args.old)
-    stories = titles()
+    stories = gpt2sp_titles(*FILES)
     print(f"{len(stories):,} GPT2SP titles ({', '.join(FILES)}); {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     rows: list[list[Row]] = [[] for _ in ways]
     for size in SIZES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 from dataclasses import replace
@@ -10,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from storychat.evals import gpt2sp_titles
 from storychat.analysis.cosine import candidate_pairs
 from storychat.analysis.duplicates import (
     DEFAULT_THRESHOLD, ROUNDING, duplicates_of, find_duplicates, same_text_groups, word_vectors,
 )
-from storychat.stories import Story
 from storychat.stories.formats import read_file, read_text
 
 GOLD = Path(__file__).parent / "data" / "duplicates-gold.json"
 GPT2SP_TOP20 = Path(__file__).parent / "data" / "duplicates-gpt2sp-top20.json"
-GPT2SP = Path(__file__).parent.parent / "storychat" / "evals" / "data" / "gpt2sp"
 
 
 def _backlog(dalpiaz: Path, name: str):
@@ -122,19 +120,9 @@ def test_two_thousand_stories_are_compared_without_scoring_every_pair(dalpiaz):
     assert find_duplicates(stories) and len(scored) < 2000 * 1999 / 2 / 10
 
 
-def _jira_titles(*names: str) -> list[Story]:
-    """Each work item's title as a story, as bench/duplicates_scale.py reads them."""
-    stories = []
-    for name in names:
-        with open(GPT2SP / name, newline="", encoding="utf-8") as f:
-            for n, record in enumerate(csv.DictReader(f), start=1):
-                stories.append(Story(id=record["issuekey"], text=record["title"], source=name, line=n, kind="story"))
-    return stories
-
-
 def test_the_first_twenty_pairs_of_five_thousand_jira_titles_are_those_judged_by_hand_fifteen_of_them_duplicates():
     judged = json.loads(GPT2SP_TOP20.read_text(encoding="utf-8"))["now"]
-    stories = _jira_titles("titanium.csv", "appceleratorstudio.csv")[:5000]
+    stories = gpt2sp_titles("titanium.csv", "appceleratorstudio.csv")[:5000]
     assert [(p.a.id, p.b.id) for p in find_duplicates(stories)[:20]] == [(j["a"], j["b"]) for j in judged]
     assert sum(j["duplicate"] for j in judged) == 15
 

@@ -7,6 +7,7 @@ backlogs of Dalpiaz's user-story data set, shipped in ``data/dalpiaz-22``
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -33,3 +34,16 @@ def dalpiaz_stories(folder: Path | None = None) -> list[Story]:
             "or choose the stories with --collection NAME or --stories FILE"
         )
     return [s for f in files for s in read_file(f).stories if not s.is_note]
+
+
+GPT2SP = Path(__file__).resolve().parent / "data" / "gpt2sp"
+
+
+def gpt2sp_titles(*names: str) -> list[Story]:
+    """The work items of the shipped GPT2SP projects ``names`` (``titanium.csv``, ...), each title a story, in file order."""
+    stories = []
+    for name in names:
+        with open(GPT2SP / name, newline="", encoding="utf-8") as f:
+            for n, record in enumerate(csv.DictReader(f), start=1):
+                stories.append(Story(id=record["issuekey"], text=record["title"], source=name, line=n, kind="story"))
+    return stories
