@@ -42,8 +42,10 @@ class VectorStore(Protocol):
 
 
 def story_text(story: Story) -> str:
-    """What a story's vector is made of: every passage of it (``Story.passages``), the content its digest covers."""
-    return " ".join(story.passages())
+    """What a story's vector is made of: its text, description and acceptance criteria. A title beside a story's
+    text restates it, and shifted close pairs in the leave backlog's ranking ("hand over approvals" went to a
+    reminder story); comments are talk about the item, not the item."""
+    return " ".join(part for part in (story.text, story.description, *story.acceptance) if part)
 
 
 @dataclass(frozen=True)
