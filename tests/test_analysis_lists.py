@@ -40,6 +40,7 @@ def test_a_question_for_the_stories_of_a_known_role_or_epic_gets_their_exact_lis
     "Which stories mention the employee balance?",  # a role word that is not what is asked for
     "Which stories are for line managers?",  # no story has that role: nothing is guessed
     "Which stories are about payroll?",
+    "What does the manager want to know about overlaps?",  # a role and a topic: retrieval ranks by the topic
 ])
 def test_a_question_that_asks_for_no_known_role_or_epic_is_left_to_retrieval(question):
     assert asked_list(question, LEAVE) is None

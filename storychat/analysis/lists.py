@@ -1,8 +1,9 @@
 """List questions answered by code: "Which stories are for line managers?", "What is in the checkout epic?".
 
 A question is a list question when it asks for stories ("which stories", "list", "show all", "what does the
-admin want") and names a role or an epic the collection holds, matched against the words the library knows,
-never guessed by the model. Its answer starts with the exact list, computed here.
+admin want"), names a role or an epic the collection holds, matched against the words the library knows,
+never guessed by the model, and asks nothing more: "What does the moderator want to export?" asks about a
+topic too, and goes to retrieval. A list question's answer starts with the exact list, computed here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ _LONGEST_NAME = 5  # words
 _BEFORE = frozenset("for by of from do does in".split())
 _ARTICLES = frozenset("the a an our all any every".split())
 _AFTER = frozenset("stories story items want wants need needs ask asks epic".split())
+# The words a question asks for a list with; any other word beside the name asks about a topic as well.
+_LIST_WORDS = _BEFORE | _ARTICLES | _AFTER | frozenset(
+    "which what who list show give find me us is are there have has role roles item tickets ticket issues issue "
+    "written please".split()
+)
 
 
 @dataclass(frozen=True)
@@ -65,12 +71,14 @@ def asked_list(question: str, stories: Sequence[Story]) -> Listing | None:
 
 
 def _named(words: list[str], groups: list[Group], normalise) -> Group | None:
-    """The group whose name the longest run of ``words`` spells where the question points at it."""
+    """The group whose name the longest run of ``words`` spells where the question points at it, when the question's
+    other words only ask for a list."""
     by_name = {g.name: g for g in groups}
     for n in range(min(_LONGEST_NAME, len(words)), 0, -1):
         for start in range(len(words) - n + 1):
             found = by_name.get(normalise(" ".join(words[start:start + n])))
-            if found and _pointed_at(words, start, start + n):
+            rest = words[:start] + words[start + n:]
+            if found and _pointed_at(words, start, start + n) and all(w.lower() in _LIST_WORDS for w in rest):
                 return found
     return None
 
