@@ -11,13 +11,17 @@ alone, for every history policy of storychat/answer/history.py side by side (doc
 
 A question's evidence is recalled when its answer is not refused and a valid citation is one of
 its expected ids. A misquote is an answer that presents story text no story it cites holds
-(``Support.misquotes``). Answers are deterministic (temperature 0), so one run is the figure.
+(``Support.misquotes``). An answer copies when a sentence of it that the support check flags
+is word for word a sentence of an earlier answer of the same sequence (alone: the answers to the
+questions before it, which the model never saw: what it writes anyway). Answers are
+deterministic (temperature 0), so one run is the figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -51,7 +55,9 @@ class Step:
 class Outcome:
     recalled: bool
     misquoted: bool
+    copied: bool
     raw: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,19 @@ def load_steps(path: Path, stories: Sequence[Story]) -> list[Step]:
     return steps
 
 
-def outcome(answer: Answer, step: Step) -> Outcome:
-    recalled = not answer.refused and any(c.id in step.expect for c in answer.evidence)
-    return Outcome(recalled, bool(answer.support.misquotes), answer.raw)
+def outcomes(answers: Sequence[Answer], steps: Sequence[Step]) -> list[Outcome]:
+    said: set[str] = set()
+    found = []
+    for answer, step in zip(answers, steps):
+        recalled = not answer.refused and any(c.id in step.expect for c in answer.evidence)
+        copied = any(s.flagged and _plain(s.text) in said for s in answer.support.sentences)
+        found.append(Outcome(recalled, bool(answer.support.misquotes), copied, answer.raw, answer.timings.total_s))
+        said |= {_plain(s.text) for s in answer.support.sentences}
+    return found
+
+
+def _plain(sentence: str) -> str:
+    return " ".join(re.sub(r"\[[^\]]*\]", " ", sentence).lower().split())
 
 
 def as_one_chat(ask: Callable, steps: Sequence[Step]) -> list[Answer]:
@@ -96,37 +112,40 @@ def each_alone(ask: Callable, steps: Sequence[Step]) -> list[Answer]:
     return answers
 
 
-def measure(pipeline: Pipeline, steps: Sequence[Step], stories: Sequence[Story], policy: str, fresh: dict) -> Row:
-    """``fresh``: this profile's answers to questions asked with no turn before them, which no policy changes."""
+def measure(pipeline: Pipeline, steps: Sequence[Step], stories: Sequence[Story], policy: str, asked: dict) -> Row:
+    """``asked``: this profile's answers by what the engine was given; at temperature 0 the same
+    request gets the same answer, so a policy that sends what another sent costs nothing."""
     started = time.perf_counter()
     pipeline = pipeline.with_options(history=policy)
 
     def ask(question: str, history) -> Answer:
-        if history:
-            return pipeline.answer(question, stories, history, COLLECTION)
-        if question not in fresh:
-            fresh[question] = pipeline.answer(question, stories, (), COLLECTION)
-        return fresh[question]
+        request = pipeline.prepare(question, stories, history)
+        key = (tuple(request.messages), request.grammar)
+        if key not in asked:
+            asked[key] = pipeline.answer(question, stories, history, COLLECTION)
+        return asked[key]
 
-    chat = [outcome(a, s) for a, s in zip(as_one_chat(ask, steps), steps)]
-    alone = [outcome(a, s) for a, s in zip(each_alone(ask, steps), steps)]
+    chat = outcomes(as_one_chat(ask, steps), steps)
+    alone = outcomes(each_alone(ask, steps), steps)
     return Row(pipeline.profile.name, policy, chat, alone, time.perf_counter() - started)
 
 
-def table(rows: Sequence[Row], questions: int) -> list[str]:
+HEADER = (
+    "| profile | history carried | recall, one chat | alone | misquotes, one chat | alone | copies, one chat | alone | seconds |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def table_row(r: Row) -> str:
     def count(outcomes: list[Outcome], what: str) -> int:
         return sum(getattr(o, what) for o in outcomes)
 
-    lines = [
-        "| profile | history carried | recall, one chat | recall, alone | misquotes, one chat | misquotes, alone | seconds |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r.profile} | {r.policy} | {count(r.chat, 'recalled')}/{questions} | {count(r.alone, 'recalled')}/{questions} "
-            f"| {count(r.chat, 'misquoted')} | {count(r.alone, 'misquoted')} | {r.seconds:.0f} |"
-        )
-    return lines
+    n = len(r.chat)
+    return (
+        f"| {r.profile} | {r.policy} | {count(r.chat, 'recalled')}/{n} | {count(r.alone, 'recalled')}/{n} "
+        f"| {count(r.chat, 'misquoted')} | {count(r.alone, 'misquoted')} | {count(r.chat, 'copied')} | {count(r.alone, 'copied')} "
+        f"| {r.seconds:.0f} |"
+    )
 
 
 def pipeline_for(profile: str, n_ctx: int, max_tokens: int, meaning: str) -> Pipeline:
@@ -154,16 +173,16 @@ def main(argv: list[str] | None = None) -> int:
 
     stories = read_file(STORIES).stories
     steps = load_steps(args.questions, stories)
+    print(f"{len(steps)} questions over {STORIES.name} ({len(stories)} stories), -c {args.n_ctx} -n {args.max_tokens}, "
+          f"meaning {args.meaning}\n\n{HEADER}", flush=True)
     started = time.perf_counter()
     rows = []
     for profile in args.profile.split(","):
-        pipeline, fresh = pipeline_for(profile, args.n_ctx, args.max_tokens, args.meaning), {}
+        pipeline, asked = pipeline_for(profile, args.n_ctx, args.max_tokens, args.meaning), {}
         for policy in policies:
-            rows.append(measure(pipeline, steps, stories, policy, fresh))
-            print(f"{profile} / {policy}: {rows[-1].seconds:.0f}s", file=sys.stderr, flush=True)
-    print(f"{len(steps)} questions over {STORIES.name} ({len(stories)} stories), -c {args.n_ctx} -n {args.max_tokens}, "
-          f"meaning {args.meaning}; {time.perf_counter() - started:.0f}s in all")
-    print("\n".join(table(rows, len(steps))))
+            rows.append(measure(pipeline, steps, stories, policy, asked))
+            print(table_row(rows[-1]), flush=True)
+    print(f"\n{time.perf_counter() - started:.0f}s in all")
     if args.json:
         answers = [
             {"profile": r.profile, "policy": r.policy, "question": s.question, "expect": sorted(s.expect),

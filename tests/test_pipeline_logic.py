@@ -9,7 +9,9 @@ import pytest
 from storychat.answer import retrieval
 from storychat.answer.context import QuestionError, fill_order
 from storychat.answer.conversation import Conversation, answered
+from storychat.answer.history import ALL, ON_FOLLOW_UP
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Token, final
+from storychat.answer.profiles import TINY
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
@@ -135,7 +137,7 @@ def test_with_options_keeps_the_engine_and_template_and_changes_only_the_options
 
 
 def test_the_conversation_sends_back_what_the_model_wrote_and_the_gates_refusal(fake_engine):
-    p = pipeline(fake_engine, "The moderator exports it.", constrained=False)
+    p = pipeline(fake_engine, "The moderator exports it.", constrained=False, history=ALL)
     conversation = Conversation()
     withheld = p.answer(QUESTION, STORIES, conversation.history)
     conversation = conversation.add(answered(QUESTION, withheld))
@@ -164,6 +166,17 @@ def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_
     request = p.prepare(follow_up, STORIES, history)
     assert request.follows_cited and request.context.hits[0].story.id == "US-3" and '"US-3"' in request.grammar
     assert not p.answer(follow_up, STORIES, history).gated
+
+
+def test_in_a_chat_a_question_asked_afresh_is_sent_alone_and_a_follow_up_with_the_turn_before_it(fake_engine):
+    p = pipeline(fake_engine)
+    assert p.profile.name == TINY and p.history == ON_FOLLOW_UP
+    afresh = "Can the estimator see the item?"
+    conversation = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES)))
+    conversation = conversation.add(answered(afresh, p.answer(afresh, STORIES, conversation.history)))
+    assert [m.role for m in fake_engine.calls[-1]] == ["system", "user"]
+    p.answer("Which role asked for that, and what is the benefit?", STORIES, conversation.history)
+    assert [(m.role, m.content) for m in fake_engine.calls[-1][1:-1]] == [("user", afresh), ("assistant", CITED)]
 
 
 def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation(fake_engine):

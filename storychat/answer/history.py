@@ -69,7 +69,7 @@ ALL, PREVIOUS_QUESTION, CITED_IDS, ON_FOLLOW_UP, NOTHING = "all", "previous-ques
 POLICIES: dict[str, Callable[[Sequence[Earlier], bool], list[Message]]] = {
     ALL: _all, PREVIOUS_QUESTION: _previous_question, CITED_IDS: _cited_ids, ON_FOLLOW_UP: _on_follow_up, NOTHING: _nothing,
 }
-FOR_PROFILE = {TINY: ALL, OPEN: ALL}
+FOR_PROFILE = {TINY: ON_FOLLOW_UP, OPEN: ON_FOLLOW_UP}
 
 
 def carry(history: Sequence[Message], follow_up: bool, policy: str) -> list[Message]:
