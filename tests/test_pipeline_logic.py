@@ -9,9 +9,9 @@ import pytest
 from storychat.answer import retrieval
 from storychat.answer.context import QuestionError, fill_order
 from storychat.answer.conversation import Conversation, answered
-from storychat.answer.history import ALL, ON_FOLLOW_UP
+from storychat.answer.history import ALL, NOTHING, ON_FOLLOW_UP
 from storychat.answer.pipeline import AnswerOptions, Done, Pipeline, Token, final
-from storychat.answer.profiles import TINY
+from storychat.answer.profiles import OPEN, TINY
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
@@ -168,15 +168,21 @@ def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_
     assert not p.answer(follow_up, STORIES, history).gated
 
 
-def test_in_a_chat_a_question_asked_afresh_is_sent_alone_and_a_follow_up_with_the_turn_before_it(fake_engine):
-    p = pipeline(fake_engine)
-    assert p.profile.name == TINY and p.history == ON_FOLLOW_UP
-    afresh = "Can the estimator see the item?"
-    conversation = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES)))
-    conversation = conversation.add(answered(afresh, p.answer(afresh, STORIES, conversation.history)))
-    assert [m.role for m in fake_engine.calls[-1]] == ["system", "user"]
-    p.answer("Which role asked for that, and what is the benefit?", STORIES, conversation.history)
-    assert [(m.role, m.content) for m in fake_engine.calls[-1][1:-1]] == [("user", afresh), ("assistant", CITED)]
+@pytest.mark.parametrize("profile", [TINY, OPEN])
+def test_no_earlier_turn_is_sent_and_a_follow_up_still_leads_with_the_story_cited_before(fake_engine, profile):
+    p = pipeline(fake_engine, profile=profile)
+    assert p.history == NOTHING
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
+    request = p.prepare("Which role asked for that, and what is the benefit?", STORIES, history)
+    assert [m.role for m in request.messages] == ["system", "user"]
+    assert request.follows_cited and "[US-3]" in request.messages[-1].content and '"US-3"' in request.grammar
+
+
+def test_an_answer_option_chooses_another_history_policy(fake_engine):
+    p = pipeline(fake_engine, history=ON_FOLLOW_UP)
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
+    request = p.prepare("Which role asked for that, and what is the benefit?", STORIES, history)
+    assert [(m.role, m.content) for m in request.messages[1:-1]] == [("user", QUESTION), ("assistant", CITED)]
 
 
 def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation(fake_engine):

@@ -3,9 +3,10 @@
 The earlier turns are examples to a small model: given every one of them, the bundled 135M model
 wrote later answers in the shape of an earlier one ("[id] As a manager, I want … The answer is
 no.") under stories that say something else, misquoting them. A follow-up is searched and ranked
-with the turn before it whatever is carried (``followup.py``), so the policy only decides what
-the model reads. Each answer profile's policy was chosen on ``bench/history_recall.py``
-(docs/evaluation.md, "Earlier turns in a chat").
+with the turn before it whatever is carried (``followup.py``): the story the previous answer cited
+leads, is repeated just before the question and, for the tiny profile, opens the answer. So the
+model needs no earlier turn, and both profiles send none: on ``bench/history_recall.py`` that made
+a 17-question chat as good as each question asked alone (docs/evaluation.md, "Earlier turns in a chat").
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ ALL, PREVIOUS_QUESTION, CITED_IDS, ON_FOLLOW_UP, NOTHING = "all", "previous-ques
 POLICIES: dict[str, Callable[[Sequence[Earlier], bool], list[Message]]] = {
     ALL: _all, PREVIOUS_QUESTION: _previous_question, CITED_IDS: _cited_ids, ON_FOLLOW_UP: _on_follow_up, NOTHING: _nothing,
 }
-FOR_PROFILE = {TINY: ON_FOLLOW_UP, OPEN: ON_FOLLOW_UP}
+FOR_PROFILE = {TINY: NOTHING, OPEN: NOTHING}
 
 
 def carry(history: Sequence[Message], follow_up: bool, policy: str) -> list[Message]:
