@@ -51,10 +51,6 @@ def chat_list(tab) -> list[str]:
     return tab.locator("#chats label").all_inner_texts()
 
 
-def context_tokens(line: str) -> int:
-    return int(re.search(r"stories, ([\d,]+) of [\d,]+ model tokens", line).group(1).replace(",", ""))
-
-
 def exported_markdown(tab) -> str:
     if not tab.get_by_role("button", name="Markdown").is_visible():
         tab.get_by_text("Export this chat").click()
@@ -127,15 +123,16 @@ def test_clear_takes_the_turn_out_of_the_next_answers_context_and_out_of_the_exp
     follow_up = "Who asked for that, and why?"
     new_chat(tab, "leave")
     upload_leave(tab)
-    fresh = context_tokens(answered(tab, follow_up))
+    fresh = answered(tab, follow_up)
     new_chat(tab, "leave")
     answered(tab, "Can a manager delegate approvals?")
-    after_a_turn = context_tokens(answered(tab, follow_up))
-    assert after_a_turn > fresh  # the earlier turn went to the model with the follow-up
+    after_a_turn = answered(tab, follow_up)
+    # Judged with the turn before it, the follow-up goes to the model; with no turn before it the gate refuses it.
+    assert "no model call" in fresh and "no model call" not in after_a_turn, (fresh, after_a_turn)
     tab.locator("#chat button[aria-label=Clear]").click()
     wait_until(lambda: questions(tab) == [], timeout_s=30)
-    after_clear = context_tokens(answered(tab, follow_up))
-    assert after_clear == fresh, (fresh, after_a_turn, after_clear)
+    after_clear = answered(tab, follow_up)
+    assert "no model call" in after_clear, (fresh, after_a_turn, after_clear)
     exported = exported_markdown(tab)
     assert exported.count(f"## {follow_up}") == 1 and "delegate" not in exported, exported
     tab.close()

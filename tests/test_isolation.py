@@ -1,7 +1,5 @@
 """Two people on one server: the library is shared, conversations are not."""
 
-import re
-
 import pytest
 from gradio_client import Client
 
@@ -23,11 +21,6 @@ BIN-3: As an administrator, I want to update the opening hours of a recycling ce
 
 def ids(paste: str) -> set[str]:
     return {line.split(":")[0] for line in paste.splitlines()}
-
-
-def tokens_in_context(coverage: str) -> int:
-    """The prompt size from the coverage line ("... 243 of 4,096 model tokens ..."): it counts the history sent."""
-    return int(re.search(r"([\d,]+) of [\d,]+ model tokens", coverage).group(1).replace(",", ""))
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +53,12 @@ def test_the_library_is_shared_between_sessions(app_url):
     assert valid_ids(chat) <= ids(POKER) and valid_ids(chat)
 
 
-def test_one_sessions_conversation_is_not_sent_with_anothers_question(app_url):
+def test_one_sessions_conversation_does_not_judge_anothers_question(app_url):
     alice, bob = Client(app_url, verbose=False), Client(app_url, verbose=False)
     alice.predict(POKER, "conversation", api_name="/add_stories")
-    question = "What does the moderator want to export?"
-    _, alice_first, _ = alice.predict(question, [], "conversation", False, api_name="/ask")
-    _, alice_second, _ = alice.predict(question, [], "conversation", False, api_name="/ask")
-    _, bob_first, _ = bob.predict(question, [], "conversation", False, api_name="/ask")
-    # Alice's follow-up carries her first turn; Bob's first question carries nothing of hers.
-    assert tokens_in_context(alice_second) > tokens_in_context(alice_first)
-    assert tokens_in_context(bob_first) == tokens_in_context(alice_first)
+    alice.predict("What does the moderator want to export?", [], "conversation", False, api_name="/ask")
+    follow_up = "Who asked for that, and why?"
+    _, alice_follow_up, _ = alice.predict(follow_up, [], "conversation", False, api_name="/ask")
+    _, bob_first, _ = bob.predict(follow_up, [], "conversation", False, api_name="/ask")
+    # Alice's follow-up is judged with her turn before it and goes to the model; Bob has no turn before it: the gate refuses.
+    assert "no model call" not in alice_follow_up and "no model call" in bob_first, (alice_follow_up, bob_first)

@@ -8,9 +8,11 @@ import pytest
 
 from storychat.answer import retrieval
 from storychat.answer.context import QuestionError, fill_order
-from storychat.chats.conversation import Conversation, answered
-from storychat.answer.answer import Done, final, Token
+from storychat.answer.answer import Done, Token, final
+from storychat.answer.history import ALL, NOTHING, ON_FOLLOW_UP
 from storychat.answer.pipeline import AnswerOptions, Pipeline
+from storychat.answer.profiles import OPEN, TINY
+from storychat.chats.conversation import Conversation, answered
 from storychat.answer.prompt import REFUSAL, render_story
 from storychat.llm.engine import MESSAGE_OVERHEAD
 from storychat.stories import Story
@@ -136,7 +138,7 @@ def test_with_options_keeps_the_engine_and_template_and_changes_only_the_options
 
 
 def test_the_conversation_sends_back_what_the_model_wrote_and_the_gates_refusal(fake_engine):
-    p = pipeline(fake_engine, "The moderator exports it.", constrained=False)
+    p = pipeline(fake_engine, "The moderator exports it.", constrained=False, history=ALL)
     conversation = Conversation()
     withheld = p.answer(QUESTION, STORIES, conversation.history)
     conversation = conversation.add(answered(QUESTION, withheld))
@@ -165,6 +167,23 @@ def test_a_follow_up_about_the_cited_stories_passes_the_gate_and_opens_with_the_
     request = p.prepare(follow_up, STORIES, history)
     assert request.follows_cited and request.context.hits[0].story.id == "US-3" and '"US-3"' in request.grammar
     assert not p.answer(follow_up, STORIES, history).gated
+
+
+@pytest.mark.parametrize("profile", [TINY, OPEN])
+def test_no_earlier_turn_is_sent_and_a_follow_up_still_leads_with_the_story_cited_before(fake_engine, profile):
+    p = pipeline(fake_engine, profile=profile)
+    assert p.history == NOTHING
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
+    request = p.prepare("Which role asked for that, and what is the benefit?", STORIES, history)
+    assert [m.role for m in request.messages] == ["system", "user"]
+    assert request.follows_cited and "[US-3]" in request.messages[-1].content and '"US-3"' in request.grammar
+
+
+def test_an_answer_option_chooses_another_history_policy(fake_engine):
+    p = pipeline(fake_engine, history=ON_FOLLOW_UP)
+    history = Conversation().add(answered(QUESTION, p.answer(QUESTION, STORIES))).history
+    request = p.prepare("Which role asked for that, and what is the benefit?", STORIES, history)
+    assert [(m.role, m.content) for m in request.messages[1:-1]] == [("user", QUESTION), ("assistant", CITED)]
 
 
 def test_a_question_with_words_of_its_own_is_judged_alone_also_in_a_conversation(fake_engine):

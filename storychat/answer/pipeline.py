@@ -18,6 +18,7 @@ from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
+from storychat.answer.history import FOR_PROFILE, carry
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
@@ -50,6 +51,7 @@ class AnswerOptions:
     profile: str = DEFAULTS.answer_profile  # auto, tiny or open: storychat/answer/profiles.py
     min_match: float | None = None  # relevance gate: refuse without the model below this; None: GATE's for the signal
     closest: int = 3
+    history: str | None = None  # which earlier turns the model reads (storychat/answer/history.py); None: the profile's
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,11 @@ class Pipeline:
         if self.options.min_match is not None:
             return self.options.min_match
         return GATE["meaning" if self.embedder else "words"]
+
+    @property
+    def history(self) -> str:
+        """The policy in force for what of the earlier turns the model reads."""
+        return self.options.history or FOR_PROFILE[self.profile.name]
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
@@ -193,7 +200,7 @@ class Pipeline:
         best = hits[0].relevance if hits else 0.0
         if follow_up:
             hits = cited_first(hits, turn.cited)
-        context = self._builder.build(stories, question, history, hits)
+        context = self._builder.build(stories, question, carry(history, follow_up, self.history), hits)
         request = self._request(question, context, [h.story for h in context.hits])
         # A follow-up asks about the previous turn's stories in words of its own; only a question asked
         # afresh, with an embedder, is held against the stories its answer cites.
