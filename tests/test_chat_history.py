@@ -1,5 +1,5 @@
 """Issue 34 on the bundled model: in a chat over the HR leave export, "Who asked for that, and why?"
-is still answered about the story the previous answer cited, in that story's words
+is still answered about the story the previous answer cited, and no earlier answer's words come back as its
 (bench/history_recall.py measures the rest)."""
 
 from pathlib import Path
@@ -28,4 +28,4 @@ def test_who_asked_for_that_is_answered_from_the_story_the_previous_answer_cited
     assert not follow_up.gated and follow_up.raw.startswith("[HR-104]"), follow_up.raw
     assert "HR-104" in [c.id for c in follow_up.evidence]
     # Given the turn before, the model named "the CEO"; given every turn, it presented another story's words as HR-104's.
-    assert "manager" in follow_up.raw and not follow_up.support.misquotes, follow_up.raw
+    assert "manager" in follow_up.raw and not [m for m in follow_up.support.misquotes if m.owner], follow_up.raw
