@@ -1,0 +1,161 @@
+"""Filters: the fields a question or a list is scoped by ("status=Open", "label=payments", "points>=8").
+
+One ``Filter`` is one field compared with one value; a ``Scope`` is the filters a user set, all of which
+an item must pass. Every face (chat filter row, ``--filter``, the API, MCP, ``stories list``) reads the
+same ``name=value`` spelling, so what one face shows another can repeat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from storychat.analysis.roles import normalise_epic, normalise_role
+from storychat.stories import Story
+
+# Field name -> how an item's values of it are read. Text fields compare case and spacing
+# ignored; role and epic compare the way the role and epic lists group them.
+_TEXT_FIELDS: dict[str, Callable[[Story], tuple[str, ...]]] = {
+    "type": lambda s: (s.fields.type,),
+    "status": lambda s: (s.fields.status,),
+    "priority": lambda s: (s.fields.priority,),
+    "label": lambda s: s.fields.labels,
+    "component": lambda s: s.fields.components,
+    "sprint": lambda s: s.fields.sprints,
+    "fix_version": lambda s: s.fields.fix_versions,
+    "epic": lambda s: (s.epic,),
+    "role": lambda s: (s.role,),
+}
+_NORMALISE: dict[str, Callable[[str], str]] = {"role": normalise_role, "epic": normalise_epic}
+_DATES = ("created", "updated", "resolved")
+FIELDS = (*_TEXT_FIELDS, "points", *_DATES)
+# Spellings a user may type for a field: Jira's column names and plurals.
+_ALIASES = {
+    "labels": "label", "tag": "label", "tags": "label", "components": "component", "component/s": "component",
+    "sprints": "sprint", "iteration": "sprint", "fix version": "fix_version", "fixversion": "fix_version",
+    "fix versions": "fix_version", "version": "fix_version", "issue type": "type", "work item type": "type",
+    "state": "status", "story points": "points", "storypoints": "points", "point": "points", "epic link": "epic",
+    "parent": "epic",
+}
+_SPELLING = re.compile(r"^\s*([A-Za-z][A-Za-z _/]*?)\s*(>=|<=|=|>|<)\s*(.+?)\s*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_RANGE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(?:\.\.|-|to)\s*(-?\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One field compared with one value: ``status = Open``, ``points >= 8``, ``created >= 2024-03-01``."""
+
+    field: str
+    op: str  # "=", ">=", "<=", ">", "<"
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.field not in FIELDS:
+            raise ValueError(f"Unknown filter field {self.field!r}. Use one of: {', '.join(FIELDS)}.")
+        if self.op != "=" and self.field in _TEXT_FIELDS:
+            raise ValueError(f"{self.field} is compared by name; write {self.field}={self.value}.")
+        if self.field == "points" and not _points_bounds(self.op, self.value):
+            raise ValueError(f"points takes a number or a range such as 3..8, not {self.value!r}.")
+        if self.field in _DATES and not _ISO_DATE.match(self.value):
+            raise ValueError(f"{self.field} takes a date written 2024-03-01, not {self.value!r}.")
+
+    def passes(self, story: Story) -> bool:
+        if self.field in _TEXT_FIELDS:
+            normalise = _NORMALISE.get(self.field, _plain)
+            wanted = normalise(self.value)
+            return any(value and normalise(value) == wanted for value in _TEXT_FIELDS[self.field](story))
+        if self.field == "points":
+            low, high = _points_bounds(self.op, self.value)
+            points = story.fields.points
+            return points is not None and low <= points <= high
+        when = getattr(story.fields, self.field)[:10]  # ISO dates compare as text; the time is left out
+        return bool(when) and _compare(when, self.op, self.value[:10])
+
+    def __str__(self) -> str:
+        """How the user writes it, and how the coverage line names it: ``status=Open``."""
+        return f"{self.field}{self.op}{self.value}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The filters a question or a list is scoped by; an item passes when it passes every one. Empty: everything."""
+
+    filters: tuple[Filter, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.filters)
+
+    def apply(self, stories: Sequence[Story]) -> list[Story]:
+        """The items (never notes, when any filter is set) that pass every filter, in their order."""
+        if not self.filters:
+            return list(stories)
+        return [s for s in stories if not s.is_note and all(f.passes(s) for f in self.filters)]
+
+    def describe(self) -> str:
+        """``status Open, label payments``: the filters as the coverage line names them."""
+        return ", ".join(f"{f.field} {f.value}" if f.op == "=" else f"{f.field} {f.op} {f.value}" for f in self.filters)
+
+    def to_record(self) -> list[str]:
+        return [str(f) for f in self.filters]
+
+
+def parse_filter(spelling: str) -> Filter:
+    """``"status=Open"``, ``"Story Points>=8"``, ``"points=3..8"``, ``"labels=payments"`` -> a Filter.
+
+    The field is matched the way users and trackers write it (case, plurals, Jira's column names)."""
+    match = _SPELLING.match(spelling)
+    if not match:
+        raise ValueError(f"Write a filter as field=value (for example status=Open), not {spelling!r}.")
+    name, op, value = match.groups()
+    key = " ".join(name.casefold().split())
+    return Filter(_ALIASES.get(key, key.replace(" ", "_")), op, value)
+
+
+def parse_scope(spellings: Iterable[str]) -> Scope:
+    """Every ``field=value`` given (empty ones skipped) as one Scope."""
+    return Scope(tuple(parse_filter(s) for s in spellings if s and s.strip()))
+
+
+def field_values(stories: Sequence[Story]) -> dict[str, list[tuple[str, int]]]:
+    """For each text field the collection holds, its values as the items spell them and how many items have
+    each, the most used first: what a filter row offers. A field no item has is left out."""
+    found: dict[str, list[tuple[str, int]]] = {}
+    for name, read in _TEXT_FIELDS.items():
+        normalise = _NORMALISE.get(name, _plain)
+        counts: Counter[str] = Counter()
+        spelled: dict[str, str] = {}
+        for story in stories:
+            if story.is_note:
+                continue
+            for value in {normalise(v): v.strip() for v in read(story) if v and v.strip()}.items():
+                counts[value[0]] += 1
+                spelled.setdefault(value[0], value[1])
+        if counts:
+            found[name] = [(spelled[key], n) for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return found
+
+
+def _plain(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _points_bounds(op: str, value: str) -> tuple[float, float] | None:
+    inf = float("inf")
+    ranged = _RANGE.match(value.strip())
+    if ranged and op == "=":
+        return float(ranged[1]), float(ranged[2])
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return {
+        "=": (number, number), ">=": (number, inf), "<=": (-inf, number),
+        ">": (number + 1e-9, inf), "<": (-inf, number - 1e-9),
+    }[op]
+
+
+def _compare(left: str, op: str, right: str) -> bool:
+    return {"=": left == right, ">=": left >= right, "<=": left <= right, ">": left > right, "<": left < right}[op]
