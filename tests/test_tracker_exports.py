@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
 from storychat.answer.pipeline import AnswerOptions, Pipeline
-from storychat.answer.prompt import MAX_PASSAGE, render_story
 from storychat.stories.embedder import load_embedder
 from storychat.stories.changes import plan_import
 from storychat.stories.formats import read_file, read_text
@@ -149,11 +147,3 @@ def test_an_answer_stated_by_a_description_is_verified_and_its_evidence_is_the_i
     [cite] = answer.evidence
     assert (cite.id, cite.verified, cite.text) == ("BILL-44", True, "Remind customers of overdue invoices")
     assert "Send a second reminder when an invoice is 30 days overdue." in fake_engine.calls[-1][0].content  # the prompt
-
-
-def test_a_description_longer_than_the_model_reads_is_kept_whole_and_cut_with_a_note_in_the_prompt():
-    long = "x " * (MAX_PASSAGE * 2)
-    story = read_file(DATA / "gpt2sp-usergrid.csv").stories[0]
-    story = replace(story, description=long.strip())
-    line = render_story(story)
-    assert len(story.description) > MAX_PASSAGE * 3 and f"({len(long.strip()) - MAX_PASSAGE:,} more characters, not shown to the model)" in line

@@ -103,6 +103,7 @@ def _sentence_json(s: Sentence) -> dict:
         "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
         "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
         "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
+        "evidence": [{"id": story_id, **asdict(passage), "line": passage.line()} for story_id, passage in s.evidence],
     }
 
 

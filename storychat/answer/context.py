@@ -3,19 +3,27 @@
 Full mode: every story fits, and goes in, in library order: the prompt prefix
 is then identical for every question about the collection. Retrieval mode:
 the room for stories is filled in rank order (``fill_order``): the search hits
-first, then their kin, then the rest. Either way the coverage is reported with
-the answer; truncation is never silent.
+first, then their kin, then the rest. A long item goes in as its text and title
+plus its passages most relevant to the question (``answer/passages.py``), so its
+bytes, and the prompt's from there on, depend on the question. Either way the
+coverage is reported with the answer, cut items included; truncation is never
+silent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
+from storychat.answer.passages import Cut, cut, is_long
 from storychat.answer.prompt import Template, render_story
 from storychat.answer.retrieval import Hit
 from storychat.llm.engine import MESSAGE_OVERHEAD, Engine, Message
 from storychat.stories import Story
+from storychat.text import terms
+
+# Scores texts (an item's pieces) against the question, higher is more relevant.
+Scorer = Callable[[list[str]], Sequence[float]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,9 @@ class Coverage:
     tokens_in_context: int
     n_ctx: int
     mode: str  # "full", "retrieval" or "exhaustive" (every story read in passes)
+    cut_stories: int = 0  # long stories in context cut to their passages most relevant to the question
+    cut_chars: int = 0  # characters of those stories' descriptions, criteria and comments
+    left_out_chars: int = 0  # of them, the characters the model was not given
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class Fit:
 
 @dataclass(frozen=True)
 class Context:
-    stories: list[Story]
+    stories: list[Story]  # as the model reads them: a long one cut to its most relevant passages
     system: str
     history: list[Message]
     dropped_turns: int
@@ -66,7 +77,7 @@ class ContextBuilder:
         self.engine = engine
         self.template = template
         self.max_answer_tokens = max_answer_tokens
-        self._story_tokens: dict[str, int] = {}
+        self._story_tokens: dict[Story, int] = {}
 
     @property
     def turn_reserve(self) -> int:
@@ -79,11 +90,14 @@ class ContextBuilder:
         return Fit(sum(self.story_tokens(s) for s in stories if not s.is_note), budget, rules)
 
     def build(
-        self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit]
+        self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit],
+        score: Scorer | None = None,
     ) -> Context:
-        """``hits``: the search for this question over the same stories, best first."""
+        """``hits``: the search for this question over the same stories, best first; ``score``: how a long
+        story's pieces are rated against the question (``StoryIndex.passage_scores``), by default by shared terms."""
         stories = [s for s in stories if not s.is_note]
-        chosen, mode = self._choose(stories, hits)
+        reads, mode = self._choose(stories, hits, score or shared_terms(question))
+        chosen = [read.story for read in reads]
         system = self.template.render_system(chosen)
         used = self.engine.count(system) + MESSAGE_OVERHEAD
         question_tokens = self.engine.count(question) + MESSAGE_OVERHEAD
@@ -96,31 +110,50 @@ class ContextBuilder:
             )
         kept = self._recent_turns(history, room)
         used += question_tokens + sum(self._message_tokens(m) for m in kept)
-        coverage = Coverage(len(chosen), len(stories), used, self.engine.context_length, mode)
-        shown = {s.id for s in chosen}
-        return Context(chosen, system, kept, len(history) - len(kept), coverage, [h for h in hits if h.story.id in shown])
+        cuts = [read for read in reads if read.left_out]
+        coverage = Coverage(
+            len(chosen), len(stories), used, self.engine.context_length, mode,
+            len(cuts), sum(c.whole for c in cuts), sum(c.left_out for c in cuts),
+        )
+        shown = {s.id: s for s in chosen}
+        read_hits = [replace(h, story=shown[h.story.id]) for h in hits if h.story.id in shown]
+        return Context(chosen, system, kept, len(history) - len(kept), coverage, read_hits)
 
-    def _choose(self, stories: list[Story], hits: Sequence[Hit]) -> tuple[list[Story], str]:
+    def _choose(self, stories: list[Story], hits: Sequence[Hit], score: Scorer) -> tuple[list[Cut], str]:
+        """The stories that go in, each as the model reads it, in library order; and the mode."""
         fit = self.fit(stories)
         if fit.fits:
-            return stories, "full"
+            reads = [self._read(s, score) for s in stories]
+            # A story cut for the question may take a few more tokens than cut in reading order.
+            if sum(self._tokens(r.story) for r in reads) <= fit.budget:
+                return reads, "full"
         budget = fit.budget
-        picked: set[str] = set()
+        picked: dict[str, Cut] = {}
         for story in fill_order(stories, hits):
-            size = self.story_tokens(story)
+            if self.story_tokens(story) > budget:
+                continue
+            read = self._read(story, score)
+            size = self._tokens(read.story)
             if size <= budget:
-                picked.add(story.id)
+                picked[story.id] = read
                 budget -= size
         # Keep library order among the picked stories, so the prompt stays stable
         # for questions that retrieve the same set.
-        return [s for s in stories if s.id in picked], "retrieval"
+        return [picked[s.id] for s in stories if s.id in picked], "retrieval"
 
     def story_tokens(self, story: Story) -> int:
-        """The tokens ``story`` takes in the system prompt."""
-        line = render_story(story)
-        if line not in self._story_tokens:
-            self._story_tokens[line] = self.engine.count(line + "\n")
-        return self._story_tokens[line]
+        """The tokens ``story`` takes in the system prompt; a long one cut in reading order, about the size of
+        any cut of it for a question."""
+        if story not in self._story_tokens:
+            self._story_tokens[story] = self._tokens(self._read(story, _unscored).story)
+        return self._story_tokens[story]
+
+    def _read(self, story: Story, score: Scorer) -> Cut:
+        """``story`` as the model reads it: whole, or when long cut to the pieces ``score`` rates highest."""
+        return cut(story, score) if is_long(story) else Cut(story, 0, 0)
+
+    def _tokens(self, story: Story) -> int:
+        return self.engine.count(render_story(story) + "\n")
 
     def _message_tokens(self, message: Message) -> int:
         return self.engine.count(message.content) + MESSAGE_OVERHEAD
@@ -156,3 +189,13 @@ def fill_order(stories: Sequence[Story], hits: Sequence[Hit]) -> list[Story]:
     ranked = {s.id for s in first}
     rest = sorted((s for s in stories if s.id not in ranked), key=tier)  # stable: library order within a tier
     return first + rest
+
+
+def shared_terms(question: str) -> Scorer:
+    """Texts scored by how many of the question's terms each holds."""
+    wanted = set(terms(question))
+    return lambda texts: [len(wanted & set(terms(t))) for t in texts]
+
+
+def _unscored(texts: list[str]) -> list[float]:
+    return [0.0] * len(texts)

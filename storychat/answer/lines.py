@@ -25,7 +25,9 @@ class Item:
     text: str  # the story's text, or why a cited id is not valid
     where: str = ""  # "source:line"; "" for an id that is no valid story
     mark: str = ""  # a citation's: ✓ ≈ ⚠ ✗
-    details: tuple[str, ...] = ()  # under a citation: role, goal and benefit; each criterion; the verdict; misquotes
+    # Under a citation: role, goal and benefit; the passages that back the answer's sentences; each criterion;
+    # the verdict; misquotes.
+    details: tuple[str, ...] = ()
 
     def line(self) -> str:
         """The item as plain text: "✓ [id] text (source:line)"."""
@@ -64,7 +66,9 @@ def lines(record: dict) -> Lines:
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
         evidence=_evidence(record["citations"]),
-        citations=tuple(_citation(cite, [m for m in wrong if m["id"] == cite["id"]]) for cite in record["citations"]),
+        citations=tuple(
+            _citation(cite, [m for m in wrong if m["id"] == cite["id"]], _passages(record, cite)) for cite in record["citations"]
+        ),
         read=tuple(reading["ids"]) if reading else (),
         closest=tuple(_story(s) for s in record["closest"]),
         doubt=_doubt(record["doubt"], withheld),
@@ -101,10 +105,22 @@ def _context(record: dict) -> str:
         dropped = f" · {c['dropped_turns']} oldest turns left out to fit" if c["dropped_turns"] else ""
         read = (
             f"Context: {c['stories_in_context']} of {c['stories_total']} stories, {c['tokens_in_context']:,} of "
-            f"{c['n_ctx']:,} model tokens ({c['mode']}){dropped}"
+            f"{c['n_ctx']:,} model tokens ({c['mode']}){_cuts(c)}{dropped}"
         )
     took = "no model call" if record["gated"] else f"first token {t['ttft_s']:.1f}s, total {t['total_s']:.1f}s"
     return f"{read} · {took}"
+
+
+def _cuts(context: dict) -> str:
+    """" · 3 long stories cut to their most relevant passages, 4,210 of 9,800 characters left out"; "" when none
+    was (and in a record kept before long stories were cut)."""
+    n = context.get("cut_stories", 0)
+    if not n:
+        return ""
+    return (
+        f" · {n} long stor{'y' if n == 1 else 'ies'} cut to {'its' if n == 1 else 'their'} most relevant passages, "
+        f"{context['left_out_chars']:,} of {context['cut_chars']:,} characters left out"
+    )
 
 
 def _gap(record: dict) -> str:
@@ -128,7 +144,17 @@ def _misquotes(record: dict) -> list[dict]:
     return list({tuple(m.values()): m for s in record["sentences"] if (m := s["misquote"])}.values())
 
 
-def _citation(cite: dict, wrong: list[dict]) -> Item:
+def _passages(record: dict, cite: dict) -> list[str]:
+    """The passages of the cited story that back the answer's shown sentences ("description: … refresh tokens
+    were in the core …"), once each; not its text, which the citation shows. A record kept before them has none."""
+    found = [
+        e["line"] for s in record["sentences"] if not s["cut"]
+        for e in s.get("evidence", ()) if e["id"] == cite["id"] and e["text"] != cite["text"]
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _citation(cite: dict, wrong: list[dict], passages: list[str]) -> Item:
     if not cite["valid"]:
         why = "exists but was not in the model's context" if cite["text"] else "is not a story id"
         return Item(cite["id"], why, mark=INVALID)
@@ -138,7 +164,7 @@ def _citation(cite: dict, wrong: list[dict]) -> Item:
         "Supported in other words: it addresses the question, not the answer's words. Check the wording."
         if cite["paraphrased"] else "" if cite["verified"] else "No sentence of the answer is supported by it."
     )
-    details = [parts, *(f"✔ {criterion}" for criterion in cite["acceptance"]), verdict, *map(_misquote, wrong)]
+    details = [parts, *passages, *(f"✔ {criterion}" for criterion in cite["acceptance"]), verdict, *map(_misquote, wrong)]
     return Item(cite["id"], cite["text"], f"{cite['source']}:{cite['line']}", mark, tuple(d for d in details if d))
 
 

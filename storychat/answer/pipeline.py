@@ -15,7 +15,7 @@ from storychat.analysis.lists import Listing, asked_list
 from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
-from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
+from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, Scorer, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
@@ -179,7 +179,7 @@ class Pipeline:
         the instruction (``raw`` keeps what the model wrote); it is "" when none do.
         """
         started = time.perf_counter()
-        context = self._builder.build(stories, instruction, (), self.search(instruction, stories))
+        context = self._builder.build(stories, instruction, (), self.search(instruction, stories), self._scorer(instruction, stories))
         request = self._request(instruction, context, list(context.stories))
         for event in self._generate(request, stories, "", started, []):
             if isinstance(event, Done):
@@ -200,7 +200,7 @@ class Pipeline:
         best = hits[0].relevance if hits else 0.0
         if follow_up:
             hits = cited_first(hits, turn.cited)
-        context = self._builder.build(stories, question, carry(history, follow_up, self.history), hits)
+        context = self._builder.build(stories, question, carry(history, follow_up, self.history), hits, self._scorer(question, stories))
         request = self._request(question, context, [h.story for h in context.hits])
         # A follow-up asks about the previous turn's stories in words of its own; only a question asked
         # afresh, with an embedder, is held against the stories its answer cites.
@@ -210,6 +210,11 @@ class Pipeline:
     def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
         """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
         return self._searcher.search(query, stories, k)
+
+    def _scorer(self, question: str, stories: Sequence[Story]) -> Scorer:
+        """How a long story's pieces are rated against ``question``: as the search over ``stories`` ranks stories."""
+        index = self._searcher.index(stories)
+        return lambda texts: index.passage_scores(question, texts)
 
     def fit(self, stories: Sequence[Story]) -> Fit:
         """How many model tokens the stories take in the prompt, against the room there is for them."""
@@ -257,7 +262,7 @@ class Pipeline:
         question (a shared word, or close in meaning): the candidates the bundled model picks best from
         (docs/evaluation.md, "Exhaustive questions"). The prompt is the same either way, so its KV prefix is too.
         """
-        context = self._builder.build(shard.stories, question, (), [])
+        context = self._builder.build(shard.stories, question, (), [], self._scorer(question, shard.stories))
         messages = [Message("system", context.system), Message("user", map_question(question))]
         candidates = [h.story for h in self.search(question, shard.stories)] if self.embedder else shard.stories
         grammar = id_list_grammar([s.id for s in candidates])
@@ -270,7 +275,7 @@ class Pipeline:
         """The answer from the cited stories: in one context when they fit, else in rounds, one per shard of them."""
         hits = self.search(question, cited)
         if self.fit(cited).fits:
-            context = self._builder.build(cited, question, (), hits)
+            context = self._builder.build(cited, question, (), hits, self._scorer(question, cited))
             request = self._request(question, context, fill_order(context.stories, context.hits))
             stage = f"writing the answer from the {len(cited)} cited {'story' if len(cited) == 1 else 'stories'}"
             yield from _amend(self._generate(request, stories, "", started, hits, stage=stage), lambda a: _read_all(a, reading))
@@ -279,7 +284,7 @@ class Pipeline:
         texts, usages, first_token_at = [], [], None
         for part in rounds:
             yield Progress(f"answer round {part.index + 1} of {len(rounds)}: the cited stories do not fit one context")
-            context = self._builder.build(part.stories, question, (), self.search(question, part.stories))
+            context = self._builder.build(part.stories, question, (), self.search(question, part.stories), self._scorer(question, part.stories))
             request = self._request(question, context, fill_order(context.stories, context.hits))
             text, usage, first = yield from self._stream(request.messages, request.grammar, "")
             yield Token("\n\n")

@@ -37,9 +37,6 @@ Rules:
 </stories>"""
 
 _FENCE = re.compile(r"</?\s*stories\s*>", re.IGNORECASE)
-# Characters of a description or comment the model reads: enough for most tracker items, while one item's
-# log or stack trace cannot fill the context. The library keeps the whole text.
-MAX_PASSAGE = 1_500
 
 
 class TemplateError(ValueError):
@@ -106,27 +103,22 @@ def _literal(text: str) -> str:
 
 def render_story(story: Story) -> str:
     """One story as a single fenced-safe line: its text, then what a tracker item has beside it (title,
-    description, acceptance criteria, comments). A long description is cut, and the cut says how much is left."""
+    description, acceptance criteria, comments). The context builder has cut a long one to its passages
+    most relevant to the question (``answer/passages.py``)."""
     parts = [_flat(story.text)]
     if story.title:
         parts.append(f"Title: {_flat(story.title)}.")
     if story.description:
-        parts.append(f"Description: {_cut(_flat(story.description))}")
+        parts.append(f"Description: {_flat(story.description)}")
     if story.acceptance:
         parts.append("Acceptance criteria: " + " | ".join(map(_flat, story.acceptance)))
     if story.comments:
-        parts.append("Comments: " + " | ".join(_cut(_flat(str(c))) for c in story.comments))
+        parts.append("Comments: " + " | ".join(_flat(str(c)) for c in story.comments))
     return f"[{story.id}] {_FENCE.sub(_defuse, ' '.join(parts))}"
 
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
-
-
-def _cut(text: str) -> str:
-    if len(text) <= MAX_PASSAGE:
-        return text
-    return f"{text[:MAX_PASSAGE].rstrip()} … ({len(text) - MAX_PASSAGE:,} more characters, not shown to the model)"
 
 
 def _defuse(match: re.Match[str]) -> str:

@@ -87,6 +87,16 @@ class StoryIndex:
                 hits.append(Hit(story, round(meaning + MATCH_WEIGHT * match, 3), match, meaning))
         return sorted(hits, key=lambda h: -h.score)  # stable: library order among equals
 
+    def passage_scores(self, query: str, texts: Sequence[str]) -> list[float]:
+        """Parts of one story (``answer/passages.py``) scored against ``query`` as stories are ranked: by their
+        match, or with an embedder by their meaning plus MATCH_WEIGHT x match."""
+        query_terms = terms(query)
+        matches = [self._match(query_terms, terms(t)) if query_terms else 0.0 for t in texts]
+        if self.embedder is None or not texts:
+            return matches
+        meanings = self.embedder.embed(list(texts)) @ self.embedder.embed([query])[0]
+        return [float(m) + MATCH_WEIGHT * w for m, w in zip(meanings, matches)]
+
     def weight(self, term: str) -> float:
         """The term's IDF in this index; a term no story holds weighs most."""
         return self._idf.get(term, self._unknown_idf)

@@ -15,13 +15,15 @@ and none of those words is a name, a number or a negation.
 Repeated sentences, empty openers and echoed ``Question: ...`` lines are marked
 for cutting from the display; the raw text is kept as it is. ``missing_terms``
 says which words of a question no story mentions, and which story comes closest.
+Each sentence also names, for each story that backs it, the passage holding
+most of its words (``answer/passages.py``): what the evidence shows.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Callable, Collection, Iterable, Mapping, Sequence
@@ -29,6 +31,7 @@ from typing import Callable, Collection, Iterable, Mapping, Sequence
 from storychat.answer.absence import Absence, absence
 from storychat.answer.addresses import names
 from storychat.answer.citations import extract_ids, is_refusal
+from storychat.answer.passages import Passage, supporting
 from storychat.answer.polarity import expand_contractions, flips
 from storychat.answer.quantities import NUMBER_WORDS, unmatched
 from storychat.answer.retrieval import StoryIndex
@@ -119,6 +122,7 @@ class Sentence:
     against: tuple[str, ...]  # ids it is judged against: its own, else those cited just before it
     judgement: Judgement
     cut: str = ""  # REPEAT, EMPTY_OPENER or ECHOED_QUESTION: left out of the displayed answer
+    evidence: tuple[tuple[str, Passage], ...] = ()  # (id, its passage holding most of the sentence's words), for each backer
 
     @property
     def verdict(self) -> str:
@@ -222,7 +226,8 @@ def check_support(
         key = " ".join(w.lower() for w in _WORD.findall(_CITATION.sub(" ", text)))
         cut = ECHOED_QUESTION if _ECHO.search(_CITATION.sub(" ", text)) else REPEAT if key and key in seen else ""
         seen.add(key)
-        sentences.append(Sentence(text, start, end, cites, against, judgement, cut))
+        evidence = evidence_passages(text, [stories[i] for i in judgement.backed_by if i in stories])
+        sentences.append(Sentence(text, start, end, cites, against, judgement, cut, evidence))
     return Support(answer, _cut_empty_openers(sentences))
 
 
@@ -252,6 +257,20 @@ def checked_summary(support: Support, instruction: str) -> str:
         if sentence.verdict == SUPPORTED and not set(terms(_CITATION.sub(" ", sentence.text))) <= asked
     ]
     return " ".join(kept)
+
+
+def evidence_passages(sentence: str, stories: Sequence[Story]) -> tuple[tuple[str, Passage], ...]:
+    """For each of ``stories``, the passage holding most of the sentence's content words, by id."""
+    wanted = {w.stem for w in content_words(_CITATION.sub(" ", sentence))}
+    if not wanted:
+        return ()
+
+    def holds(word: str) -> bool:
+        lower = word.lower()
+        return lower not in _NOT_CONTENT and _known(stem(_IRREGULAR.get(lower, lower)), wanted)
+
+    found = ((s.id, supporting(s, holds)) for s in stories)
+    return tuple((story_id, passage) for story_id, passage in found if passage)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -592,7 +611,7 @@ def _cut_empty_openers(sentences: list[Sentence]) -> list[Sentence]:
         opener_left_empty = s.text.rstrip().endswith(":") and not any(t.cites or t.verdict != NO_CLAIM for t in _until_opener(after))
         fragment = not after and not s.text.rstrip().endswith((".", "!", "?"))
         if opener_left_empty or fragment:
-            result[i] = Sentence(s.text, s.start, s.end, s.cites, s.against, s.judgement, EMPTY_OPENER)
+            result[i] = replace(s, cut=EMPTY_OPENER)
     return result
 
 
