@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storychat.answer.support import PARAPHRASED, PARTLY, UNSUPPORTED
+from storychat.answer.support import PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 
 # The marks a citation and a sentence carry, the same in every face.
 VERIFIED, IN_OTHER_WORDS, UNBACKED, INVALID = "✓", "≈", "⚠", "✗"
@@ -145,10 +145,11 @@ def _misquotes(record: dict) -> list[dict]:
 
 
 def _passages(record: dict, cite: dict) -> list[str]:
-    """The passages of the cited story that back the answer's shown sentences ("description: … refresh tokens
-    were in the core …"), once each; not its text, which the citation shows. A record kept before them has none."""
+    """The passages of the cited story that support the answer's shown sentences, word for word or in other
+    words ("description: … refresh tokens were in the core …"), once each; not its text, which the citation
+    shows. A record kept before passages were named has none."""
     found = [
-        e["line"] for s in record["sentences"] if not s["cut"]
+        e["line"] for s in record["sentences"] if not s["cut"] and s["verdict"] in (SUPPORTED, PARAPHRASED)
         for e in s.get("evidence", ()) if e["id"] == cite["id"] and e["text"] != cite["text"]
     ]
     return list(dict.fromkeys(found))

@@ -60,16 +60,16 @@ def labelled(story: Story) -> list[Passage]:
 
 def supporting(story: Story, holds: Callable[[str], bool]) -> Passage | None:
     """The passage of ``story`` that holds most distinct words of a sentence (``holds``: whether a word is one
-    of them), the first of equals; a long description or comment as the excerpt around those words. None when
-    no passage holds any."""
+    of them), the first of equals, on one line; a long description or comment as the excerpt around those words.
+    None when no passage holds any."""
     best, most = None, 0
     for passage in labelled(story):
         held = len({_stem(w) for w in _WORD.findall(passage.text) if holds(w)})
         if held > most:
             best, most = passage, held
-    if best is None or len(best.text) <= EXCERPT:
-        return best
-    return replace(best, text=excerpt(best.text, holds))
+    if best is None:
+        return None
+    return replace(best, text=excerpt(best.text, holds) if len(best.text) > EXCERPT else " ".join(best.text.split()))
 
 
 def excerpt(text: str, holds: Callable[[str], bool], size: int = EXCERPT) -> str:
