@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from storychat.answer.context import shared_terms
 from storychat.answer.lines import lines
 from storychat.answer.passages import EXCERPT, ITEM_CHARS, Passage, cut, excerpt, is_long, supporting
 from storychat.answer.pipeline import AnswerOptions, Pipeline
+from storychat.answer.retrieval import StoryIndex
 from storychat.stories.formats import read_file
 from storychat.stories.model import Comment
 from storychat.text import stem
@@ -22,6 +22,12 @@ WHOLE_USERGRID = read_file(ROOT / "storychat" / "evals" / "data" / "gpt2sp" / "u
 # USERGRID-406: three sentences of cause and remedy, then a 1,400-character Java stack trace.
 REMEDY = "we should pass the Entity that we created down into the add-to-collection and validate methods"
 TRACE_TAIL = "ServiceResource.executePost"  # a frame that shares no word with the questions asked of it
+USERGRID_INDEX = StoryIndex(WHOLE_USERGRID)
+
+
+def by_words(question: str):
+    """A long item's pieces scored against ``question`` as the search over the whole project scores stories, by words."""
+    return lambda texts: USERGRID_INDEX.passage_scores(question, texts)
 
 
 def words_of(sentence: str):
@@ -57,7 +63,7 @@ def test_the_passage_that_backs_a_sentence_is_labelled_by_what_it_is():
 def test_a_long_item_keeps_the_pieces_that_answer_the_question_in_reading_order_and_says_where_it_left_out():
     [story] = [s for s in WHOLE_USERGRID if s.id == "USERGRID-406"]
     assert is_long(story)
-    brief = cut(story, shared_terms("What should we pass down into the add-to-collection and validate methods?"))
+    brief = cut(story, by_words("What should we pass down into the add-to-collection and validate methods?"))
     assert REMEDY in brief.story.description and TRACE_TAIL not in brief.story.description
     assert " … " in brief.story.description  # where the trace was left out
     assert (brief.story.id, brief.story.text) == (story.id, story.text)
@@ -66,7 +72,7 @@ def test_a_long_item_keeps_the_pieces_that_answer_the_question_in_reading_order_
 
 def test_a_long_item_that_nothing_in_the_question_bears_on_keeps_its_opening():
     [story] = [s for s in WHOLE_USERGRID if s.id == "USERGRID-406"]
-    brief = cut(story, shared_terms("Which colour is the logo?"))
+    brief = cut(story, by_words("Which colour is the logo?"))
     assert brief.story.description.startswith(story.description[:80]) and brief.story.description.endswith(" …")
     assert TRACE_TAIL not in brief.story.description
 
@@ -74,7 +80,7 @@ def test_a_long_item_that_nothing_in_the_question_bears_on_keeps_its_opening():
 def test_a_log_without_sentence_ends_is_cut_at_spaces_and_a_long_comment_like_a_description():
     log = " ".join(f"at org.apache.usergrid.Frame{i}.call(Frame{i}.java:{i})" for i in range(400))
     story = item(description=log, comments=(Comment("Fixed by retrying the read with quorum consistency. " * 40, "tnine"),))
-    brief = cut(story, shared_terms("How was the read fixed?"))
+    brief = cut(story, by_words("How was the read fixed?"))
     assert "Frame0.call" in brief.story.description or not brief.story.description  # its opening, if any room is left
     [comment] = brief.story.comments
     assert comment.author == "tnine" and "retrying the read with quorum" in comment.text
@@ -159,3 +165,14 @@ def test_the_bundled_model_answers_from_a_description_and_the_evidence_is_that_p
     [cite] = lines(answer.to_json()).citations
     assert cite.id == "USERGRID-17" and cite.mark == "✓", answer.raw
     assert [d for d in cite.details if d.startswith("description: ") and REFRESH in d], (answer.raw, cite.details)
+
+
+def test_with_meaning_on_the_pieces_closest_in_meaning_to_the_question_are_kept_where_words_tie(embedder):
+    """Every frame of USERGRID-406's trace holds "java" and none holds "exception" or "thrown": by words they
+    tie and the first ones are kept; by meaning the last frame is the closest to the question, and is kept."""
+    [story] = [s for s in WHOLE_USERGRID if s.id == "USERGRID-406"]
+    question = "Which Java exception is thrown and where?"
+    by_meaning = StoryIndex(WHOLE_USERGRID, embedder)
+    last_frame = "JavaMethodInvokerFactory"
+    assert last_frame not in cut(story, by_words(question)).story.description
+    assert last_frame in cut(story, lambda texts: by_meaning.passage_scores(question, texts)).story.description

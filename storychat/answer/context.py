@@ -20,7 +20,6 @@ from storychat.answer.prompt import Template, render_story
 from storychat.answer.retrieval import Hit
 from storychat.llm.engine import MESSAGE_OVERHEAD, Engine, Message
 from storychat.stories import Story
-from storychat.text import terms
 
 # Scores texts (an item's pieces) against the question, higher is more relevant.
 Scorer = Callable[[list[str]], Sequence[float]]
@@ -90,13 +89,12 @@ class ContextBuilder:
         return Fit(sum(self.story_tokens(s) for s in stories if not s.is_note), budget, rules)
 
     def build(
-        self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit],
-        score: Scorer | None = None,
+        self, stories: Sequence[Story], question: str, history: Sequence[Message], hits: Sequence[Hit], score: Scorer
     ) -> Context:
         """``hits``: the search for this question over the same stories, best first; ``score``: how a long
-        story's pieces are rated against the question (``StoryIndex.passage_scores``), by default by shared terms."""
+        story's pieces are rated against the question (``StoryIndex.passage_scores``)."""
         stories = [s for s in stories if not s.is_note]
-        reads, mode = self._choose(stories, hits, score or shared_terms(question))
+        reads, mode = self._choose(stories, hits, score)
         chosen = [read.story for read in reads]
         system = self.template.render_system(chosen)
         used = self.engine.count(system) + MESSAGE_OVERHEAD
@@ -189,12 +187,6 @@ def fill_order(stories: Sequence[Story], hits: Sequence[Hit]) -> list[Story]:
     ranked = {s.id for s in first}
     rest = sorted((s for s in stories if s.id not in ranked), key=tier)  # stable: library order within a tier
     return first + rest
-
-
-def shared_terms(question: str) -> Scorer:
-    """Texts scored by how many of the question's terms each holds."""
-    wanted = set(terms(question))
-    return lambda texts: [len(wanted & set(terms(t))) for t in texts]
 
 
 def _unscored(texts: list[str]) -> list[float]:
