@@ -11,6 +11,8 @@ from storychat.answer.lines import lines
 from storychat.answer.passages import EXCERPT, ITEM_CHARS, Passage, cut, excerpt, is_long, supporting
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.retrieval import StoryIndex
+from storychat.chats.conversation import answered
+from storychat.chats.transcript import to_markdown
 from storychat.stories.formats import read_file
 from storychat.stories.model import Comment
 from storychat.text import stem
@@ -132,6 +134,15 @@ def test_a_long_item_in_the_context_is_its_relevant_passages_and_the_coverage_li
     ) in shown.context
     [cite] = shown.citations
     assert cite.mark == "✓" and cite.details[0].startswith("description: ") and "add-to-collection" in cite.details[0]
+
+
+def test_the_markdown_export_shows_the_passage_under_its_citation_and_the_cut_in_its_coverage_line(fake_engine):
+    question = "What should we pass down into the add-to-collection and validate methods?"
+    fake_engine.reply = f"[USERGRID-406] {REMEDY[0].upper()}{REMEDY[1:]}."
+    answer = Pipeline(fake_engine, options=AnswerOptions(max_tokens=60)).answer(question, WHOLE_USERGRID)
+    text = to_markdown([answered(question, answer)], "usergrid")
+    assert "- ✓ [USERGRID-406] HTTP POST of Entity fails under heavy load (usergrid.csv:89)\n  - description: … " in text
+    assert "cut to" in text and "most relevant passages" in text and "characters left out" in text
 
 
 @pytest.mark.parametrize("n_ctx", [1024, 4096])
