@@ -212,9 +212,9 @@ class Pipeline:
         return self._searcher.search(query, stories, k)
 
     def _scorer(self, question: str, stories: Sequence[Story]) -> Scorer:
-        """How a long story's pieces are rated against ``question``: as the search over ``stories`` ranks stories."""
-        index = self._searcher.index(stories)
-        return lambda texts: index.passage_scores(question, texts)
+        """How a long story's pieces are rated against ``question``: as the search over ``stories`` ranks stories.
+        The index is looked up only when a long story is cut, so a set without one is never indexed for it."""
+        return lambda texts: self._searcher.index(stories).passage_scores(question, texts)
 
     def fit(self, stories: Sequence[Story]) -> Fit:
         """How many model tokens the stories take in the prompt, against the room there is for them."""
