@@ -111,13 +111,9 @@ class _Piece:
     text: str
 
 
-def long_text(story: Story) -> int:
-    """Characters of the item's description, criteria and comments: what a cut is made from."""
-    return sum(len(p) for p in _cuttable(story))
-
-
 def is_long(story: Story, budget: int = ITEM_CHARS) -> bool:
-    return long_text(story) > budget
+    """The item's description, criteria and comments, what a cut is made from, are over ``budget`` characters."""
+    return sum(len(p) for p in _cuttable(story)) > budget
 
 
 def cut(story: Story, score: Callable[[list[str]], Sequence[float]], budget: int = ITEM_CHARS) -> Cut:
