@@ -71,7 +71,7 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
 
         targets = [
             library_ui.report, library_ui.table, collection, status, library_ui.summary,
-            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps, library_ui.notes,
+            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps, library_ui.notes, *library_ui.paging(),
         ]
         kept = chat.wire(chat_ui, conversation, collection, status, concurrency, shelves.wire(library_ui, targets))
         selftest.wire(selftest_ui, collection, concurrency, demo)

@@ -202,7 +202,8 @@ GONE_REMEDY = "the button below removes it"
 
 
 def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
-    """A first import's counts; a re-import's change report, with what changed in each changed story."""
+    """A first import's counts; a re-import's change report, with what changed in each changed story; what each
+    column of a table became."""
     if report.reimport:
         text = f"Updated **{escape(report.collection)}** from {escape(report.describe(GONE_REMEDY))}"
         text += "".join(f"\n- {escape(line)}" for line in report.details())
@@ -214,6 +215,8 @@ def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
         )
     if report.held:
         text += f"\n- Read from {escape(report.source)}: {parsed_counts(report.held)}."
+    if report.columns:
+        text += f"\n- {escape(report.columns_line())}"
     text += "".join(f"\n- ⚠ {escape(w)}" for w in report.warnings)
     return text + "".join(
         f"\n- ⚠ {escape(p.a.id)} duplicates {escape(p.b.id)} ({escape(p.describe())})" for p in near
