@@ -126,7 +126,7 @@ def test_an_import_shows_what_was_parsed_and_the_pickers_keep_the_stories_casing
     assert roles["choices"] == ["employee", "HR advisor", "manager", "IT administrator"]
     assert epics["choices"][0] == "Leave requests"
     hr_101 = next(row for row in table if row[0] == "HR-101")
-    assert hr_101[TABLE_HEADERS.index("acceptance criteria")].startswith("Given I have enough leave left, when I submit")
+    assert hr_101[TABLE_HEADERS.index("criteria")].startswith("Given I have enough leave left, when I submit")
 
 
 def test_the_table_pages_searches_and_filters_with_the_filters_the_collection_offers(tmp_path, fake_engine):

@@ -3,6 +3,7 @@ deletes, exports and cloud costs."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,12 @@ from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import escape, history_markdown, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
-TABLE_HEADERS = ["id", "item", "description", "acceptance criteria", "epic", "type", "status", "points"]
+TABLE_HEADERS = ["id", "item", "type", "status", "points", "epic", "description", "criteria"]
 # Room for the longest single words of the short columns ("Administration", "In Progress"), so they wrap between
-# words only; the item, its description and criteria share the rest. All in view from a 1,100 px wide table (CSS).
-COLUMN_WIDTHS = ["96px", "24%", "24%", "16%", "120px", "72px", "88px", "56px"]
-EXCERPT = 240  # the characters of a description the table shows; search reads it whole
+# words only; the item, its description and criteria share the rest. All in view from a 940 px wide table (CSS),
+# the key fields first, so that a narrower screen scrolls sideways only to the longer texts.
+COLUMN_WIDTHS = ["96px", "20%", "88px", "104px", "72px", "120px", "19%", "10%"]
+EXCERPT = 160  # the characters of a description the table shows; search reads it whole
 # The filter row: each text field a collection's items may have (analysis/filters.py), as the row names it.
 FILTER_LABELS = {
     "type": "Type", "status": "Status", "priority": "Priority", "label": "Label", "component": "Component",
@@ -131,7 +133,7 @@ class LibraryPanel:
         fit = self.pipeline.fit(stories)
         fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         return (
-            f"**{len(stories)}** stories, {notes} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
+            f"**{len(stories):,}** stories, {notes:,} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
             f"in the loaded model's context: {fits}"
         )
 
@@ -331,16 +333,21 @@ def scope(chosen: tuple[str, ...]) -> Scope:
 
 def table(stories: list[Story]) -> list[list]:
     return [
-        # An item whose description is its user story has that story as its text: shown beside its title.
-        [s.id, s.title or s.text, excerpt(s.description or (s.text if s.title else "")), "\n".join(s.acceptance),
-         s.epic, s.fields.type, s.fields.status, "" if s.fields.points is None else f"{s.fields.points:g}"]
+        [s.id, s.title or s.text, s.fields.type, s.fields.status, "" if s.fields.points is None else f"{s.fields.points:g}", s.epic,
+         # An item whose description is its user story has that story as its text: shown beside its title.
+         excerpt(s.description or (s.text if s.title else "")), "\n".join(s.acceptance)]
         for s in stories
     ]
 
 
+# The Markdown a description was converted to at import (code fences, headings): left out of a one-line excerpt.
+_BLOCK_MARKS = re.compile(r"```\w*|^#{1,6}\s+", re.MULTILINE)
+
+
 def excerpt(text: str) -> str:
-    """A description's start, its lines joined, cut at a word with "…" past EXCERPT characters."""
-    flat = " ".join(text.split())
+    """A description's start as one line, its code fences and heading marks left out, cut at a word with "…"
+    past EXCERPT characters."""
+    flat = " ".join(_BLOCK_MARKS.sub(" ", text).split())
     return flat if len(flat) <= EXCERPT else flat[:EXCERPT].rsplit(" ", 1)[0] + " …"
 
 

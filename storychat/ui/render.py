@@ -59,7 +59,7 @@ CSS = f"""
 #stories .text {{ font-family: var(--font); word-break: normal !important; overflow-wrap: break-word !important; }}
 /* Narrower than its columns need (library.COLUMN_WIDTHS), the table scrolls sideways instead. */
 #stories .upload-container {{ overflow-x: auto; }}
-#stories .virtual-table-viewport {{ min-width: 920px; }}
+#stories .virtual-table-viewport {{ min-width: 940px; }}
 /* Gradio 6 shows every warning in one toast, oldest first: only the newest is shown, the ones before are stale. */
 .toast-messages > div:not(:last-of-type), .toast-count {{ display: none; }}
 /* A phone: the question box on the first screen, Stop beside Ask, no "Chat" badge over the first question,
