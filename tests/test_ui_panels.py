@@ -1,5 +1,6 @@
 """The UI's panels in-process, on a FakeEngine: what one refresh reads, and what it shows."""
 
+import re
 import shutil
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
 from storychat.cost import Costs
-from storychat.ui.library import ANY, FILTER_LABELS, TABLE_HEADERS, LibraryPanel
+from storychat.ui.library import ANY, COUNTING, FILTER_LABELS, TABLE_HEADERS, LibraryPanel
 from storychat.ui.render import coverage_line, escape, turn_messages
 from tests.helpers import DATA, week_later
 
@@ -50,9 +51,16 @@ def test_one_refresh_reads_the_collection_names_once_and_the_stories_once(tmp_pa
     assert place == "Page 1 of 1 · items 1–2 of 2" and notes.startswith("Page 1 of 1 · notes 1–1 of 1:")
     assert report == "done" and [row[0] for row in table] == ["paste-1", "paste-2"]
     assert picker["choices"] == ["poker"] and picker["value"] == "poker"
-    assert "collection **poker**" in status and summary.startswith("**2** stories, 1 notes")
-    assert roles["choices"] == ["estimator", "moderator"] and "Local model" in cost
+    assert "collection **poker**" in status and summary == "**2** stories, 1 notes · counting their model tokens …"
+    assert roles["choices"] == ["estimator", "moderator"] and cost == COUNTING
     assert first_steps["visible"] is False
+
+
+def test_the_token_counts_come_after_the_rows_and_name_their_units(tmp_path, fake_engine, monkeypatch):
+    shelves, _ = panel(tmp_path, fake_engine, monkeypatch)
+    summary, cost = shelves.counted("poker")
+    assert re.fullmatch(r"\*\*2\*\* stories, 1 notes · [\d,]+ model tokens, in room for [\d,]+ in the loaded model's context: .*", summary)
+    assert "cl100k tokens (for cloud prices)" in cost and "Local model" in cost
 
 
 def test_a_collection_not_yet_made_is_shown_empty_without_reading_stories(tmp_path, fake_engine, monkeypatch):

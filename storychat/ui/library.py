@@ -36,6 +36,7 @@ FILTER_LABELS = {
     "sprint": "Sprint", "fix_version": "Fix version", "epic": "Epic", "role": "Role",
 }
 ANY = "any"
+COUNTING = "Counting the stories' cl100k tokens …"
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -92,7 +93,8 @@ class LibraryPanel:
 
     def refresh(self, collection: str, message: str = "") -> tuple:
         """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps, notes,
-        then the paging (``LibraryColumn.paging``): the first page of each, the search emptied, the filters offered anew."""
+        then the paging (``LibraryColumn.paging``): the first page of each, the search emptied, the filters offered anew.
+        The summary and the cost wait for ``counted``: the first count of a backlog's tokens takes seconds, its rows not."""
         shelf = self.library.shelf(collection)
         stories = shelf.stories
         first = page(stories)
@@ -100,11 +102,11 @@ class LibraryPanel:
         return (
             # A name typed into the picker starts a collection: it is listed before its first import.
             message, table(first.items), gr.update(choices=sorted({*shelf.names, collection}), value=collection),
-            status_line(self.info, collection), self.summary(shelf),
+            status_line(self.info, collection), self.summary(shelf, counted=False),
             # Each role and epic as the stories write it most often; picking it finds every spelling.
             choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
             choices([g.spellings[0] for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
-            self.costs.markdown(stories, collection),
+            COUNTING if stories else self.costs.markdown(stories, collection),
             gr.update(visible=not stories),
             notes_markdown(page(shelf.notes)),
             first.describe(), first.number, "",
@@ -121,7 +123,12 @@ class LibraryPanel:
         shown = page(self.library.shelf(collection).notes, number=number)
         return notes_markdown(shown), shown.number
 
-    def summary(self, shelf: Shelf) -> str:
+    def counted(self, collection: str) -> tuple[str, str]:
+        """The summary and the cloud cost, with the stories' tokens counted (once for each version of a collection)."""
+        shelf = self.library.shelf(collection)
+        return self.summary(shelf), self.costs.markdown(shelf.stories, collection)
+
+    def summary(self, shelf: Shelf, counted: bool = True) -> str:
         stories, notes = shelf.stories, len(shelf.notes)
         if not stories and notes:
             return (
@@ -130,10 +137,13 @@ class LibraryPanel:
             )
         if not stories:
             return f"Collection **{escape(shelf.collection)}** is empty: paste or upload stories."
+        held = f"**{len(stories):,}** stories, {notes:,} notes"
+        if not counted:
+            return f"{held} · counting their model tokens …"
         fit = self.pipeline.fit(stories)
         fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         return (
-            f"**{len(stories):,}** stories, {notes:,} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
+            f"{held} · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
             f"in the loaded model's context: {fits}"
         )
 
@@ -271,10 +281,17 @@ class LibraryPanel:
             notes_number, notes_previous, notes_next,
         )
 
+    def count_after(self, ui: LibraryColumn, *events) -> None:
+        """After each of ``events`` (each refreshes the tab), the summary and the cost with the tokens counted."""
+        for event in events:
+            event.then(self.counted, ui.collection, [ui.summary, ui.cost], api_visibility="private")
+
     def wire(self, ui: LibraryColumn, targets: list) -> list:
         """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
         after which stories may have changed (to tell the chat which answers cite a changed story)."""
-        ui.add.click(self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented")
+        added = ui.add.click(
+            self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented",
+        )
         uploaded = ui.upload.upload(
             self.import_files, [ui.upload, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="upload_stories",
             api_visibility="undocumented",
@@ -289,7 +306,8 @@ class LibraryPanel:
         for show in (ui.history.click, ui.history_id.submit):
             show(self.story_history, [ui.history_id, ui.collection], ui.versions, api_visibility="private")
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
-        ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
+        cleared = ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
+        self.count_after(ui, added, uploaded, removed, deleted, cleared)
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
         self.wire_pages(ui)
