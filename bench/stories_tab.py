@@ -100,7 +100,7 @@ def timed(act: Callable[[], None], tab, place: str, first: str) -> float:
 def pick(tab, name: str, option: str) -> None:
     """Open the filter row's ``name`` dropdown; return with ``option`` clicked."""
     tab.locator(f"#filter-{name} input").click()
-    tab.get_by_role("option", name=option, exact=True).click()
+    tab.locator(f"#filter-{name}").get_by_role("option", name=option, exact=True).click()
 
 
 def choose(tab, collection: str) -> None:
@@ -154,7 +154,7 @@ def backlog_app(browser, folder: Path, ids: list[str], total: int, runs: int) ->
             tab.locator("#story-search textarea").press("Enter")
             shown(tab, first_page, ids[0])
             tab.locator("#filter-status input").click()
-            option = tab.get_by_role("option", name="To Do (2)", exact=True)
+            option = tab.locator("#filter-status").get_by_role("option", name="To Do (2)", exact=True)
             times.setdefault("status filter", []).append(timed(option.click, tab, to_do, "BILL-43"))
             pick(tab, "status", "any")
             shown(tab, first_page, ids[0])

@@ -70,8 +70,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 selftest_ui = selftest.layout()
 
         targets = [
-            library_ui.report, library_ui.table, collection, status, library_ui.summary,
-            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps, library_ui.notes, *library_ui.paging(),
+            library_ui.report, library_ui.table, collection, status, chat_ui.role_pick, chat_ui.epic_pick, chat_ui.first_steps,
+            library_ui.notes, *library_ui.paging(),
         ]
         kept = chat.wire(chat_ui, conversation, collection, status, concurrency, shelves.wire(library_ui, targets))
         selftest.wire(selftest_ui, collection, concurrency, demo)
@@ -112,12 +112,10 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             return history.view(history.latest(name, request), request)
 
         page = [*view, *targets[1:], tabs]
-        shelves.count_after(
-            library_ui,
-            demo.load(restore, None, page, api_visibility="private"),
-            collection.change(choose, [collection, conversation], page, api_visibility="private"),
-            history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private"),
-        )
+        # A load may keep the collection the page was built with: its counts then come after the load.
+        shelves.count_after(library_ui, demo.load(restore, None, page, api_visibility="private"))
+        collection.change(choose, [collection, conversation], page, api_visibility="private")
+        history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private")
         history_ui.new_chat.click(new_chat, None, view, api_visibility="private")
         chat_ui.chatbot.clear(new_chat, None, view, api_visibility="private")
         history_ui.rename.click(history.rename, [history_ui.title, conversation], history_ui.chats, api_visibility="private")

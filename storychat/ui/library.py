@@ -7,7 +7,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import gradio as gr
 
@@ -37,6 +37,8 @@ FILTER_LABELS = {
 }
 ANY = "any"
 COUNTING = "Counting the stories' cl100k tokens …"
+# The summary says it is counting: no timer over it.
+_COUNTING_EVENT = {"show_progress": "hidden", "api_visibility": "private"}
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -92,9 +94,9 @@ class LibraryPanel:
         self.info = pipeline.engine.info()
 
     def refresh(self, collection: str, message: str = "") -> tuple:
-        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps, notes,
-        then the paging (``LibraryColumn.paging``): the first page of each, the search emptied, the filters offered anew.
-        The summary and the cost wait for ``counted``: the first count of a backlog's tokens takes seconds, its rows not."""
+        """Every library output but the token counts (``counted`` brings those): report, table, picker, status, role and
+        epic choices, first steps, notes, then the paging (``LibraryColumn.paging``): the first page of each, the search
+        emptied, the filters offered anew."""
         shelf = self.library.shelf(collection)
         stories = shelf.stories
         first = page(stories)
@@ -102,11 +104,10 @@ class LibraryPanel:
         return (
             # A name typed into the picker starts a collection: it is listed before its first import.
             message, table(first.items), gr.update(choices=sorted({*shelf.names, collection}), value=collection),
-            status_line(self.info, collection), self.summary(shelf, counted=False),
+            status_line(self.info, collection),
             # Each role and epic as the stories write it most often; picking it finds every spelling.
             choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
             choices([g.spellings[0] for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
-            COUNTING if stories else self.costs.markdown(stories, collection),
             gr.update(visible=not stories),
             notes_markdown(page(shelf.notes)),
             first.describe(), first.number, "",
@@ -123,10 +124,12 @@ class LibraryPanel:
         shown = page(self.library.shelf(collection).notes, number=number)
         return notes_markdown(shown), shown.number
 
-    def counted(self, collection: str) -> tuple[str, str]:
-        """The summary and the cloud cost, with the stories' tokens counted (once for each version of a collection)."""
+    def counted(self, collection: str) -> Iterator[tuple[str, str]]:
+        """The summary and the cloud cost: at once without the stories' tokens, then with them counted. Their own event,
+        after the rows: the first count of a backlog's tokens takes seconds (then it is kept), its first page not."""
         shelf = self.library.shelf(collection)
-        return self.summary(shelf), self.costs.markdown(shelf.stories, collection)
+        yield self.summary(shelf, counted=False), COUNTING if shelf.stories else self.costs.markdown([], collection)
+        yield self.summary(shelf), self.costs.markdown(shelf.stories, collection)
 
     def summary(self, shelf: Shelf, counted: bool = True) -> str:
         stories, notes = shelf.stories, len(shelf.notes)
@@ -282,9 +285,9 @@ class LibraryPanel:
         )
 
     def count_after(self, ui: LibraryColumn, *events) -> None:
-        """After each of ``events`` (each refreshes the tab), the summary and the cost with the tokens counted."""
+        """After each of ``events`` (each refreshes the tab), the summary and the cost (``counted``)."""
         for event in events:
-            event.then(self.counted, ui.collection, [ui.summary, ui.cost], api_visibility="private")
+            event.then(self.counted, ui.collection, [ui.summary, ui.cost], **_COUNTING_EVENT)
 
     def wire(self, ui: LibraryColumn, targets: list) -> list:
         """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
@@ -308,6 +311,9 @@ class LibraryPanel:
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
         cleared = ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         self.count_after(ui, added, uploaded, removed, deleted, cleared)
+        # Beside the collection's own refresh, not after it: while an event is pending, a name typed into the
+        # picker waits for it to end, and that event's refresh would put the old name back.
+        ui.collection.change(self.counted, ui.collection, [ui.summary, ui.cost], **_COUNTING_EVENT)
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
         self.wire_pages(ui)
