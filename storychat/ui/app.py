@@ -93,8 +93,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             """Another collection: its latest chat, or a new one; the chat left stays kept."""
             name = (name or DEFAULT_COLLECTION).strip()
             chat = history.found(current.id, request)
-            if chat and chat.collection == name:  # the chat just opened chose it
-                return *[gr.skip()] * len(view), *shelves.refresh(name)[1:], gr.skip()
+            if chat and chat.collection == name:  # the chat just opened chose it, and its page is shown already
+                return tuple(gr.skip() for _ in page)
             return shown(history.latest(name, request), name, request, full=None)
 
         @shown_inline
