@@ -112,10 +112,13 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             return history.view(history.latest(name, request), request)
 
         page = [*view, *targets[1:], tabs]
-        # A load may keep the collection the page was built with: its counts then come after the load.
-        shelves.count_after(library_ui, demo.load(restore, None, page, api_visibility="private"))
-        collection.change(choose, [collection, conversation], page, api_visibility="private")
-        history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private")
+        # The rows first, then the token counts: another collection typed while they are counted is chosen after.
+        shelves.count_after(
+            library_ui,
+            demo.load(restore, None, page, api_visibility="private"),
+            collection.change(choose, [collection, conversation], page, api_visibility="private"),
+            history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private"),
+        )
         history_ui.new_chat.click(new_chat, None, view, api_visibility="private")
         chat_ui.chatbot.clear(new_chat, None, view, api_visibility="private")
         history_ui.rename.click(history.rename, [history_ui.title, conversation], history_ui.chats, api_visibility="private")

@@ -311,9 +311,6 @@ class LibraryPanel:
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
         cleared = ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
         self.count_after(ui, added, uploaded, removed, deleted, cleared)
-        # Beside the collection's own refresh, not after it: while an event is pending, a name typed into the
-        # picker waits for it to end, and that event's refresh would put the old name back.
-        ui.collection.change(self.counted, ui.collection, [ui.summary, ui.cost], **_COUNTING_EVENT)
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
         self.wire_pages(ui)
