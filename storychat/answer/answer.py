@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Union
 
+from storychat.analysis.filters import Scoped
 from storychat.analysis.lists import Listing
 from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
@@ -57,6 +58,7 @@ class Answer:
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
+    scope: Scoped | None = None  # the filters the question was asked within, and the stories they kept
 
     @property
     def evidence(self) -> list[Citation]:
@@ -94,6 +96,7 @@ class Answer:
             "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
             "hint": self.hint,
             "listing": listing_json(self.listing) if self.listing else None,
+            "scope": self.scope.to_record() if self.scope else None,
         }
 
 
