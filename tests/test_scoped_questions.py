@@ -2,12 +2,18 @@
 quick actions see only the items a Scope keeps, and the answer names it. The plumbing runs on the fake engine."""
 
 from storychat.analysis.actions import changes_action, quick_action
+from storychat.chats.conversation import Conversation
+from storychat.chats.store import Chats
+from storychat.cost import Costs
 from storychat.analysis.filters import parse_scope
 from storychat.answer.answer import Done, Listed, final
 from storychat.answer.lines import lines
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.stories.changes import ADDED, Change
-from storychat.stories.formats import read_file
+from storychat.stories.formats import Limits, read_file
+from storychat.stories.library import Library
+from storychat.ui.chat import ANY, FILTER_FIELDS, ChatPanel
+from storychat.ui.library import LibraryPanel
 from tests.helpers import DATA
 
 BILL = read_file(DATA / "jira-all-fields.csv").stories  # BILL-41 In Progress, 42 Done, 43 and 44 To Do
@@ -106,3 +112,42 @@ def test_what_changed_within_a_scope_lists_only_the_changes_of_items_it_keeps():
     changes = [Change(ADDED, s) for s in BILL]
     action = changes_action(changes, TO_DO)
     assert [s.id for s in action.stories] == ["BILL-43", "BILL-44"] and action.title.endswith("(filter: 2 of 4 stories: status To Do)")
+
+
+def test_a_scoped_answer_does_not_time_the_whole_collection_for_the_cost_estimate(fake_engine):
+    fake_engine.reply = REMINDER
+    costs = Costs("fake.gguf")
+    costs.record(pipeline(fake_engine).answer("Which invoices get a reminder?", BILL, scope=TO_DO), "bill")
+    assert "bill" not in costs.local_runs
+    costs.record(pipeline(fake_engine).answer("Which invoices get a reminder?", BILL), "bill")
+    assert "bill" in costs.local_runs
+
+
+def chat_panel(tmp_path, engine) -> ChatPanel:
+    library = Library(tmp_path)
+    library.add("bill", read_file(DATA / "jira-all-fields.csv"))
+    library.add("leave", read_file(DATA / "leave.csv"))
+    return ChatPanel(pipeline(engine), LibraryPanel(library, pipeline(engine), Limits(), Costs("fake.gguf")), Costs("fake.gguf"), Chats(library))
+
+
+def test_the_filter_row_offers_each_field_a_collection_has_and_keeps_a_choice_still_offered(tmp_path, fake_engine):
+    chat = chat_panel(tmp_path, fake_engine)
+    row = dict(zip(FILTER_FIELDS, chat.filter_row("bill", "", "To Do", "", "", "", "", "")))
+    assert all(update["visible"] for update in row.values())
+    assert row["status"]["choices"] == [ANY, ("To Do (2)", "To Do"), ("Done (1)", "Done"), ("In Progress (1)", "In Progress")]
+    assert row["status"]["value"] == "To Do" and row["type"]["value"] == ""
+    row = dict(zip(FILTER_FIELDS, chat.filter_row("leave", "", "To Do", "", "", "", "", "")))
+    assert [name for name, update in row.items() if update["visible"]] == ["type", "epic", "role"]
+    assert row["status"]["value"] == ""  # leave.csv has no status: the choice made on bill goes
+
+
+def test_a_question_asked_with_a_choice_in_the_row_is_scoped_and_its_coverage_line_names_it(tmp_path, fake_engine):
+    fake_engine.reply = REMINDER
+    chat = chat_panel(tmp_path, fake_engine)
+    *_, (shown, _, line, _, _) = chat.respond(None, "Which invoices get a reminder?", [], Conversation(), "bill", False, "", "To Do", "", "", "", "", "")
+    assert line.startswith("Filter: 2 of 4 stories: status To Do · Context: 2 of 2 stories")
+    assert in_prompt(fake_engine) == {"BILL-43", "BILL-44"} and "[BILL-43]" in shown[-1]["content"] + shown[-2]["content"]
+    *_, (shown, _, line) = chat.quick_action("mention", "invoice", [], Conversation(), "bill", None, "", "To Do", "", "", "", "", "")
+    assert shown[0]["content"] == "Stories mentioning 'invoice': 2 (filter: 2 of 4 stories: status To Do)"
+    assert shown[1]["content"] == "- [BILL-43] Remind customers of overdue invoices\n- [BILL-44] Remind customers of overdue invoices"
+    assert line.startswith("Filter: 2 of 4 stories: status To Do · Context: 2 of 2 stories")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import gradio as gr
 
 from storychat.analysis.actions import Action, changes_action, quick_action
+from storychat.analysis.filters import Scope, field_values, parse_scope
 from storychat.chats import conversation as chat_turns
 from storychat.chats import transcript
 from storychat.chats.store import Chats
@@ -48,6 +50,7 @@ class ChatColumn:
     word: gr.Textbox
     mention: gr.Button
     coverage: gr.Markdown
+    filters: list[gr.Dropdown]  # the filter row: one per FILTER_FIELDS
     export_md: gr.Button
     export_json: gr.Button
     transcript: gr.File
@@ -59,6 +62,19 @@ FIRST_STEPS = (
 )
 
 
+# The filter row's fields, in its order; each is shown only when the collection's items have it.
+FILTER_FIELDS = ("type", "status", "sprint", "label", "component", "epic", "role")
+ANY = ("Any", "")
+
+
+def picked_scope(picked: Sequence[str]) -> Scope:
+    """The filter row's choices (one per FILTER_FIELDS, "" for any) as the Scope every question is asked within."""
+    try:
+        return parse_scope(f"{name}={value}" for name, value in zip(FILTER_FIELDS, picked) if value)
+    except ValueError as exc:
+        raise Mistake(str(exc)) from exc
+
+
 class ChatPanel:
     def __init__(self, pipeline: Pipeline, shelves: LibraryPanel, costs: Costs, chats: Chats):
         self.pipeline = pipeline
@@ -68,19 +84,22 @@ class ChatPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
+    # The request comes first in the handlers of the chat: the filter row's choices follow the other inputs as ``picked``.
     @shown_inline
     def respond(
-        self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False,
-        request: gr.Request | None = None,
+        self, request: gr.Request | None, question: str, chat: list, conversation: Conversation, collection: str,
+        exhaustive: bool = False, *picked: str,
     ):
         """Stream the answer into the chat, and keep it. The last output is the question while it is being
-        answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
+        answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything");
+        ``picked``: the filter row's choices, which scope the question."""
         stories = self._stories(collection).everything
+        scope = picked_scope(picked)
         chat = chat + [{"role": "user", "content": escape(question)}]
         asked = len(chat)
         events = (
-            self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
-            else self.pipeline.ask(question, stories, conversation.history, collection)
+            self.pipeline.ask_exhaustive(question, stories, collection, scope) if exhaustive
+            else self.pipeline.ask(question, stories, conversation.history, collection, scope)
         )
         try:
             for chat, answer in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
@@ -114,10 +133,12 @@ class ChatPanel:
     @shown_inline
     def quick_action(
         self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request | None = None,
+        *picked: str,
     ):
-        """The complete result computed by code first; then the model's summary, only what the stories support."""
+        """The complete result computed by code first, on the stories the filter row's choices (``picked``) keep;
+        then the model's summary, only what the stories support."""
         try:
-            action = self._action(kind, argument, collection)
+            action = self._action(kind, argument, collection, picked_scope(picked))
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
@@ -126,7 +147,7 @@ class ChatPanel:
         if action.empty:
             yield chat, self._keep(conversation, computed, collection, request), ""
             return
-        summarised = self.pipeline.summarise(action.instruction, action.stories)
+        summarised = self.pipeline.summarise(action.instruction, action.stories, action.scoped)
         for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
             if answer is None:
                 yield chat, conversation, gr.skip()
@@ -138,14 +159,14 @@ class ChatPanel:
         """The conversation with ``turn``, kept in the library as the user's."""
         return self.chats.keep(owner(request), collection, conversation.add(turn))
 
-    def _action(self, kind: str, argument: str, collection: str) -> Action:
+    def _action(self, kind: str, argument: str, collection: str, scope: Scope = Scope()) -> Action:
         """``changes``: what the last import did, from the library's history; the others from the stories."""
         stories = self._stories(collection).stories
         if kind != "changes":
-            return quick_action(kind, stories, argument, embedder=self.pipeline.embedder)
+            return quick_action(kind, stories, argument, embedder=self.pipeline.embedder, scope=scope)
         library = self.library
         since = library.last_import(collection)  # None: nothing recorded, a library from before the history
-        return changes_action(library.changed_since(collection, since) if since else [])
+        return changes_action(library.changed_since(collection, since) if since else [], scope)
 
     def _streamed(self, events, chat: list):
         """``(chat, None)`` while ``events`` stream into the last bubble, then ``(chat, answer)``.
@@ -171,6 +192,18 @@ class ChatPanel:
         if not shelf.stories:
             raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         return shelf
+
+    def filter_row(self, collection: str, *picked: str) -> list[dict]:
+        """The filter row for ``collection``: each field its items have, with its values and how many items have
+        each; a choice still offered stays chosen."""
+        offered = field_values(self.library.shelf(collection).stories)
+        return [
+            gr.update(
+                choices=[ANY, *((f"{value} ({n})", value) for value, n in offered.get(name, []))], visible=name in offered,
+                value=value if any(value == v for v, _ in offered.get(name, [])) else "",
+            )
+            for name, value in zip(FILTER_FIELDS, picked)
+        ]
 
     def note_changes(self, conversation: Conversation, collection: str):
         """After stories changed: the chat again, each answer citing one of them with its notice."""
@@ -204,6 +237,14 @@ class ChatPanel:
                 label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=180,
                 info="every story, pass by pass: for complete lists",
             )
+            with gr.Accordion("Filters: ask about some items only", open=False, elem_id="filter-row"):
+                with gr.Row():
+                    filters = [
+                        gr.Dropdown(
+                            label=name.capitalize(), choices=[ANY], value="", visible=False, min_width=140, elem_id=f"filter-{name}",
+                        )
+                        for name in FILTER_FIELDS
+                    ]
             # A menu, closed: the chat and the question box keep the screen.
             with gr.Accordion("Quick actions: duplicates, quality, changes, by role, by epic, by word", open=False, elem_id="quick-menu"):
                 with gr.Row():
@@ -227,7 +268,7 @@ class ChatPanel:
                 gr.Markdown("\n".join(f"- {escape(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
             first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, changes, role_pick, role, epic_pick, epic, word, mention,
-            coverage, export_md, export_json, transcript_file,
+            coverage, filters, export_md, export_json, transcript_file,
         )
 
     def wire(
@@ -241,7 +282,7 @@ class ChatPanel:
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
         answering = gr.State("")
         ask = dict(
-            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
+            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive, *ui.filters],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         # Stop is live from the press of Ask until the answer ends: unqueued, and set before the answer's event,
@@ -261,6 +302,7 @@ class ChatPanel:
         ui.stop.click(lambda: gr.Button(interactive=False), **live)  # after the cancel, which must not wait for it
         for event in changed:
             event.then(self.note_changes, [conversation, collection], ui.chatbot, api_visibility="private")
+            event.then(self.filter_row, [collection, *ui.filters], ui.filters, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
@@ -268,7 +310,7 @@ class ChatPanel:
         no_argument = gr.State("")
         actions = [
             button.click(
-                self._run_action(kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
+                self._run_action(kind), [argument, ui.chatbot, conversation, collection, *ui.filters], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
             )
             for button, kind, argument in [
@@ -281,7 +323,7 @@ class ChatPanel:
     def _run_action(self, kind: str):
         """The quick action ``kind`` as an event handler (Gradio passes the request only to a function that names it)."""
 
-        def run(argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request):
-            yield from self.quick_action(kind, argument, chat, conversation, collection, request)
+        def run(request: gr.Request, argument: str, chat: list, conversation: Conversation, collection: str, *picked: str):
+            yield from self.quick_action(kind, argument, chat, conversation, collection, request, *picked)
 
         return run
