@@ -237,14 +237,6 @@ class ChatPanel:
                 label="Read everything", value=False, scale=0, elem_id="exhaustive", min_width=180,
                 info="every story, pass by pass: for complete lists",
             )
-            with gr.Accordion("Filters: ask about some items only", open=False, elem_id="filter-row"):
-                with gr.Row():
-                    filters = [
-                        gr.Dropdown(
-                            label=name.capitalize(), choices=[ANY], value="", visible=False, min_width=140, elem_id=f"filter-{name}",
-                        )
-                        for name in FILTER_FIELDS
-                    ]
             # A menu, closed: the chat and the question box keep the screen.
             with gr.Accordion("Quick actions: duplicates, quality, changes, by role, by epic, by word", open=False, elem_id="quick-menu"):
                 with gr.Row():
@@ -258,6 +250,13 @@ class ChatPanel:
                     epic = gr.Button("Summarise an epic", size="sm", scale=1, interactive=False, elem_id="by-epic")
                     word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
                     mention = gr.Button("Stories mentioning", size="sm", scale=1, interactive=False)
+        # Closed, like the menu; a field's dropdown shows once the collection's items have that field (filter_row).
+        with gr.Accordion("Filters: ask about some items only", open=False, elem_id="filter-row"):
+            with gr.Row():
+                filters = [
+                    gr.Dropdown(label=name.capitalize(), choices=[ANY], value="", visible=False, min_width=110, elem_id=f"filter-{name}")
+                    for name in FILTER_FIELDS
+                ]
         with gr.Row():
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():
