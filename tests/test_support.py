@@ -494,6 +494,14 @@ def test_a_true_claim_of_absence_is_supported_and_says_it_was_checked():
     assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions Slack"
 
 
+def test_a_claim_of_absence_after_no_is_checked_as_one():
+    """The bundled model answers "Does any story say ...?" with "[HR-104] No, no story says that ..."."""
+    judgement = judge("[HR-106] No, no story says that managers see the calendar in Slack.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions managers see the calendar in Slack"
+    false = judge("No, the stories do not say who can see a team calendar.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert false.verdict == UNSUPPORTED and false.note == "[HR-106] mentions who can see a team calendar"
+
+
 def test_a_false_claim_of_absence_is_unsupported_and_names_the_story():
     judgement = judge("There is no story about deactivating accounts.", _leave("HR-106"), library=LEAVE_STORIES.values())
     assert judgement.verdict == UNSUPPORTED and judgement.note == "[HR-125] mentions deactivating accounts"

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 _SOURCE = r"(?:the\s+|these\s+|any\s+|other\s+)?(?:user\s+)?(?:stor(?:y|ies)|items?|backlog|tickets?|issues?)"
 _SAYS = r"(?:mentions?|says?|describes?|covers?|specif(?:y|ies)|states?|talks?\s+about|is\s+about|addresses|explains?)"
+# "No," before the claim: the answer to "Does any story say ...?", as the bundled model writes it.
 _CLAIM = re.compile(
-    rf"^\W*(?:"
+    rf"^\W*(?:no\s*[,:;.!–—-]+\s*)?(?:"
     rf"(?:there\s+(?:is|are)\s+)?no\s+{_SOURCE}\s+(?:that\s+|which\s+)?(?:{_SAYS}|about|on|for|mentioning)"
     rf"|(?:none\s+of\s+)?{_SOURCE}\s+(?:do|does|did)\s+not\s+{_SAYS}"
     rf"|nothing\s+in\s+{_SOURCE}\s+{_SAYS}"
-    rf")\s+(?P<what>.+?)\W*$",
+    rf")(?:\s+that)?\s+(?P<what>.+?)\W*$",
     re.I | re.S,
 )
 _ALTERNATIVES = re.compile(r",\s*|\s+(?:or|and|nor)\s+", re.I)
