@@ -1,12 +1,12 @@
 """What the model's second opinion costs (issue 33, point 5): tokens and seconds per judged sentence and per answer.
 
-    python bench/second_opinion.py [--n-ctx 4096] [--max-tokens 40] [--profile tiny]
+    python bench/second_opinion.py [--n-ctx 4096] [--max-tokens 40] [--profile tiny] [--cold 3]
 
 Each question of QUESTIONS is asked over tests/data/leave.csv (30 stories) with --second-opinion on, on the
 bundled model. For every answer: its own time, how many sentences the model then judged, and their time after it
 (the first token waited for none of it). For every judged sentence: its prompt, the tokens the engine evaluated
 with the answer's story prefix still in its KV cache (as the pipeline asks it), and, side by side, the same
-question asked cold (another prompt in between, so the whole prompt is evaluated). The ratio is the result;
+question asked cold for the first ``--cold`` of them (another prompt in between, so the whole prompt is evaluated). The ratio is the result;
 absolute times depend on the machine and its load. The verdicts are printed, not scored: the 135M model's yes or
 no is not a measurement of quality.
 """
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--n-ctx", type=int, default=4096)
     parser.add_argument("--max-tokens", type=int, default=40)
     parser.add_argument("--profile", default="tiny", help="answer profile (the 135M model refuses most questions under open)")
+    parser.add_argument("--cold", type=int, default=3, help="judged sentences asked again cold, for the side-by-side")
     args = parser.parse_args()
     stories = read_file(LEAVE).stories
     engine = LlamaEngine(bundled_model(), EngineOptions(n_ctx=args.n_ctx))
@@ -85,25 +86,25 @@ def main() -> None:
         for given in answer.opinions:
             sentence = answer.support.sentences[given.sentence]
             asked = Message("user", opinion.prompt(sentence.text, [known[i] for i in sentence.against if i in known]))
-            cold_s, cold_evaluated = judged_cold(engine, [system, asked])
-            rows.append((given, cold_s, cold_evaluated))
+            rows.append((given, [system, asked]))
         answers.append(done_at - started)
         per_answer.append(ended - done_at)
         counts.append(len(answer.opinions))
         verdicts = ", ".join(f"{answer.support.sentences[o.sentence].verdict}: {o.verdict}" for o in answer.opinions) or "-"
         print(f"{question[:64]:<64} {done_at - started:>8.2f} {len(answer.opinions):>6} {ended - done_at:>9.2f}  {verdicts}", flush=True)
 
-    print(f"\n{'judged sentence':<5} {'prompt tok':>10} {'evaluated':>9} {'seconds':>7} | {'cold evaluated':>14} {'cold s':>7} {'cold/live':>9}")
-    for n, (given, cold_s, cold_evaluated) in enumerate(rows, 1):
-        print(f"{n:<15} {given.prompt_tokens:>10} {given.prompt_evaluated:>9} {given.seconds:>7.2f} | "
-              f"{cold_evaluated:>14} {cold_s:>7.2f} {cold_s / given.seconds:>9.1f}")
+    # Cold last, and only for the first few: each evaluates the whole story prefix again.
+    cold = [judged_cold(engine, messages) for _, messages in rows[: args.cold]]
+    print(f"\n{'judged sentence':<15} {'prompt tok':>10} {'evaluated':>9} {'seconds':>7} | {'cold evaluated':>14} {'cold s':>7} {'cold/live':>9}")
+    for n, (given, _) in enumerate(rows):
+        cold_part = f"{cold[n][1]:>14} {cold[n][0]:>7.2f} {cold[n][0] / given.seconds:>9.1f}" if n < len(cold) else ""
+        print(f"{n + 1:<15} {given.prompt_tokens:>10} {given.prompt_evaluated:>9} {given.seconds:>7.2f} | {cold_part}")
     if rows:
-        live = [g.seconds for g, _, _ in rows]
-        cold = [c for _, c, _ in rows]
-        print(f"\nper judged sentence, median: {statistics.median(g.prompt_tokens for g, _, _ in rows):.0f} prompt tokens, "
-              f"{statistics.median(g.prompt_evaluated for g, _, _ in rows):.0f} evaluated, {statistics.median(live):.2f} s "
-              f"(cold: {statistics.median(c for _, _, c in rows):.0f} evaluated, {statistics.median(cold):.2f} s; "
-              f"{statistics.median(cold) / statistics.median(live):.1f}x)")
+        live = [g.seconds for g, _ in rows]
+        print(f"\nper judged sentence, median: {statistics.median(g.prompt_tokens for g, _ in rows):.0f} prompt tokens, "
+              f"{statistics.median(g.prompt_evaluated for g, _ in rows):.0f} evaluated, {statistics.median(live):.2f} s; "
+              f"cold, the first {len(cold)}: {statistics.median(e for _, e in cold):.0f} evaluated, "
+              f"{statistics.median(s for s, _ in cold):.2f} s, against {statistics.median(live[: len(cold)]):.2f} s for the same live")
     judged = [t for t, n in zip(per_answer, counts) if n]
     print(f"per answer: {len(rows)} sentences judged in {len(judged)} of {len(QUESTIONS)} answers (at most {max(counts)}); "
           f"answer median {statistics.median(answers):.2f} s; second opinion after it, where one was given, median "
