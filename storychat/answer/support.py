@@ -29,9 +29,10 @@ from typing import Callable, Collection, Iterable, Mapping, Sequence
 from storychat.answer.absence import Absence, absence
 from storychat.answer.addresses import names
 from storychat.answer.citations import extract_ids, is_refusal
-from storychat.answer.polarity import expand_contractions, flips
+from storychat.answer.polarity import FAILURES, expand_contractions, flips
 from storychat.answer.quantities import NUMBER_WORDS, unmatched
 from storychat.answer.retrieval import StoryIndex
+from storychat.answer.synonyms import WordNet, wordnet
 from storychat.text import STOPWORDS, stem, terms
 from storychat.stories import Story
 from storychat.stories.parse import parse_parts
@@ -54,8 +55,9 @@ answer answers question questions relate related relates relevant relevance ment
 say says said describe describes described description state states stated cite cites cited citation
 id ids following listed example
 role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
-according item items closest finally fact currently instance still even instead although though
+according item items closest finally fact current currently instance still even instead although though
 seems seem appears apparently likely probably perhaps maybe
+happen occur suggest propose
 """.split())
 # Forms the stemmer cannot join to their word ("took": "take").
 _IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "child", "kept": "keep", "gave": "give",
@@ -64,7 +66,7 @@ _IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "
 # "user" is whoever a story's role names.
 _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
 
-_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"})
+_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"}) | FAILURES
 _NOT_CONTENT = STOPWORDS | FRAME_WORDS | _NEGATIONS
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # A citation, or one the token limit cut off ("[g2").
@@ -108,6 +110,7 @@ class Judgement:
     backed_by: tuple[str, ...] = ()  # ids of the stories that hold at least one of its words
     misquote: Misquote | None = None
     note: str = ""  # what a claim of absence was checked against: "checked: no story mentions Slack"
+    reworded: tuple[tuple[str, str], ...] = ()  # (a word of the sentence, the story's synonym of it): ("remaining", "left")
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,13 @@ class Sentence:
         if j.note:
             return f"{j.verdict}: {j.note}"
         if j.verdict == PARAPHRASED:
-            return f"{j.verdict}: [{', '.join(j.backed_by)}] addresses the question, in other words than {', '.join(j.unsupported)}"
+            ids = f"[{', '.join(j.backed_by)}]"
+            synonyms = [f'"{theirs}" for "{mine}"' for mine, theirs in j.reworded]
+            rest = [u for u in j.unsupported if u not in dict(j.reworded)]
+            return f"{j.verdict}: " + "; ".join(
+                ([f"{ids} says {', '.join(synonyms)}"] if synonyms else [])
+                + ([f"{ids} addresses the question, in other words than {', '.join(rest)}"] if rest else [])
+            )
         return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
             f"; it misquotes [{j.misquote.id}]" if j.misquote and j.misquote.id else ""
         ) + (f"; these are [{j.misquote.owner}]'s words" if j.misquote and j.misquote.owner else "")
@@ -311,21 +320,28 @@ def _judge_claim(
     if negated and not any(_negates(s, words) for s in stories):
         unsupported.append(negated)
     texts = [s.searchable for s in stories]
-    turned = flips(claim, texts)
+    named = {n.lower() for n in names(claim)}
+    new = [w for w in words if w not in found]
+    reworded = synonyms_in(new, stories, named)
+    opposed = opposites_in([w for w in new if w.surface.lower() not in named], stories)
+    turned = flips(claim, texts) + opposed
     written = {u.lower() for u in unsupported}
     unsupported += [n for n in unmatched(claim, " ".join(texts)) + turned if n.lower() not in written]
     backed_by = _backers(found, vocabularies)
     misquote = _misquote(claim, stories, library)
     share = 1 - len(unsupported) / (len(words) + bool(negated))
+    rest = [u for u in unsupported if u not in reworded]
     if not unsupported and not misquote:
         verdict = SUPPORTED
-    elif addressing and not misquote and not turned and _restates(unsupported, f"{claim} {question}", question):
+    elif addressing and not misquote and not turned and not rest:
+        verdict, backed_by = PARAPHRASED, _backers([*found, *(Word(t, _stem(t)) for t in reworded.values())], vocabularies)
+    elif addressing and not misquote and not turned and _restates(rest, f"{claim} {question}", question):
         verdict, backed_by = PARAPHRASED, addressing
     elif share >= PARTLY_SHARE:
         verdict = PARTLY
     else:
         verdict = UNSUPPORTED
-    return Judgement(verdict, tuple(unsupported), backed_by, misquote)
+    return Judgement(verdict, tuple(unsupported), backed_by, misquote, reworded=tuple(reworded.items()))
 
 
 def _parts(sentence: str, stories: Sequence[Story]) -> list[tuple[str, Sequence[Story]]]:
@@ -370,6 +386,7 @@ def _combined(judgements: list[Judgement]) -> Judgement:
         tuple(dict.fromkeys(i for j in judgements for i in j.backed_by)),
         next((j.misquote for j in judgements if j.misquote), None),
         "; ".join(j.note for j in judgements if j.note),
+        tuple(pair for j in judgements for pair in j.reworded),
     )
 
 
@@ -399,7 +416,64 @@ def _restates(unsupported: list[str], said: str, question: str) -> bool:
     """Every word no story holds is a word of the question, and none is a name, a number or a negation."""
     asked = {w.stem for w in content_words(question)}
     kept_for_words = {n.lower() for n in names(said)} | _NEGATIONS
-    return all(u.lower() not in kept_for_words and stem(u.lower()) in asked for u in unsupported)
+    return all(u.lower() not in kept_for_words and _stem(u.lower()) in asked for u in unsupported)
+
+
+def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collection[str] = ()) -> dict[str, str]:
+    """Each of ``words`` that ``stories`` say in other words, with the story's words: {"remaining": "left"}.
+
+    A word is said in other words by a word or two-word phrase of a story that WordNet holds to be its synonym
+    (``answer/synonyms.py``: "swap" for "trade"), by the words whose initials it is ("SSO" for "single sign-on"),
+    or by a story's abbreviation of it that is no word of its own ("param" for "parameter"). A name (``named``,
+    lower case) is said only by its initials.
+    """
+    said = [p for s in stories for p in _phrases(s)]
+    initials = {a: p for s in stories for a, p in _initials(s).items()}
+    net = wordnet()
+    found = {}
+    for w in words:
+        lower = w.surface.lower()
+        if w.surface.isupper() and w.surface in initials:
+            found[w.surface] = initials[w.surface]
+        elif lower in named:
+            continue
+        else:
+            theirs = next((p for p in said if net.synonyms(lower, p) or _abbreviates(p, lower, net)), None)
+            if theirs:
+                found[w.surface] = theirs.replace("_", " ")
+    return found
+
+
+def _abbreviates(short: str, word: str, net: WordNet) -> bool:
+    """``short`` begins ``word``, has four letters or more and is no word of WordNet's: "param", "config"."""
+    return len(short) >= 4 and short.isalpha() and len(word) > len(short) and word.startswith(short) and not net.bases(short)
+
+
+@lru_cache(maxsize=4096)
+def _initials(story: Story) -> dict[str, str]:
+    """The acronyms two to five consecutive words of a story make, with those words: {"SSO": "single sign-on"}."""
+    words = re.findall(r"[A-Za-z]+", story.searchable)
+    found = {}
+    for n in range(2, 6):
+        for k in range(len(words) - n + 1):
+            found.setdefault("".join(w[0] for w in words[k:k + n]).upper(), " ".join(words[k:k + n]))
+    return found
+
+
+def opposites_in(words: Sequence[Word], stories: Sequence[Story]) -> list[str]:
+    """The ``words`` that WordNet calls the opposite of a word of ``stories`` ("lock" where a story says "unlock"):
+    a turned meaning, never a paraphrase."""
+    said = [p for s in stories for p in _phrases(s)]
+    net = wordnet()
+    return [w.surface for w in words if any(net.antonyms(w.surface.lower(), p) for p in said)]
+
+
+@lru_cache(maxsize=4096)
+def _phrases(story: Story) -> tuple[str, ...]:
+    """A story's content words and its two-word phrases ("carry_over"), lower case, each once."""
+    tokens = [w.lower() for w in _WORD.findall(story.searchable)]
+    words = [t for t in tokens if t not in _NOT_CONTENT and not t.isdigit()]
+    return tuple(dict.fromkeys([*words, *(f"{a}_{b}" for a, b in zip(tokens, tokens[1:]))]))
 
 
 def _backers(found: list[Word], vocabularies: dict[str, set[str]]) -> tuple[str, ...]:
@@ -414,7 +488,7 @@ def content_words(text: str) -> list[Word]:
     words = []
     for surface in _WORD.findall(expand_contractions(text)):
         lower = surface.lower()
-        stemmed = str(NUMBER_WORDS[lower]) if lower in NUMBER_WORDS else stem(_IRREGULAR.get(lower, lower))
+        stemmed = str(NUMBER_WORDS[lower]) if lower in NUMBER_WORDS else _stem(_IRREGULAR.get(lower, lower))
         if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
             continue
         if len(lower) > 1 or lower.isdigit() or surface.isupper():  # "R", the language
@@ -452,6 +526,14 @@ def instead_of(story: Story, question: str) -> str:
     """What ``story`` asks for that ``question`` does not: its goal's content words less the question's."""
     asked = {w.stem for w in content_words(question)}
     return " ".join(w.surface for w in content_words(story.goal or story.text) if not any(same_stem(w.stem, a) for a in asked))
+
+
+def _stem(word: str) -> str:
+    """Retrieval's stem, except that a plural in -es keeps its e unless the -es follows a hiss ("games": game,
+    "leaves": leave; "boxes": box, "classes": class), so that it meets its singular."""
+    if len(word) > 4 and word.endswith("es") and not word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return stem(word[:-1])
+    return stem(word)
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -492,7 +574,7 @@ def _vocabulary(stories: Iterable[Story]) -> set[str]:
         text = story.searchable
         vocabulary.update(w.stem for w in content_words(text))
         words = [w.lower() for w in _WORD.findall(text)]
-        vocabulary.update(stem(a + b) for a, b in zip(words, words[1:]))
+        vocabulary.update(_stem(a + b) for a, b in zip(words, words[1:]))
     return vocabulary
 
 
@@ -511,7 +593,7 @@ def _negates(story: Story, words: list[Word]) -> bool:
     tokens = [w.lower() for w in _WORD.findall(expand_contractions(story.searchable))]
     wanted = {w.stem for w in words}
     return any(
-        any(_known(stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
+        any(_known(_stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
         for i, token in enumerate(tokens) if token in _NEGATIONS
     )
 
@@ -572,7 +654,7 @@ def _coverage(quote: str, text: str) -> float:
 
 
 def _words(text: str) -> list[str]:
-    return [stem(w.lower()) for w in _WORD.findall(text)]
+    return [_stem(w.lower()) for w in _WORD.findall(text)]
 
 
 def _same_words(a: str, b: str) -> bool:
