@@ -49,7 +49,9 @@ ECHOED_QUESTION = "echoed question"
 
 # Words that frame an answer or name the parts of a story rather than say
 # anything a story could back: "The story most related to the question is",
-# "the benefit is ...". They are neither claims nor missing from a backlog.
+# "the benefit is ...", "this happens because"; and vague quantities, like
+# the stop words "some" and "few" ("several games"). They are neither claims
+# nor missing from a backlog.
 FRAME_WORDS = frozenset("""
 answer answers question questions relate related relates relevant relevance mention mentions mentioned
 say says said describe describes described description state states stated cite cites cited citation
@@ -57,7 +59,7 @@ id ids following listed example
 role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
 according item items closest finally fact current currently instance still even instead although though
 seems seem appears apparently likely probably perhaps maybe
-happen occur suggest propose
+happen occur suggest propose because therefore several many multiple various numerous
 """.split())
 # Forms the stemmer cannot join to their word ("took": "take").
 _IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "child", "kept": "keep", "gave": "give",
