@@ -6,6 +6,7 @@ import pytest
 
 from storychat.answer.pipeline import GATE
 from storychat.answer.prompt import REFUSAL
+from storychat.answer.quantities import unmatched
 from storychat.answer.retrieval import StoryIndex
 from storychat.answer.support import (
     ECHOED_QUESTION,
@@ -505,3 +506,73 @@ def test_a_hedge_is_judged_as_what_it_hedges():
 
 def test_a_paraphrase_with_an_irregular_form_of_the_storys_word_is_supported():
     assert judge("People who leave the company have their accounts deactivated.", _leave("HR-125")).verdict == SUPPORTED
+
+
+# Issue 33, point 2: words a story says in other words.
+
+HR_102 = Story("HR-102", "As an employee, I want to see how many days of leave I have left this year, so that I know what I can still book.",
+               "leave.csv", 2)
+
+
+def test_a_synonym_of_the_storys_word_is_supported_in_other_words_where_the_story_addresses_the_question():
+    said = "You can see how many leave days are remaining this year."
+    judgement = judge(said, [HR_102], "How many days off do I have?", addressed={"HR-102"})
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("remaining", "left"),)
+    assert check_support(f"[HR-102] {said}", {"HR-102": HR_102}, "How many days off do I have?", {"HR-102"}).sentences[0].why() == (
+        'supported in other words: [HR-102] says "left" for "remaining"'
+    )
+
+
+def test_a_synonym_alone_does_not_make_a_sentence_supported_in_other_words_when_no_story_addresses_the_question():
+    assert judge("You can see how many leave days are remaining this year.", [HR_102]).verdict == PARTLY
+
+
+def test_a_synonym_does_not_cover_another_new_word_of_the_sentence():
+    judgement = judge("You can see how many leave days are remaining this year on your phone.", [HR_102], addressed={"HR-102"})
+    assert judgement.verdict == PARTLY and "phone" in judgement.unsupported
+
+
+def test_a_word_opposite_to_the_storys_is_a_flip_and_never_supported_in_other_words():
+    story = Story("S-1", "As an administrator, I want to unlock an account, so that its owner can log in again.", "t", 1)
+    judgement = judge("An administrator can lock an account.", [story], "Can admins lock accounts?", addressed={"S-1"})
+    assert judgement.verdict in (PARTLY, UNSUPPORTED) and "lock" in judgement.unsupported and not judgement.reworded
+
+
+def test_an_acronym_of_the_storys_words_is_said_in_other_words():
+    story = Story("HR-116", "As an IT administrator, I want employees to log in with the company's single sign-on.", "leave.csv", 16)
+    judgement = judge("Employees log in with the company's SSO.", [story], "Is there SSO?", addressed={"HR-116"})
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("SSO", "single sign on"),)
+
+
+def test_a_storys_abbreviation_that_is_no_word_says_the_full_word():
+    story = Story("U-19", "Bad geo query: this is missing the 'location' param of the query statement.", "usergrid", 19)
+    judgement = judge("The query is missing the location parameter.", [story], "What is a bad geo query?", addressed={"U-19"})
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("parameter", "param"),)
+
+
+def test_without_negates_its_object_only():
+    story = Story("HR-130", "As an HR advisor, I want to enter leave requests that arrive by fax, so that staff without a computer can "
+                  "ask for leave.", "leave.csv", 30)
+    assert judge("Staff without a computer can still ask for leave.", [story]).verdict == SUPPORTED
+
+
+def test_a_failure_says_what_the_storys_cannot_says():
+    story = Story("U-35", "Cannot delete an entity that has a connection to it.", "usergrid", 35)
+    assert judge("Deleting an entity that has a connection to it fails.", [story]).verdict == SUPPORTED
+    assert judge("An entity that has a connection to it can be deleted.", [story]).verdict in (PARTLY, UNSUPPORTED)
+
+
+def test_a_plural_in_es_meets_its_singular():
+    story = Story("A-102", "As an OlderPerson, I want to have a game that includes my favourite sports.", "alfred", 102)
+    assert judge("Older people want games that include their favourite sports.", [story]).verdict == SUPPORTED
+
+
+def test_current_for_this_and_a_vague_quantity_claim_nothing_of_their_own():
+    assert judge("You can see how many days of leave you have left for the current year.", [HR_102]).verdict == SUPPORTED
+    assert judge("Several employees want to see how many days of leave they have left.", [HR_102]).verdict == SUPPORTED
+
+
+def test_how_often_is_a_quantity():
+    story = Story("A-111", "As an OlderPerson, I want help during the week with exercises that change daily.", "alfred", 111)
+    assert judge("The exercises change every week.", [story]).unsupported == ("every",)
+    assert unmatched("The exercises change every day.", story.text) == []

@@ -43,7 +43,8 @@ def expand_contractions(text: str) -> str:
 
 def clauses(text: str) -> list[Clause]:
     """The clauses of ``text`` with their content words, and which of those a negation in the clause covers:
-    the few words after a "not" (after a "without", its object), those before a "fails", those after "fails to"."""
+    the few words after a "not" (after a "without", its object), as many at the start of a clause that "fails",
+    and those after "fails to"."""
     found = []
     for piece in _CLAUSE_BREAK.split(expand_contractions(text)):
         negated, asserted, reach = set(), set(), 0
@@ -52,9 +53,10 @@ def clauses(text: str) -> list[Clause]:
             if token in FAILURES:
                 if tokens[i + 1:i + 2] == ["to"]:
                     reach = _REACH
-                else:
-                    negated |= asserted
-                    asserted = set()
+                else:  # "deleting an entity ... fails" says what "cannot delete an entity ..." says
+                    opening = {stem(t) for t in tokens[:min(i, _REACH)]}
+                    negated |= asserted & opening
+                    asserted -= opening
                 continue
             if token in NEGATIONS:
                 reach = _REACH_WITHOUT if token == "without" else _REACH
