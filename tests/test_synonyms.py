@@ -24,6 +24,11 @@ def test_no_related_pair_and_no_antonym_of_the_bench_is_a_synonym_and_most_synon
     assert sum(net.synonyms(a, b) for a, b in SYNONYMS) >= 12
 
 
+def test_forms_of_one_lemma_are_the_same_word():
+    net = wordnet()
+    assert net.same_word("using", "use") and net.same_word("took", "taken") and not net.same_word("swap", "trade")
+
+
 def test_antonyms_are_linked_either_way_and_synonyms_are_not():
     net = wordnet()
     assert net.antonyms("lock", "unlock") and net.antonyms("unlock", "lock") and net.antonyms("open", "close")

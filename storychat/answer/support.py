@@ -335,7 +335,7 @@ def _judge_claim(
     rest = [u for u in unsupported if u not in reworded]
     if not unsupported and not misquote:
         verdict = SUPPORTED
-    elif addressing and not misquote and not turned and not rest:
+    elif not misquote and not turned and not rest:
         verdict, backed_by = PARAPHRASED, _backers([*found, *(Word(t, _stem(t)) for t in reworded.values())], vocabularies)
     elif addressing and not misquote and not turned and _restates(rest, f"{claim} {question}", question):
         verdict, backed_by = PARAPHRASED, addressing
@@ -425,7 +425,7 @@ def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collecti
     """Each of ``words`` that ``stories`` say in other words, with the story's words: {"remaining": "left"}.
 
     A word is said in other words by a word or two-word phrase of a story that WordNet holds to be its synonym
-    (``answer/synonyms.py``: "swap" for "trade"), by the words whose initials it is ("SSO" for "single sign-on"),
+    and is not a form of it (``answer/synonyms.py``: "swap" for "trade"), by the words whose initials it is ("SSO" for "single sign-on"),
     or by a story's abbreviation of it that is no word of its own ("param" for "parameter"). A name (``named``,
     lower case) is said only by its initials.
     """
@@ -440,10 +440,16 @@ def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collecti
         elif lower in named:
             continue
         else:
-            theirs = next((p for p in said if net.synonyms(lower, p) or _abbreviates(p, lower, net)), None)
+            theirs = next((p for p in said if _other_word(lower, p, net) or _abbreviates(p, lower, net)), None)
             if theirs:
                 found[w.surface] = theirs.replace("_", " ")
     return found
+
+
+def _other_word(word: str, theirs: str, net: WordNet) -> bool:
+    """``theirs`` is a WordNet synonym of ``word`` and not another form of it: a form the stemmer cannot join
+    ("using" to "use") is the word check's, which flags it rather than take any sentence's word for a paraphrase."""
+    return net.synonyms(word, theirs) and not net.same_word(word, theirs)
 
 
 def _abbreviates(short: str, word: str, net: WordNet) -> bool:

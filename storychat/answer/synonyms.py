@@ -97,6 +97,10 @@ class WordNet:
         shared = (self.synsets(a, senses) & self.synsets(b, _ALL)) | (self.synsets(a, _ALL) & self.synsets(b, senses))
         return bool(shared) and not self.antonyms(a, b) and not self.antonyms(b, a)
 
+    def same_word(self, a: str, b: str) -> bool:
+        """``a`` and ``b`` are forms of one lemma ("using", "use")."""
+        return bool({lemma for lemma, _ in self.bases(a)} & {lemma for lemma, _ in self.bases(b)})
+
     def antonyms(self, a: str, b: str) -> bool:
         """WordNet links ``a`` to ``b`` as its opposite, in any of their senses."""
         ours, theirs = {lemma for lemma, _ in self.bases(a)}, {lemma for lemma, _ in self.bases(b)}
