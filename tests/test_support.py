@@ -578,3 +578,9 @@ def test_how_often_is_a_quantity():
     story = Story("A-111", "As an OlderPerson, I want help during the week with exercises that change daily.", "alfred", 111)
     assert judge("The exercises change every week.", [story]).unsupported == ("every",)
     assert unmatched("The exercises change every day.", story.text) == []
+
+
+def test_a_phrasal_verb_split_by_its_object_is_said_by_the_storys_phrasal_verb():
+    story = Story("A-44", "As an OlderPerson, I want to use ALFRED to turn on/off the lights.", "alfred", 44)
+    judgement = judge("An older person can use ALFRED to switch the lights on.", [story])
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("switch", "turn on"),)

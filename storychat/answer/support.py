@@ -88,6 +88,7 @@ _YES = re.compile(r"\byes\b", re.I)
 _OPENER = re.compile(r"^\W*(?:yes|no|not\s+yet)\s*[,:;.!–—-]+\s*(?=\w)", re.I)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _HAS_NUMBER = re.compile(r"\d|\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
+_PARTICLES = frozenset("on off up down in out over back away".split())
 LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
 _NEGATION_REACH = 6  # words after a story's "not" that it negates ("do not have to convert data formats")
@@ -324,7 +325,7 @@ def _judge_claim(
     texts = [s.searchable for s in stories]
     named = {n.lower() for n in names(claim)}
     new = [w for w in words if w not in found]
-    reworded = synonyms_in(new, stories, named)
+    reworded = synonyms_in(new, stories, named, claim)
     opposed = opposites_in([w for w in new if w.surface.lower() not in named], stories)
     turned = flips(claim, texts) + opposed
     written = {u.lower() for u in unsupported}
@@ -421,13 +422,14 @@ def _restates(unsupported: list[str], said: str, question: str) -> bool:
     return all(u.lower() not in kept_for_words and _stem(u.lower()) in asked for u in unsupported)
 
 
-def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collection[str] = ()) -> dict[str, str]:
+def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collection[str] = (), claim: str = "") -> dict[str, str]:
     """Each of ``words`` that ``stories`` say in other words, with the story's words: {"remaining": "left"}.
 
     A word is said in other words by a word or two-word phrase of a story that WordNet holds to be its synonym
     and is not a form of it (``answer/synonyms.py``: "swap" for "trade"), by the words whose initials it is ("SSO" for "single sign-on"),
-    or by a story's abbreviation of it that is no word of its own ("param" for "parameter"). A name (``named``,
-    lower case) is said only by its initials.
+    or by a story's abbreviation of it that is no word of its own ("param" for "parameter"). A verb of ``claim``
+    with a particle a few words on is that phrasal verb too ("switch the lights on": "turn on"). A name
+    (``named``, lower case) is said only by its initials.
     """
     said = [p for s in stories for p in _phrases(s)]
     initials = {a: p for s in stories for a, p in _initials(s).items()}
@@ -440,10 +442,17 @@ def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collecti
         elif lower in named:
             continue
         else:
-            theirs = next((p for p in said if _other_word(lower, p, net) or _abbreviates(p, lower, net)), None)
+            forms = [lower, *_phrasal(lower, claim)]
+            theirs = next((p for p in said for f in forms if _other_word(f, p, net) or _abbreviates(p, f, net)), None)
             if theirs:
                 found[w.surface] = theirs.replace("_", " ")
     return found
+
+
+def _phrasal(word: str, claim: str) -> list[str]:
+    """``word`` joined to each particle in the three words after it in ``claim``: "switch_on" in "switch the lights on"."""
+    tokens = [t.lower() for t in _WORD.findall(claim)]
+    return [f"{word}_{p}" for i, t in enumerate(tokens) if t == word for p in tokens[i + 1:i + 4] if p in _PARTICLES]
 
 
 def _other_word(word: str, theirs: str, net: WordNet) -> bool:
