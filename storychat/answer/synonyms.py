@@ -99,15 +99,24 @@ class WordNet:
 
     def same_word(self, a: str, b: str) -> bool:
         """``a`` and ``b`` are forms of one lemma ("using", "use")."""
-        return bool({lemma for lemma, _ in self.bases(a)} & {lemma for lemma, _ in self.bases(b)})
+        return bool(self.lemmas(a) & self.lemmas(b))
 
     def antonyms(self, a: str, b: str) -> bool:
         """WordNet links ``a`` to ``b`` as its opposite, in any of their senses."""
-        ours, theirs = {lemma for lemma, _ in self.bases(a)}, {lemma for lemma, _ in self.bases(b)}
-        return any(
-            source in ours and self.synset(pos, offset).words[number - 1] in theirs
-            for lemma, own_pos in self.bases(a) for own in self.senses[(lemma, own_pos)]
-            for source, pos, offset, number in self.synset(own_pos, own).antonyms
+        return bool(self.opposites(a) & self.lemmas(b))
+
+    @lru_cache(maxsize=65536)
+    def lemmas(self, word: str) -> frozenset[str]:
+        return frozenset(lemma for lemma, _ in self.bases(word))
+
+    @lru_cache(maxsize=65536)
+    def opposites(self, word: str) -> frozenset[str]:
+        """The lemmas WordNet links to a form of ``word`` as its opposite, in any sense ("unlock" for "lock")."""
+        ours = self.lemmas(word)
+        return frozenset(
+            self.synset(pos, offset).words[number - 1]
+            for lemma, own_pos in self.bases(word) for own in self.senses[(lemma, own_pos)]
+            for source, pos, offset, number in self.synset(own_pos, own).antonyms if source in ours
         )
 
 
