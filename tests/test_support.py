@@ -584,3 +584,22 @@ def test_a_phrasal_verb_split_by_its_object_is_said_by_the_storys_phrasal_verb()
     story = Story("A-44", "As an OlderPerson, I want to use ALFRED to turn on/off the lights.", "alfred", 44)
     judgement = judge("An older person can use ALFRED to switch the lights on.", [story])
     assert judgement.verdict == PARAPHRASED and judgement.reworded == (("switch", "turn on"),)
+
+
+@pytest.mark.parametrize("claim", [
+    "None of the stories mention Slack.", "The stories don't mention Slack.", "Slack is not mentioned in any story.",
+    "There is no mention of Slack in the stories.", "No story in the backlog mentions Slack.", "I could not find any story about Slack.",
+    "Neither story mentions Slack.", "The backlog has no story about Slack.", "The stories say nothing about Slack.",
+])
+def test_a_claim_of_absence_in_other_words_is_checked_against_every_story(claim):
+    judgement = judge(claim, _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions Slack"
+
+
+def test_a_claim_that_it_is_not_stated_who_is_checked_against_every_story():
+    judgement = judge("It is not stated in the stories who can view the audit trail.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions who can view the audit trail"
+
+
+def test_a_statement_that_the_stories_mention_something_is_no_claim_of_absence():
+    assert judge("The stories mention a team calendar.", _leave("HR-106"), library=LEAVE_STORIES.values()).note == ""
