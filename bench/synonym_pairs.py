@@ -9,7 +9,7 @@ these are rebuilt around the ones docs/evaluation.md names (remaining/left, swap
 holiday/leave, SSO/single sign-on, remaining/used, buy/sell, open/close, lock/unlock,
 can/cannot ...). A source separates them when it accepts many synonyms and no related
 pair and no antonym. Printed: WordLlama's cosine at thresholds, and WordNet's shared
-synset within the first N senses of each word (``answer/synonyms.py``).
+synset within the first N senses of one of the two words (``answer/synonyms.py``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> int:
         values = cosines[kind]
         print(f"  {kind}: mean {sum(values) / len(values):.2f}, min {min(values):.2f}, max {max(values):.2f}")
     net = wordnet()
-    print("WordNet: pairs sharing a synset within the first N senses of each word (antonyms never do)")
+    print("WordNet: pairs sharing a synset within the first N senses of one of the two words (antonyms never do)")
     print(f"  {'senses':>9}  " + "  ".join(f"{kind:>9}" for kind, _ in KINDS))
     for senses in (1, 2, 3, 5, 8, 99):
         counts = [sum(net.synonyms(a, b, senses) for a, b in pairs) for _, pairs in KINDS]
@@ -62,6 +62,10 @@ def main() -> int:
     for kind, pairs in KINDS:
         found = [f"{a}/{b}" for a, b in pairs if net.synonyms(a, b)]
         print(f"  {kind} at the shipped senses: {', '.join(found) or 'none'}")
+    forms = [f"{a}/{b}" for a, b in SYNONYMS if net.synonyms(a, b) and net.same_word(a, b)]
+    missed = [f"{a}/{b}" for a, b in SYNONYMS if not net.synonyms(a, b)]
+    print(f"  of those synonyms, forms of one word (left to the word check): {', '.join(forms)}")
+    print(f"  synonyms WordNet does not join: {', '.join(missed)}")
     linked = [f"{a}/{b}" for a, b in ANTONYMS if net.antonyms(a, b) or net.antonyms(b, a)]
     print(f"WordNet antonyms: {len(linked)}/20 linked as opposites: {', '.join(linked)}")
     return 0
