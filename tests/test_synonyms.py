@@ -39,3 +39,7 @@ def test_base_forms_follow_wordnets_exceptions_and_endings():
     net = wordnet()
     assert ("take", "v") in net.bases("took") and ("carry_over", "v") in net.bases("carry over")
     assert ("query", "n") in net.bases("queries") and net.bases("param") == []
+
+
+def test_an_empty_or_unknown_word_has_no_senses_and_never_meets_the_licence_above_the_index():
+    assert wordnet().senses("", "n") == () and wordnet().bases("xyzzyq") == []

@@ -50,7 +50,7 @@ class WordNet:
     @lru_cache(maxsize=65536)
     def senses(self, lemma: str, pos: str) -> tuple[int, ...]:
         """The offsets of ``lemma``'s synsets as a ``pos``, commonest first; () when WordNet lacks it."""
-        line = _search(self._file(f"index.{dict(_POS)[pos]}"), lemma.encode("latin-1", "replace"))
+        line = _search(self._file(f"index.{dict(_POS)[pos]}"), lemma.encode("latin-1", "replace")) if lemma else None
         if line is None:
             return ()
         fields = line.split()
