@@ -6,11 +6,13 @@ supported when every content word it uses (after stemming) occurs in those
 stories and any story text it presents ("[id] As a user, I want ...") matches
 the library's; partly supported when at least half its content words do;
 unsupported otherwise. Words that only frame the answer ("The answer is:")
-make no claim. A sentence flagged only for words of the question ("Yes, a
+make no claim. A sentence is **supported in other words** when each word the
+stories lack is one they say in other words (``synonyms_in``: a WordNet synonym,
+"remaining" where a story says "left"), or a word of the question ("Yes, a
 participant can revise their estimate" to a story that says "change my
-estimate") is **supported in other words** when a story it is judged against
-addresses the question (``answer/addresses.py``: that takes a reader of meaning)
-and none of those words is a name, a number or a negation.
+estimate") where a story it is judged against addresses the question
+(``answer/addresses.py``: that takes a reader of meaning), and none is a name,
+a number or a negation.
 
 Repeated sentences, empty openers and echoed ``Question: ...`` lines are marked
 for cutting from the display; the raw text is kept as it is. ``missing_terms``
