@@ -93,9 +93,7 @@ def marked_sentences(record: dict) -> list[dict]:
 def sentence_mark(sentence: dict) -> str:
     """⚠ for a sentence not (fully) supported, ≈ for one supported in other words, ✓ for a claim of absence
     checked against every story ("checked: no story mentions Slack"); "" for the others."""
-    if sentence["verdict"] == SUPPORTED and checked(sentence):
-        return VERIFIED
-    return SENTENCE_MARK.get(sentence["verdict"], "")
+    return VERIFIED if checked(sentence) else SENTENCE_MARK.get(sentence["verdict"], "")
 
 
 def checked(sentence: dict) -> str:
