@@ -6,7 +6,8 @@ from storychat.chats.conversation import Conversation
 from storychat.chats.store import Chats
 from storychat.cost import Costs
 from storychat.analysis.filters import parse_scope
-from storychat.answer.answer import Done, Listed, final
+from storychat.answer import opinion
+from storychat.answer.answer import Done, Listed, Reviewed, final
 from storychat.answer.lines import lines
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.stories.changes import ADDED, Change
@@ -14,6 +15,7 @@ from storychat.stories.formats import Limits, read_file
 from storychat.stories.library import Library
 from storychat.ui.chat import ANY, FILTER_FIELDS, ChatPanel
 from storychat.ui.library import LibraryPanel
+from tests.fakes import FakeEngine
 from tests.helpers import DATA
 
 BILL = read_file(DATA / "jira-all-fields.csv").stories  # BILL-41 In Progress, 42 Done, 43 and 44 To Do
@@ -151,3 +153,14 @@ def test_a_question_asked_with_a_choice_in_the_row_is_scoped_and_its_coverage_li
     assert shown[0]["content"] == "Stories mentioning 'invoice': 2 (filter: 2 of 4 stories: status To Do)"
     assert shown[1]["content"] == "- [BILL-43] Remind customers of overdue invoices\n- [BILL-44] Remind customers of overdue invoices"
     assert line.startswith("Filter: 2 of 4 stories: status To Do · Context: 2 of 2 stories")
+
+
+def test_the_model_s_second_opinion_keeps_the_scope_of_the_answer_it_judges():
+    judged = lambda messages: messages[-1].content.endswith(opinion.QUESTION)  # noqa: E731
+    fake = FakeEngine(lambda messages: "yes" if judged(messages) else "[HR-101] Employees request annual leave by email.")
+    events = list(Pipeline(fake, options=AnswerOptions(profile="open", min_match=0.0)).ask(
+        "How do employees request leave?", LEAVE, scope=parse_scope(["epic=Leave requests"]),
+    ))
+    reviewed = [e.answer for e in events if isinstance(e, Reviewed)]
+    assert reviewed and all(a.scope and a.scope.line() == "9 of 30 stories: epic Leave requests" for a in reviewed)
+    assert final(events).opinions and final(events).scope == reviewed[-1].scope
