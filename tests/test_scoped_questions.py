@@ -13,7 +13,7 @@ from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.stories.changes import ADDED, Change
 from storychat.stories.formats import Limits, read_file
 from storychat.stories.library import Library
-from storychat.ui.chat import ANY, FILTER_FIELDS, ChatPanel
+from storychat.ui.chat import ANY, FILTER_FIELDS, ChatPanel, picked_scope
 from storychat.ui.library import LibraryPanel
 from tests.fakes import FakeEngine
 from tests.helpers import DATA
@@ -146,10 +146,12 @@ def test_the_filter_row_offers_each_field_a_collection_has_and_keeps_a_choice_st
 def test_a_question_asked_with_a_choice_in_the_row_is_scoped_and_its_coverage_line_names_it(tmp_path, fake_engine):
     fake_engine.reply = REMINDER
     chat = chat_panel(tmp_path, fake_engine)
-    *_, (shown, _, line, _, _) = chat.respond(None, "Which invoices get a reminder?", [], Conversation(), "bill", False, "", "To Do", "", "", "", "", "")
+    to_do = picked_scope("", "To Do", "", "", "", "", "")
+    assert to_do == TO_DO
+    *_, (shown, _, line, _, _) = chat.respond("Which invoices get a reminder?", [], Conversation(), "bill", False, to_do)
     assert line.startswith("Filter: 2 of 4 stories: status To Do · Context: 2 of 2 stories")
     assert in_prompt(fake_engine) == {"BILL-43", "BILL-44"} and "[BILL-43]" in shown[-1]["content"] + shown[-2]["content"]
-    *_, (shown, _, line) = chat.quick_action("mention", "invoice", [], Conversation(), "bill", None, "", "To Do", "", "", "", "", "")
+    *_, (shown, _, line) = chat.quick_action("mention", "invoice", [], Conversation(), "bill", None, to_do)
     assert shown[0]["content"] == "Stories mentioning 'invoice': 2 (filter: 2 of 4 stories: status To Do)"
     assert shown[1]["content"] == "- [BILL-43] Remind customers of overdue invoices\n- [BILL-44] Remind customers of overdue invoices"
     assert line.startswith("Filter: 2 of 4 stories: status To Do · Context: 2 of 2 stories")

@@ -139,7 +139,7 @@ def test_the_chat_keeps_one_turn_and_updates_its_marks_when_the_opinion_arrives(
     pipeline = Pipeline(fake, options=AnswerOptions(profile="open"))
     chats = Chats(library)
     chat = ChatPanel(pipeline, LibraryPanel(library, pipeline, Limits(), Costs("fake.gguf")), Costs("fake.gguf"), chats)
-    shown = [(messages, conversation) for messages, conversation, *_ in chat.respond(None, QUESTION, [], Conversation(), "leave")]
+    shown = [(messages, conversation) for messages, conversation, *_ in chat.respond(QUESTION, [], Conversation(), "leave")]
     answers = [messages[1]["content"] for messages, _ in shown if messages[1]["content"].startswith("⚠") or "span" in messages[1]["content"]]
     assert "(the model agrees)" not in answers[0] and "(the model agrees)" in answers[-1]  # marked first, then updated
     messages, conversation = shown[-1]

@@ -163,7 +163,7 @@ def test_stop_during_the_summary_of_a_list_question_keeps_the_exact_list_with_th
     chats = Chats(library)
     chat = ChatPanel(Pipeline(fake_engine), shelves, Costs("fake.gguf"), chats)
     fake_engine.reply = "[HR-104] Managers approve requests and see the team calendar."
-    for shown, conversation, _, _, answering in chat.respond(None, "Which stories are for managers?", [], Conversation(), "leave"):
+    for shown, conversation, _, _, answering in chat.respond("Which stories are for managers?", [], Conversation(), "leave"):
         if answering and answering.listing and shown[-1]["content"].startswith("[HR-104]"):
             break  # Stop pressed while the summary streams, after the list was shown
     listed = [m["content"] for m in shown[1:-1]]

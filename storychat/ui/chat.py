@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -75,7 +74,8 @@ FILTER_FIELDS = ("type", "status", "sprint", "label", "component", "epic", "role
 ANY = ("Any", "")
 
 
-def picked_scope(picked: Sequence[str]) -> Scope:
+@shown_inline
+def picked_scope(*picked: str) -> Scope:
     """The filter row's choices (one per FILTER_FIELDS, "" for any) as the Scope every question is asked within."""
     try:
         return parse_scope(f"{name}={value}" for name, value in zip(FILTER_FIELDS, picked) if value)
@@ -92,17 +92,15 @@ class ChatPanel:
         self.costs = costs
         self.info = pipeline.engine.info()
 
-    # The request comes first in the handlers of the chat: the filter row's choices follow the other inputs as ``picked``.
     @shown_inline
     def respond(
-        self, request: gr.Request | None, question: str, chat: list, conversation: Conversation, collection: str,
-        exhaustive: bool = False, *picked: str,
+        self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False,
+        scope: Scope = Scope(), request: gr.Request | None = None,
     ):
         """Stream the answer into the chat, and keep it. The last output is the question while it is being
         answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything");
-        ``picked``: the filter row's choices, which scope the question."""
+        ``scope``: the filter row's choices, which scope the question."""
         stories = self._stories(collection).everything
-        scope = picked_scope(picked)
         chat = chat + [{"role": "user", "content": escape(question)}]
         asked = len(chat)
         events = (
@@ -147,12 +145,12 @@ class ChatPanel:
     @shown_inline
     def quick_action(
         self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request | None = None,
-        *picked: str,
+        scope: Scope = Scope(),
     ):
-        """The complete result computed by code first, on the stories the filter row's choices (``picked``) keep;
+        """The complete result computed by code first, on the stories the filter row's choices (``scope``) keep;
         then the model's summary, only what the stories support."""
         try:
-            action = self._action(kind, argument, collection, picked_scope(picked))
+            action = self._action(kind, argument, collection, scope)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
@@ -301,15 +299,20 @@ class ChatPanel:
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
         answering = gr.State(None)
+        # The filter row's choices, read when a question or a quick action starts (below): the undocumented
+        # /ask endpoint's callers need not send them, and a caller without a page asks unscoped.
+        scope = gr.State(Scope())
         ask = dict(
-            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive, *ui.filters],
+            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive, scope],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         # Stop is live from the press of Ask until the answer ends: unqueued, and set before the answer's event,
         # for the page runs a trigger's events one after the other, each to its end.
         live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
+        read_filters = dict(fn=picked_scope, inputs=ui.filters, outputs=scope, queue=False, show_progress="hidden", api_visibility="private")
         for trigger in (ui.ask.click, ui.question.submit):
             trigger(lambda: gr.Button(interactive=True), **live)
+            trigger(**read_filters)
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
@@ -328,22 +331,22 @@ class ChatPanel:
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
             pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
-        actions = [
-            button.click(
-                self._run_action(kind), [argument, ui.chatbot, conversation, collection, *ui.filters], [ui.chatbot, conversation, ui.coverage],
+        actions = []
+        for button, kind, argument in [
+            (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
+            (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
+        ]:
+            button.click(**read_filters)
+            actions.append(button.click(
+                self._run_action(kind), [argument, ui.chatbot, conversation, collection, scope], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
-            )
-            for button, kind, argument in [
-                (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
-                (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
-            ]
-        ]
+            ))
         return [asked, submitted, stopped, *actions]
 
     def _run_action(self, kind: str):
         """The quick action ``kind`` as an event handler (Gradio passes the request only to a function that names it)."""
 
-        def run(request: gr.Request, argument: str, chat: list, conversation: Conversation, collection: str, *picked: str):
-            yield from self.quick_action(kind, argument, chat, conversation, collection, request, *picked)
+        def run(argument: str, chat: list, conversation: Conversation, collection: str, scope: Scope, request: gr.Request):
+            yield from self.quick_action(kind, argument, chat, conversation, collection, request, scope)
 
         return run
