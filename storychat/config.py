@@ -91,6 +91,14 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--answer-profile",), "answer_profile",
            "how the grammar holds the answer's opening: tiny (the best match's id), open (any story's id, or the refusal) or auto (open from 1B parameters)",
            "answer", default="auto", metavar="auto|tiny|open"),
+    Option(("--chat-history",), "chat_history",
+           "which earlier turns of a chat the model reads with the next question: auto (the answer profile's: nothing, "
+           "measured in docs/evaluation.md), all, previous-question, cited-ids, on-follow-up or nothing",
+           "answer", default="auto", metavar="POLICY"),
+    Option(("--second-opinion",), "second_opinion",
+           "after an answer, the model judges up to 4 sentences the code marked ≈ or partly supported (yes or no, "
+           "shown beside the code's mark, never a ✓): auto (on for the open answer profile, off for tiny), on or off",
+           "answer", default="auto", metavar="auto|on|off"),
     Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),
     # library
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
@@ -146,6 +154,8 @@ class Settings:
     strict: bool = True
     prompt_template: str | None = None
     answer_profile: str = "auto"
+    chat_history: str = "auto"
+    second_opinion: str = "auto"
     max_question_chars: int = 4000
     # library
     data_dir: str | None = None

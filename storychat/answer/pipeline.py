@@ -11,19 +11,24 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
+from storychat.analysis.filters import Scope, Scoped
 from storychat.analysis.lists import Listing, asked_list
-from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
+from storychat.answer import opinion
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Reviewed, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
+from storychat.answer.opinion import SecondOpinion
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.answer.shards import Shard, Sharder, split
-from storychat.answer.support import PARAPHRASED, MissingTerms, check_support, checked_summary, instead_of, missing_terms
+from storychat.answer.support import (
+    PARAPHRASED, SUPPORTED, MissingTerms, Support, check_support, checked_summary, instead_of, missing_terms,
+)
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
 from storychat.stories import Story
@@ -52,6 +57,7 @@ class AnswerOptions:
     min_match: float | None = None  # relevance gate: refuse without the model below this; None: GATE's for the signal
     closest: int = 3
     history: str | None = None  # which earlier turns the model reads (storychat/answer/history.py); None: the profile's
+    second_opinion: str = DEFAULTS.second_opinion  # auto, on or off: storychat/answer/opinion.py
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class Pipeline:
         self.options = options
         self.embedder = embedder
         self.profile: Profile = choose(options.profile, engine.info().parameters)
+        self.second_opinion = opinion.wanted(options.second_opinion, self.profile.name)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher(embedder)
         self._sharder = sharder or Sharder()
@@ -95,18 +102,42 @@ class Pipeline:
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
-        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.embedder)]
+        return [
+            *self.engine.report(), self.profile.sentence(), opinion.sentence(self.options.second_opinion, self.profile.name),
+            meaning_sentence(self.embedder),
+        ]
 
     def with_options(self, **changes) -> "Pipeline":
         """The same engine, template, shard layouts and embedder with other answer options."""
         return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.embedder)
 
     def ask(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Iterator[Event]:
-        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache.
+        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache. ``scope``: the
+        filters a face set; search, the gate, the context and the checks see only the stories it keeps.
 
         A list question (``analysis/lists.py``) is answered by code first: its exact list, then the model's summary."""
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask(question, kept, history, label))
+
+    def _within(
+        self, question: str, scope: Scope, stories: Sequence[Story], collection: str,
+        answer: Callable[[Sequence[Story], str], Iterator[Event]],
+    ) -> Iterator[Event]:
+        """The events of ``answer`` over the stories ``scope`` keeps, its answer carrying the scope. A scope that
+        keeps nothing is said to, without the model."""
+        if not scope:
+            yield from answer(stories, collection)
+            return
+        scoped = scope.within(stories)
+        if not scoped.stories:
+            self._validate(question)
+            yield Done(self._nothing_in_scope(scoped))
+            return
+        yield from _amend(answer(scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
+
+    def _ask(self, question: str, stories: Sequence[Story], history: Sequence[Message], collection: str) -> Iterator[Event]:
         listing = asked_list(self._validate(question), stories)
         if listing:
             yield from self.list_answer(listing)
@@ -121,21 +152,26 @@ class Pipeline:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
+        answered = _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
+        yield from self._reviewed(answered, request, stories, collection)
 
     def answer(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Answer:
         """``ask``, run to the end."""
-        return final(self.ask(question, stories, history, collection))
+        return final(self.ask(question, stories, history, collection, scope))
 
-    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "") -> Iterator[Event]:
-        """Answer ``question`` after reading every story: one pass per shard lists the stories the
+    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "", scope: Scope = Scope()) -> Iterator[Event]:
+        """Answer ``question`` after reading every story ``scope`` keeps: one pass per shard lists the stories the
         question is about (ids or none, by grammar), then the answer is written from all they cited.
 
         Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
         question needs no reading: code lists its stories exactly.
         """
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask_exhaustive(question, kept, label))
+
+    def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         started = time.perf_counter()
         question = self._validate(question)
         listing = asked_list(question, stories)
@@ -169,8 +205,9 @@ class Pipeline:
         stories = [s for s in stories if not s.is_note]
         return self._sharder.split(stories, collection, self.fit(stories).budget, self._builder.story_tokens)
 
-    def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
-        """Have the model summarise a set that code computed (a quick action).
+    def summarise(self, instruction: str, stories: Sequence[Story], scoped: Scoped | None = None) -> Iterator[Event]:
+        """Have the model summarise a set that code computed (a quick action); ``scoped``: the filtered stories
+        it was computed from, which the answer names.
 
         No relevance gate: the set is the evidence. Its first stories are the
         focus, and the answer must open with the id of one of them. The set is not
@@ -183,7 +220,7 @@ class Pipeline:
         request = self._request(instruction, context, list(context.stories))
         for event in self._generate(request, stories, "", started, []):
             if isinstance(event, Done):
-                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction)))
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction), scope=scoped))
             yield event
 
     def list_answer(self, listing: Listing) -> Iterator[Event]:
@@ -207,9 +244,10 @@ class Pipeline:
         addressed = addressing(question, hits) if self.embedder and not follow_up else None
         return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), addressed=addressed)
 
-    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
-        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
-        return self._searcher.search(query, stories, k)
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None, scope: Scope = Scope()) -> list[Hit]:
+        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first;
+        with ``scope``, only of those it keeps."""
+        return self._searcher.search(query, scope.apply(stories), k)
 
     def fit(self, stories: Sequence[Story]) -> Fit:
         """How many model tokens the stories take in the prompt, against the room there is for them."""
@@ -229,14 +267,18 @@ class Pipeline:
         timings = _timings(started, first_token_at, [usage])
         yield Done(self._check(raw, request, stories, timings, hits, missing))
 
-    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True):
-        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time)."""
+    def _stream(
+        self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True,
+        max_tokens: int | None = None, temperature: float | None = None,
+    ):
+        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time).
+        ``max_tokens`` and ``temperature``: the answer options' when None."""
         pieces: list[str] = []
         first_token_at = None
         stream = self.engine.stream_chat(
             messages,
-            max_tokens=self.options.max_tokens,
-            temperature=self.options.temperature,
+            max_tokens=self.options.max_tokens if max_tokens is None else max_tokens,
+            temperature=self.options.temperature if temperature is None else temperature,
             grammar=grammar,
             cache_label=collection,
         )
@@ -249,6 +291,37 @@ class Pipeline:
         finally:
             stream.close()  # a stopped answer frees the engine at once
         return "".join(pieces).strip(), stream.usage, first_token_at
+
+    def _reviewed(self, events: Iterator[Event], request: Request, stories: Sequence[Story], collection: str) -> Iterator[Event]:
+        """An answer's events and, when the second opinion is on, a Reviewed after each sentence the model then
+        judged: after Done, so the answer's first token waits for none of it, and a reader that stops stops it."""
+        for event in events:
+            yield event
+            if isinstance(event, Done) and self.second_opinion and not event.answer.withheld:
+                yield from self._review(event.answer, request.messages[0], {s.id: s for s in stories}, collection)
+
+    def _review(self, answer: Answer, system: Message, known: dict[str, Story], collection: str) -> Iterator[Event]:
+        """Put each sentence the code marked ≈ or partly supported (up to ``opinion.PER_ANSWER``) to the model.
+
+        The prompt opens with the answer's own system message, so the engine still holds its story prefix
+        and evaluates only the sentence's question."""
+        chosen = opinion.to_judge(answer.support, known)
+        if not chosen:
+            return
+        yield Progress(f"Second opinion: the model judges {len(chosen)} sentence{'s' if len(chosen) > 1 else ''} the code marked ≈ or partly supported")
+        opinions: list[SecondOpinion] = []
+        for index in chosen:
+            sentence = answer.support.sentences[index]
+            asked = Message("user", opinion.prompt(sentence.text, [known[i] for i in sentence.against if i in known]))
+            started = time.perf_counter()
+            reply, usage, _ = yield from self._stream(
+                [system, asked], opinion.GRAMMAR, collection, shown=False, max_tokens=opinion.REPLY_TOKENS, temperature=0.0,
+            )
+            said = opinion.verdict(reply)
+            if said and usage:
+                seconds = round(time.perf_counter() - started, 3)
+                opinions.append(SecondOpinion(index, said, usage.prompt_tokens, usage.prompt_evaluated, seconds))
+                yield Reviewed(replace(answer, opinions=tuple(opinions)))
 
     def _cited_by(self, question: str, shard: Shard, collection: str):
         """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
@@ -301,6 +374,16 @@ class Pipeline:
             timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
             closest=[h.story for h in self.search(question, stories, self.options.closest)],
             reading=reading,
+        )
+
+    def _nothing_in_scope(self, scoped: Scoped) -> Answer:
+        return Answer(
+            answer=scoped.nothing_line(),
+            refused=True,
+            citations=[],
+            context=Coverage(0, 0, 0, self.engine.context_length, "full"),
+            timings=Timings(0, 0, 0, 0, 0, "none"),
+            scope=scoped,
         )
 
     def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
@@ -358,7 +441,7 @@ class Pipeline:
             raw, {s.id: s for s in context.stories}, known, support.supported_ids(), support.supported_ids(PARAPHRASED)
         )
         refused = is_refusal(raw)
-        doubt = "" if refused else _doubt(citations)
+        doubt = "" if refused else _doubt(citations, support)
         text = support.shown
         if doubt == UNCITED and self.options.strict:
             text, refused = REFUSAL, True
@@ -401,9 +484,9 @@ def meaning_sentence(embedder: Embedder | None) -> str:
 
 
 def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:
-    """The events, with the answer of their Done changed."""
+    """The events, with the answer of their Done, and of each Reviewed after it, changed."""
     for event in events:
-        yield Done(change(event.answer)) if isinstance(event, Done) else event
+        yield type(event)(change(event.answer)) if isinstance(event, (Done, Reviewed)) else event
 
 
 def _read_all(answer: Answer, reading: Reading) -> Answer:
@@ -426,8 +509,10 @@ def _timings(started: float, first_token_at: float | None, usages: list[Usage | 
     )
 
 
-def _doubt(citations: list[Citation]) -> str:
-    """Why an answer that is not a refusal cannot be shown as it is, or ""."""
+def _doubt(citations: list[Citation], support: Support) -> str:
+    """Why an answer that is not a refusal cannot be shown as it is, or "". A claim of absence checked against
+    every story is a supported sentence, though it backs no citation's ✓."""
     if not any(c.valid for c in citations):
         return UNCITED
-    return "" if any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED
+    checked = any(s.verdict == SUPPORTED and s.judgement.note for s in support.claims)
+    return "" if checked or any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED

@@ -44,8 +44,9 @@ def answered(question: str, answer: Answer) -> Turn:
     return Turn(question, ANSWER, as_record(answer))
 
 
-def stopped(question: str, partial: str) -> Turn:
-    return Turn(question, STOPPED, {"answer": partial})
+def stopped(question: str, partial: str, listing: dict | None = None) -> Turn:
+    """``listing``: the exact list shown before the model's summary was stopped (``listing_json``), kept with it."""
+    return Turn(question, STOPPED, {"answer": partial, **({"listing": listing} if listing else {})})
 
 
 def quick_action(title: str, listed: str, markdown: str = "", summary: Answer | None = None) -> Turn:
@@ -67,6 +68,10 @@ class Conversation:
 
     def add(self, turn: Turn) -> "Conversation":
         return Conversation((*self.turns, turn), self.id)
+
+    def revise(self, turn: Turn) -> "Conversation":
+        """The conversation with ``turn`` in place of its last turn."""
+        return Conversation((*self.turns[:-1], turn), self.id)
 
     def kept_as(self, chat_id: int) -> "Conversation":
         return Conversation(self.turns, chat_id)
