@@ -215,6 +215,8 @@ def print_answer(answer: Answer, as_json: bool) -> None:
         print(f"  {sentence}")
     if shown.gap:
         print(shown.gap)
+    if shown.incomplete:
+        print(shown.incomplete)
     for cite in shown.citations:
         print(f"  {cite.line()}", *(f"\n      {detail}" for detail in cite.details), sep="")
     if shown.closest:

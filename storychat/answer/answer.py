@@ -57,6 +57,7 @@ class Answer:
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
+    incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
 
     @property
     def evidence(self) -> list[Citation]:
@@ -94,6 +95,7 @@ class Answer:
             "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
             "hint": self.hint,
             "listing": listing_json(self.listing) if self.listing else None,
+            "incomplete": self.incomplete,
         }
 
 
@@ -107,7 +109,10 @@ def _sentence_json(s: Sentence) -> dict:
 
 
 def listing_json(listing: Listing) -> dict:
-    return {"field": listing.field, "value": listing.value, "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories]}
+    return {
+        "scope": listing.scope.to_record(), "topic": listing.topic, "exact": listing.exact, "kept": listing.kept,
+        "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories],
+    }
 
 
 CLOSEST_FIELDS = ("id", "source", "line", "text")

@@ -39,6 +39,7 @@ class Lines:
 
     listing: str  # a list question's: "5 stories have the role line manager", computed by code; ""
     listed: tuple[Item, ...]  # and the stories of that exact list
+    incomplete: str  # an answer listing stories that retrieval found: "This list … may be incomplete: …"; ""
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
@@ -60,6 +61,7 @@ def lines(record: dict) -> Lines:
     return Lines(
         listing=listing,
         listed=listed,
+        incomplete=record.get("incomplete", ""),  # a record kept before issue 32 has none
         answer=record["answer"],
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
@@ -74,8 +76,11 @@ def lines(record: dict) -> Lines:
 
 
 def listing_lines(listing: dict) -> tuple[str, tuple[Item, ...]]:
-    """A list question's exact list (``Answer.to_json()["listing"]``): its headline, and its stories."""
-    return f"Computed by code: {listing['line']}", tuple(_story(s) for s in listing["stories"])
+    """A list question's list (``Answer.to_json()["listing"]``): its headline, and its stories. An exact list is
+    marked as computed; a mixed question's line says itself which part was exact and which was ranked."""
+    # A listing kept before mixed questions has no "exact": it was exact.
+    headline = f"Computed by code: {listing['line']}" if listing.get("exact", True) else listing["line"]
+    return headline, tuple(_story(s) for s in listing["stories"])
 
 
 def _story(record: dict) -> Item:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from storychat.analysis.lists import Listing, asked_list
+from storychat.analysis.lists import Listing, Named, incomplete_line, read_question
 from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
@@ -106,8 +106,10 @@ class Pipeline:
     ) -> Iterator[Event]:
         """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache.
 
-        A list question (``analysis/lists.py``) is answered by code first: its exact list, then the model's summary."""
-        listing = asked_list(self._validate(question), stories)
+        A list question (``analysis/lists.py``) is answered by code first: its exact list (or, when it also asks
+        about a topic, the items its fields keep, ranked by the topic), then the model's summary."""
+        named = read_question(self._validate(question), stories)
+        listing = named.listing(stories, self._ranked)
         if listing:
             yield from self.list_answer(listing)
             return
@@ -121,7 +123,8 @@ class Pipeline:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
+        answered = self._generate(request, stories, collection, started, hits, missing)
+        yield from _amend(answered, lambda a: replace(a, hint=hint, incomplete=_incomplete(named, request.question, a)))
 
     def answer(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -138,7 +141,7 @@ class Pipeline:
         """
         started = time.perf_counter()
         question = self._validate(question)
-        listing = asked_list(question, stories)
+        listing = read_question(question, stories).listing(stories)
         if listing:
             yield from self.list_answer(listing)
             return
@@ -187,9 +190,17 @@ class Pipeline:
             yield event
 
     def list_answer(self, listing: Listing) -> Iterator[Event]:
-        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary."""
+        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary.
+        An empty list needs no summary."""
         yield Listed(listing)
+        if not listing.stories:
+            nothing = Coverage(0, listing.kept, 0, self.engine.context_length, "listed")
+            yield Done(Answer("", False, [], nothing, Timings(0, 0, 0, 0, 0, "none"), listing=listing))
+            return
         yield from _amend(self.summarise(listing.instruction(), listing.stories), lambda a: replace(a, listing=listing))
+
+    def _ranked(self, topic: str, stories: Sequence[Story]) -> list[Story]:
+        return [h.story for h in self.search(topic, stories)]
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
@@ -404,6 +415,13 @@ def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Itera
     """The events, with the answer of their Done changed."""
     for event in events:
         yield Done(change(event.answer)) if isinstance(event, Done) else event
+
+
+def _incomplete(named: Named, question: str, answer: Answer) -> str:
+    """What an answer that lists stories found by retrieval says of its list: it may be incomplete, and the exact
+    list its field words name, else *Read everything*, gives all of them. "" for an answer that lists none."""
+    lists = named.asks_for_list and (asks_for_everything(question) or len(answer.evidence) > 1)
+    return incomplete_line(named.scope) if lists and not answer.refused else ""
 
 
 def _read_all(answer: Answer, reading: Reading) -> Answer:
