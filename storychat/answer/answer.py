@@ -58,6 +58,7 @@ class Answer:
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
     incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
+    looped: bool = False  # the model repeated itself and was stopped there; the answer is what came before
 
     @property
     def evidence(self) -> list[Citation]:
@@ -96,6 +97,7 @@ class Answer:
             "hint": self.hint,
             "listing": listing_json(self.listing) if self.listing else None,
             "incomplete": self.incomplete,
+            "looped": self.looped,
         }
 
 

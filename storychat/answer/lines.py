@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storychat.answer.exhaustive import LOOPED
 from storychat.answer.support import PARAPHRASED, PARTLY, UNSUPPORTED
 
 # The marks a citation and a sentence carry, the same in every face.
@@ -40,6 +41,7 @@ class Lines:
     listing: str  # a list question's: "5 stories have the role line manager", computed by code; ""
     listed: tuple[Item, ...]  # and the stories of that exact list
     incomplete: str  # an answer listing stories that retrieval found: "This list … may be incomplete: …"; ""
+    looped: str  # the model repeated itself and was stopped: LOOPED; ""
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
@@ -61,7 +63,8 @@ def lines(record: dict) -> Lines:
     return Lines(
         listing=listing,
         listed=listed,
-        incomplete=record.get("incomplete", ""),  # a record kept before issue 32 has none
+        incomplete=record.get("incomplete", ""),  # a record kept before issue 32 has neither
+        looped=LOOPED if record.get("looped") else "",
         answer=record["answer"],
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),

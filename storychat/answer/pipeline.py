@@ -16,7 +16,7 @@ from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Ev
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
-from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
+from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, loop_start, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
 from storychat.answer.profiles import OPEN, Profile, choose
@@ -65,6 +65,17 @@ class Request:
     best_match: float = 0.0  # the search's best hit's relevance, what the relevance gate judges
     follows_cited: bool = False  # a follow-up about the stories the previous answer cited: the gate lets it through
     addressed: tuple[str, ...] | None = None  # ids of the stories that address the question; None: not judged
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """One generation: its text, usage (None when it was stopped), when its first token came, and whether it was
+    stopped because it repeated itself."""
+
+    text: str
+    usage: Usage | None
+    first_token_at: float | None
+    looped: bool = False
 
 
 class Pipeline:
@@ -148,15 +159,17 @@ class Pipeline:
         shards = self.shards(stories, collection)
         cited: list[Story] = []
         usages: list[Usage] = []
+        looped = 0
         for shard in shards:
             yield Progress(f"pass {shard.index + 1} of {len(shards)}: {len(cited)} stories cited so far")
-            found, usage = yield from self._cited_by(question, shard, collection)
+            found, streamed = yield from self._cited_by(question, shard, collection)
             cited += found
-            usages += [usage] if usage else []
+            usages += [streamed.usage] if streamed.usage else []
+            looped += streamed.looped
         reading = Reading(
             sum(len(s.stories) for s in shards), len(shards), len(cited),
             pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
-            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited),
+            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited), looped=looped,
         )
         if not cited:
             yield Done(self._nothing_cited(question, stories, reading, started))
@@ -236,14 +249,15 @@ class Pipeline:
             stage or f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
-        raw, usage, first_token_at = yield from self._stream(request.messages, request.grammar, collection)
-        timings = _timings(started, first_token_at, [usage])
-        yield Done(self._check(raw, request, stories, timings, hits, missing))
+        streamed = yield from self._stream(request.messages, request.grammar, collection)
+        timings = _timings(started, streamed.first_token_at, [streamed.usage])
+        yield Done(replace(self._check(streamed.text, request, stories, timings, hits, missing), looped=streamed.looped))
 
-    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True):
-        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time)."""
+    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True) -> Iterator[Token]:
+        """Generate one answer, yielding its Tokens when ``shown``; returns it as ``Streamed``. A generation that
+        repeats itself (``loop_start``) is stopped there, and keeps what it wrote before the repetition."""
         pieces: list[str] = []
-        first_token_at = None
+        first_token_at, cut = None, None
         stream = self.engine.stream_chat(
             messages,
             max_tokens=self.options.max_tokens,
@@ -257,9 +271,13 @@ class Pipeline:
                 pieces.append(piece)
                 if shown:
                     yield Token(piece)
+                cut = loop_start("".join(pieces))
+                if cut is not None:
+                    break
         finally:
             stream.close()  # a stopped answer frees the engine at once
-        return "".join(pieces).strip(), stream.usage, first_token_at
+        text = "".join(pieces)
+        return Streamed(text[:cut].strip(), stream.usage, first_token_at, cut is not None)
 
     def _cited_by(self, question: str, shard: Shard, collection: str):
         """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
@@ -272,8 +290,8 @@ class Pipeline:
         messages = [Message("system", context.system), Message("user", map_question(question))]
         candidates = [h.story for h in self.search(question, shard.stories)] if self.embedder else shard.stories
         grammar = id_list_grammar([s.id for s in candidates])
-        raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
-        return cited_in(raw, shard.stories), usage
+        streamed = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
+        return cited_in(streamed.text, shard.stories), streamed
 
     def _reduce(
         self, question: str, cited: list[Story], stories: Sequence[Story], reading: Reading, started: float
@@ -287,20 +305,21 @@ class Pipeline:
             yield from _amend(self._generate(request, stories, "", started, hits, stage=stage), lambda a: _read_all(a, reading))
             return
         rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
-        texts, usages, first_token_at = [], [], None
+        texts, usages, first_token_at, looped = [], [], None, False
         for part in rounds:
             yield Progress(f"answer round {part.index + 1} of {len(rounds)}: the cited stories do not fit one context")
             context = self._builder.build(part.stories, question, (), self.search(question, part.stories))
             request = self._request(question, context, fill_order(context.stories, context.hits))
-            text, usage, first = yield from self._stream(request.messages, request.grammar, "")
+            streamed = yield from self._stream(request.messages, request.grammar, "")
             yield Token("\n\n")
-            texts.append(text)
-            usages.append(usage)
-            first_token_at = first_token_at or first
+            texts.append(streamed.text)
+            looped = looped or streamed.looped
+            usages.append(streamed.usage)
+            first_token_at = first_token_at or streamed.first_token_at
         coverage = Coverage(len(cited), len(cited), max((u.prompt_tokens for u in usages if u), default=0), self.engine.context_length, "")
         whole = Request(question, Context(cited, "", [], 0, coverage, hits), [], None)
         answer = self._check("\n\n".join(texts), whole, stories, _timings(started, first_token_at, usages), hits, None)
-        yield Done(_read_all(answer, replace(reading, rounds=len(rounds))))
+        yield Done(replace(_read_all(answer, replace(reading, rounds=len(rounds))), looped=looped))
 
     def _nothing_cited(self, question: str, stories: Sequence[Story], reading: Reading, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)

@@ -46,7 +46,7 @@ def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, St
 def _answer_markdown(shown: Lines, changed: list[ChangedSince]) -> list[str]:
     """What the code found of an answer: the gap, the marked sentences, the checked citations, those
     ``changed`` since, any doubt, and what it read."""
-    text = [line for gap in (shown.gap, shown.incomplete) if gap for line in (gap, "")]
+    text = [line for gap in (shown.gap, shown.incomplete, shown.looped) if gap for line in (gap, "")]
     if shown.marked:
         text += [f"- {sentence}" for sentence in shown.marked] + [""]
     if shown.citations:

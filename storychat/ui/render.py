@@ -117,7 +117,7 @@ def answer_messages(record: dict) -> list[dict]:
     if shown.listing and not shown.answer:
         text = NO_SUMMARY
     messages = listing_messages(record.get("listing")) + [
-        {"role": "assistant", "content": text + "".join(f"\n\n{escape(line)}" for line in (shown.gap, shown.incomplete) if line)}
+        {"role": "assistant", "content": text + "".join(f"\n\n{escape(line)}" for line in (shown.gap, shown.incomplete, shown.looped) if line)}
     ]
     if shown.citations:
         messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.citations)), "metadata": {"title": shown.evidence}})
