@@ -91,6 +91,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--answer-profile",), "answer_profile",
            "how the grammar holds the answer's opening: tiny (the best match's id), open (any story's id, or the refusal) or auto (open from 1B parameters)",
            "answer", default="auto", metavar="auto|tiny|open"),
+    Option(("--chat-history",), "chat_history",
+           "which earlier turns of a chat the model reads with the next question: auto (the answer profile's: nothing, "
+           "measured in docs/evaluation.md), all, previous-question, cited-ids, on-follow-up or nothing",
+           "answer", default="auto", metavar="POLICY"),
     Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),
     # library
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
@@ -146,6 +150,7 @@ class Settings:
     strict: bool = True
     prompt_template: str | None = None
     answer_profile: str = "auto"
+    chat_history: str = "auto"
     max_question_chars: int = 4000
     # library
     data_dir: str | None = None

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from storychat.answer.history import POLICIES
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.answer.prompt import Template
 from storychat.answer.shards import Sharder
@@ -114,8 +115,18 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
         strict=settings.strict,
         max_question_chars=settings.max_question_chars,
         profile=settings.answer_profile,
+        history=chat_history(settings.chat_history),
     )
     return Pipeline(engine, template, options, Sharder(data_dir(settings) / "shard-layouts.json"), embedder(settings))
+
+
+def chat_history(policy: str) -> str | None:
+    """The --chat-history policy for the answer options: None lets the answer profile choose."""
+    if policy == "auto":
+        return None
+    if policy not in POLICIES:
+        raise ValueError(f"--chat-history must be auto or one of {', '.join(POLICIES)}, not {policy!r}")
+    return policy
 
 
 def embedder(settings: Settings) -> Embedder | None:

@@ -1,10 +1,15 @@
 """What of a chat's earlier turns each history policy carries to the model (storychat/answer/history.py)."""
 
+import argparse
+
 import pytest
 
 from storychat.answer.history import ALL, CITED_IDS, NOTHING, ON_FOLLOW_UP, POLICIES, PREVIOUS_QUESTION, carry, earlier_turns
 from storychat.answer.prompt import REFUSAL
+from storychat.config import Settings, add_options
 from storychat.llm.engine import Message
+from storychat.runtime import make_pipeline
+from tests.fakes import FakeEngine
 
 HISTORY = [
     Message("user", "Can a manager reject a leave request?"),
@@ -57,3 +62,18 @@ def test_turns_are_paired_question_with_answer_and_know_the_ids_cited():
 def test_an_unknown_policy_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="must be one of all, previous-question"):
         carry(HISTORY, False, "everything")
+
+
+def test_chat_history_flag_and_variable_choose_the_policy_and_auto_leaves_it_to_the_profile(tmp_path, monkeypatch):
+    def pipeline_for(*argv: str):
+        parser = argparse.ArgumentParser()
+        add_options(parser, "answer", "library")
+        settings = Settings.from_namespace(parser.parse_args(["--data-dir", str(tmp_path), "--meaning", "off", *argv]))
+        return make_pipeline(settings, FakeEngine())
+
+    assert pipeline_for().history == NOTHING
+    assert pipeline_for("--chat-history", "cited-ids").history == CITED_IDS
+    monkeypatch.setenv("STORYCHAT_CHAT_HISTORY", "all")
+    assert pipeline_for().history == ALL
+    with pytest.raises(ValueError, match="--chat-history must be auto or one of all, previous-question"):
+        pipeline_for("--chat-history", "everything")

@@ -1,9 +1,12 @@
 import json
+from dataclasses import replace
+
+from storychat.analysis.lists import Listing
 
 from storychat.answer.citations import Citation
 from storychat.chats.conversation import Conversation, Turn, answered, stopped
 from storychat.answer.context import Coverage
-from storychat.answer.answer import Answer, Timings
+from storychat.answer.answer import Answer, Timings, listing_json
 from storychat.answer.support import PARAPHRASED
 from storychat.chats.transcript import to_json, to_markdown
 from storychat.stories import Story
@@ -11,8 +14,8 @@ from storychat.stories import Story
 EXPORT = Story("US-1", "As a moderator, I want to export a game.", "poker.txt", 19)
 
 
-def turn() -> Turn:
-    answer = Answer(
+def export_answer() -> Answer:
+    return Answer(
         answer="[US-1] The moderator can export a game.",
         refused=False,
         citations=[
@@ -23,7 +26,10 @@ def turn() -> Turn:
         timings=Timings(1.0, 2.0, 2641, 12, 30),
         raw="[US-1] The moderator can export a game.",
     )
-    return answered("Can the moderator export?", answer)
+
+
+def turn() -> Turn:
+    return answered("Can the moderator export?", export_answer())
 
 
 def test_markdown_transcript_marks_each_citation_as_the_chat_does():
@@ -71,3 +77,11 @@ def test_the_markdown_export_marks_a_sentence_supported_in_other_words_and_count
     text = to_markdown([Turn("Can the moderator save a game?", record=record)], "poker")
     assert "- ≈ supported in other words: [US-1] addresses the question, in other words than save: [US-1] The moderator can save" in text
     assert "2,641 of 8,192 model tokens" in text
+
+
+def test_a_list_questions_exact_list_is_exported_before_its_summary_and_kept_when_the_summary_was_stopped():
+    listing = Listing("role", "moderator", (EXPORT,))
+    finished = answered("Which stories are for moderators?", replace(export_answer(), listing=listing))
+    cut = stopped("Which stories are for moderators?", "[US-1] The mod", listing_json(listing))
+    for exported in (to_markdown([finished], "poker"), to_markdown([cut], "poker")):
+        assert "Computed by code: 1 story has the role moderator\n\n- [US-1] As a moderator, I want to export a game. (poker.txt:19)\n" in exported

@@ -154,3 +154,23 @@ def test_a_refusal_by_the_gate_says_no_model_call_instead_of_times():
     asked = replace(gated, gated=False, timings=Timings(0.8, 2.5, 1400, 12, 1400))
     assert coverage_line(gated.to_json()) == "Context: 30 of 30 stories, 1,400 of 8,192 model tokens (full) · no model call"
     assert coverage_line(asked.to_json()).endswith("(full) · first token 0.8s, total 2.5s")
+
+
+def test_stop_during_the_summary_of_a_list_question_keeps_the_exact_list_with_the_stopped_turn(tmp_path, fake_engine):
+    library = Library(tmp_path / "data")
+    library.add("leave", read_file(DATA / "leave.csv"))
+    shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    chats = Chats(library)
+    chat = ChatPanel(Pipeline(fake_engine), shelves, Costs("fake.gguf"), chats)
+    fake_engine.reply = "[HR-104] Managers approve requests and see the team calendar."
+    for shown, conversation, _, _, answering in chat.respond("Which stories are for managers?", [], Conversation(), "leave"):
+        if answering and answering.listing and shown[-1]["content"].startswith("[HR-104]"):
+            break  # Stop pressed while the summary streams, after the list was shown
+    listed = [m["content"] for m in shown[1:-1]]
+    assert listed and "stories have the role manager" in listed[0]
+
+    shown, conversation, *_ = chat.stopped(shown, conversation, answering, "leave")
+    kept = chats.open("local", chats.latest("local", "leave").id)[1].turns[-1]
+    assert kept.record["listing"] == answering.listing
+    assert [m["content"] for m in turn_messages(kept)][:-1] == listed  # the list comes back when the chat is reopened
+    assert [m["content"] for m in shown[1:-1]] == listed and "Stopped" in shown[-1]["content"]

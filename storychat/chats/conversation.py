@@ -44,8 +44,9 @@ def answered(question: str, answer: Answer) -> Turn:
     return Turn(question, ANSWER, as_record(answer))
 
 
-def stopped(question: str, partial: str) -> Turn:
-    return Turn(question, STOPPED, {"answer": partial})
+def stopped(question: str, partial: str, listing: dict | None = None) -> Turn:
+    """``listing``: the exact list shown before the model's summary was stopped (``listing_json``), kept with it."""
+    return Turn(question, STOPPED, {"answer": partial, **({"listing": listing} if listing else {})})
 
 
 def quick_action(title: str, listed: str, markdown: str = "", summary: Answer | None = None) -> Turn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Mapping, Sequence
 
-from storychat.answer.lines import Lines, lines
+from storychat.answer.lines import Lines, lines, listing_lines
 from storychat.answer.citations import ChangedSince, changed_after
 from storychat.chats.conversation import QUICK_ACTION, STOPPED, Turn
 from storychat.stories import Story
@@ -34,13 +34,21 @@ def _turn_json(turn: Turn, current: Mapping[str, Story] | None) -> dict:
 def to_markdown(turns: Sequence[Turn], collection: str, current: Mapping[str, Story] | None = None) -> str:
     text = [f"# StoryChat transcript: {collection}", ""]
     for turn in turns:
-        text += [f"## {turn.question}", "", turn.record["answer"], ""]
+        text += [f"## {turn.question}", "", *_listing_markdown(turn.record), turn.record["answer"], ""]
         if turn.kind in NOTES:
             text += [f"_{NOTES[turn.kind]}_", ""]
         else:
             changed = changed_after(turn.citations, current) if current is not None else []
             text += _answer_markdown(lines(turn.record), changed)
     return "\n".join(text)
+
+
+def _listing_markdown(record: dict) -> list[str]:
+    """A list question's exact list, before the model's summary of it (a stopped summary keeps it too)."""
+    if not record.get("listing"):
+        return []
+    headline, listed = listing_lines(record["listing"])
+    return [headline, "", *(f"- {item.line()}" for item in listed), ""]
 
 
 def _answer_markdown(shown: Lines, changed: list[ChangedSince]) -> list[str]:

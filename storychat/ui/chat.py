@@ -30,6 +30,14 @@ from storychat.ui.render import (
 from storychat.ui.ticking import ticking
 
 
+@dataclass(frozen=True)
+class Answering:
+    """The question being answered, for Stop: with the exact list a list question showed before its summary."""
+
+    question: str
+    listing: dict | None = None
+
+
 @dataclass
 class ChatColumn:
     first_steps: gr.Markdown
@@ -83,15 +91,15 @@ class ChatPanel:
             else self.pipeline.ask(question, stories, conversation.history, collection)
         )
         try:
-            for chat, answer in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
+            for chat, answer, listing in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
                 if answer is None:
-                    yield chat, conversation, gr.skip(), gr.skip(), question
+                    yield chat, conversation, gr.skip(), gr.skip(), Answering(question, listing)
                     continue
                 self.costs.record(answer, collection)
                 turn = chat_turns.answered(question, answer)
                 yield (
                     chat[:asked] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
-                    status_line(self.info, collection), "",
+                    status_line(self.info, collection), None,
                 )
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
@@ -102,14 +110,18 @@ class ChatPanel:
         turns = conversation.turns
         return "" if turns and turns[-1].question == question else gr.skip()
 
-    def stopped(self, chat: list, conversation: Conversation, answering: str, collection: str, request: gr.Request | None = None):
-        """After Stop: the unfinished answer says it was stopped, and the chat keeps it as stopped."""
+    def stopped(
+        self, chat: list, conversation: Conversation, answering: Answering | None, collection: str, request: gr.Request | None = None,
+    ):
+        """After Stop: the unfinished answer says it was stopped, and the chat keeps it as stopped, with the exact
+        list a list question showed before its summary."""
         if not answering or not chat:
             return gr.skip()
         partial = "" if message_text(chat[-1]).startswith(PENDING) else message_text(chat[-1])
-        turn = chat_turns.stopped(answering, html.unescape(partial))
-        chat[-1:] = turn_messages(turn)
-        return chat, self._keep(conversation, turn, collection, request), "", "Stopped: the model is free for the next question."
+        turn = chat_turns.stopped(answering.question, html.unescape(partial), answering.listing)
+        shown = len(listing_messages(answering.listing)) if answering.listing else 0
+        chat[-1 - shown:] = turn_messages(turn)
+        return chat, self._keep(conversation, turn, collection, request), None, "Stopped: the model is free for the next question."
 
     @shown_inline
     def quick_action(
@@ -127,7 +139,7 @@ class ChatPanel:
             yield chat, self._keep(conversation, computed, collection, request), ""
             return
         summarised = self.pipeline.summarise(action.instruction, action.stories)
-        for chat, answer in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
+        for chat, answer, _ in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
             if answer is None:
                 yield chat, conversation, gr.skip()
             else:
@@ -148,23 +160,25 @@ class ChatPanel:
         return changes_action(library.changed_since(collection, since) if since else [])
 
     def _streamed(self, events, chat: list):
-        """``(chat, None)`` while ``events`` stream into the last bubble, then ``(chat, answer)``.
+        """``(chat, None, listing)`` while ``events`` stream into the last bubble, then ``(chat, answer, listing)``;
+        ``listing``: the exact list shown before the model's summary (``listing_json``), None before or without one.
 
         Until the first word the bubble says what the model is doing and for how long,
         updated each second while the model reads its prompt.
         """
-        started, stage, written = time.monotonic(), "Waiting for the model", ""
+        started, stage, written, listing = time.monotonic(), "Waiting for the model", "", None
         for event in ticking(events):
             if isinstance(event, Done):
-                yield chat, event.answer
+                yield chat, event.answer, listing
             elif isinstance(event, Listed):  # the exact list, before the model's summary of it
-                chat[-1:] = [*listing_messages(listing_json(event.listing)), {"role": "assistant", "content": ""}]
-                yield chat, None
+                listing = listing_json(event.listing)
+                chat[-1:] = [*listing_messages(listing), {"role": "assistant", "content": ""}]
+                yield chat, None, listing
             elif not (event is None and written):
                 stage = event.message if isinstance(event, Progress) else stage
                 written += event.text if isinstance(event, Token) else ""
                 chat[-1]["content"] = escape(written) if written else pending_line(stage, time.monotonic() - started)
-                yield chat, None
+                yield chat, None, listing
 
     def _stories(self, collection: str) -> Shelf:
         shelf = self.library.shelf(collection)
@@ -239,7 +253,7 @@ class ChatPanel:
         # One llama.cpp context answers one question at a time: the engine waits its callers in
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
-        answering = gr.State("")
+        answering = gr.State(None)
         ask = dict(
             fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,

@@ -81,7 +81,8 @@ def turn_messages(turn: Turn, current: Mapping[str, Story] | None = None) -> lis
     record = turn.record
     if turn.kind == STOPPED:
         partial = f"{escape(record['answer'])}\n\n" if record["answer"] else ""
-        return [{"role": "assistant", "content": f"{partial}**⏹ {NOTES[STOPPED]}**"}]
+        listed = listing_messages(record["listing"]) if record.get("listing") else []
+        return [*listed, {"role": "assistant", "content": f"{partial}**⏹ {NOTES[STOPPED]}**"}]
     if turn.kind == QUICK_ACTION:
         listed = {"role": "assistant", "content": record["markdown"] or escape(record["answer"])}
         return [listed, *summary_messages(record["summary"])]
