@@ -141,7 +141,7 @@ def test_a_field_and_a_topic_filter_exactly_then_rank_the_kept_items_by_the_topi
     listing = events[0].listing
     assert isinstance(events[0], Listed) and not listing.exact
     assert ids(listing.stories) == ["LV-11"] and listing.kept == 8  # of the 8 open items, the one about payroll
-    assert listing.line() == "Filtered exactly: status Open (8 stories). Ranked by the topic 'payroll': 1 story match, and the list may be incomplete."
+    assert listing.line() == "Filtered exactly: status Open (8 stories). Ranked by the topic 'payroll': 1 story matches, and the list may be incomplete."
     record = events[-1].answer.to_json()
     assert lines(record).listing == listing.line()  # not marked as computed: only its filter was
     assert record["listing"]["scope"] == ["status=Open"] and record["listing"]["topic"] == "payroll"

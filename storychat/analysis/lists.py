@@ -109,13 +109,13 @@ class Listing:
         if self.topic:
             return (
                 f"Filtered exactly: {self.scope.describe()} ({_count(self.kept)}). Ranked by the topic {self.topic!r}: "
-                f"{_count(len(self.stories))} match, and the list may be incomplete."
+                f"{_count(len(self.stories))} {'matches' if len(self.stories) == 1 else 'match'}, and the list may be incomplete."
             )
         n = len(self.stories)
         only = self.scope.filters[0] if len(self.scope.filters) == 1 else None
         if only and only.field == "epic":
             return f"{_count(n)} {'is' if n == 1 else 'are'} in the epic {only.value}"
-        dated = sorted(self.scope.filters, key=lambda f: f.field in _DATE_WORDS_FIELDS)
+        dated = sorted(self.scope.filters, key=lambda f: f.field in _DATE_WORDS_FIELDS)  # "… and a resolved date after …"
         return f"{_count(n)} {'has' if n == 1 else 'have'} " + " and ".join(map(_phrase, dated))
 
     def instruction(self) -> str:
@@ -154,11 +154,16 @@ def read_question(question: str, stories: Sequence[Story]) -> Named:
     """The filters ``question`` names, read by rules over the values ``stories`` hold, and its topic."""
     text = question.strip().rstrip("?!.")
     filters: list[Filter] = []
-    for pattern, read in _POINTS:
-        text = _claim(pattern, text, lambda m, read=read: filters.append(Filter("points", *read(m))))
-        if any(f.field == "points" for f in filters):
+    for pattern, read in _POINTS:  # the first way of writing points that the question uses
+        match = pattern.search(text)
+        if match:
+            filters.append(Filter("points", *read(match)))
+            text = _blank(text, match)
             break
-    text = _claim(_DATED, text, lambda m: filters.append(_dated(m, stories)))
+    dated = _DATED.search(text)
+    if dated:
+        filters.append(_dated(dated, stories))
+        text = _blank(text, dated)
     words = [w.lower() for w in _WORD.findall(text)]
     claimed = [False] * len(words)
     values = field_values(stories)
@@ -241,12 +246,8 @@ _POINTERS: dict[str, Callable[[list[str], int, int, str], bool]] = {
 }
 
 
-def _claim(pattern: re.Pattern[str], text: str, found: Callable[[re.Match[str]], None]) -> str:
-    """``text`` with the first match of ``pattern`` blanked out, after handing it to ``found``."""
-    match = pattern.search(text)
-    if not match:
-        return text
-    found(match)
+def _blank(text: str, match: re.Match[str]) -> str:
+    """``text`` with ``match`` blanked out: its words are read, and no other field may read them."""
     return text[:match.start()] + " " + text[match.end():]
 
 
