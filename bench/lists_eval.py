@@ -34,7 +34,8 @@ parser.add_argument("-n", "--max-tokens", type=int, default=48)
 parser.add_argument("--meaning", choices=("on", "off"), default="on")
 parser.add_argument("--json", type=Path, help="write each question's answer and score here")
 parser.add_argument("--code-only", action="store_true", help="score code's lists only; no model")
-parser.add_argument("--score", type=Path, help="score the ids of a run's --json file against the set again, asking nothing")
+parser.add_argument("--score", type=Path, nargs="+", help="score the ids of runs' --json files against the set again, asking nothing")
+parser.add_argument("--only", help="ask only the questions whose source starts so (gpt2sp/titanium), to run parts side by side")
 parser.add_argument(
     "--summaries", action="store_true",
     help="also let the model summarise a list code gave (slow here; its citations are checked against the list, so they add no id)",
@@ -92,7 +93,8 @@ def code_ids(question: str, stories: list) -> tuple[list[str], float | None, str
 
 def main() -> None:
     records = [json.loads(line) for line in lists_set.SET.read_text(encoding="utf-8").splitlines()]
-    kept = {row["question"]: row for row in json.loads(args.score.read_text(encoding="utf-8"))} if args.score else {}
+    kept = {row["question"]: row for path in args.score or () for row in json.loads(path.read_text(encoding="utf-8"))}
+    records = [r for r in records if r["source"].startswith(args.only or "")]
     chat = None if args.code_only or args.score else pipeline()
     folder = Path(tempfile.mkdtemp(prefix="lists-eval-"))
     loaded: dict[str, list] = {}
@@ -122,12 +124,14 @@ def main() -> None:
     groups = (("role + field", ("role", "field")), ("role", ("role",)), ("field", ("field",)), ("mixed", ("mixed",)), ("all", ("role", "field", "mixed")))
     for name, kinds in groups:
         some = [row for row in rows if row["kind"] in kinds]
+        if not some:
+            continue
         expected, found, hits = (sum(row[k] for row in some) for k in ("expected", "found", "hits"))
         print(
             f"{name:13s} {len(some):2d} questions: recall micro {hits / expected:.3f} macro {sum(r['recall'] for r in some) / len(some):.3f}; "
             f"precision micro {hits / found if found else 0:.3f} macro {sum(r['precision'] for r in some) / len(some):.3f}"
         )
-    again = f" (scored again from {args.score})" if kept else ""
+    again = f" (scored again from {', '.join(map(str, args.score))})" if kept else ""
     print(f"wall time {wall:.0f} s{again}, checkout {args.checkout}, -c {args.ctx} -n {args.max_tokens} --meaning {args.meaning}"
           f"{' (code only)' if chat is None else ''}")
     if args.json:
