@@ -173,7 +173,7 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
-    from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
+    from storychat.answer.answer import Done, Listed, Progress, Reviewed, Token, listing_json
     from storychat.answer.lines import listing_lines
 
     settings = Settings.from_namespace(args)
@@ -188,8 +188,9 @@ def run_ask(args: argparse.Namespace) -> int:
             print("\n".join([headline, *(f"  {story.line()}" for story in listed), ""]), flush=True)
         elif isinstance(event, Token) and not args.json:
             print(event.text, end="", flush=True)
-        elif isinstance(event, Done):
-            print_answer(event.answer, args.json)
+        elif isinstance(event, (Done, Reviewed)):
+            answer = event.answer  # printed once the model's second opinions, if any, are in
+    print_answer(answer, args.json)
     return 0
 
 

@@ -14,6 +14,7 @@ from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
 from storychat.answer.exhaustive import Reading
+from storychat.answer.opinion import SecondOpinion
 from storychat.answer.support import MissingTerms, Sentence, Support
 from storychat.stories import Story
 
@@ -59,6 +60,7 @@ class Answer:
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
     incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
     looped: bool = False  # the model repeated itself and was stopped there; the answer is what came before
+    opinions: tuple[SecondOpinion, ...] = ()  # the model's second opinion on sentences the code marked ≈ or partly
 
     @property
     def evidence(self) -> list[Citation]:
@@ -78,6 +80,7 @@ class Answer:
         return bool(self.doubt) and self.refused
 
     def to_json(self) -> dict:
+        opinions = {o.sentence: o for o in self.opinions}
         return {
             "answer": self.answer,
             "refused": self.refused,
@@ -87,7 +90,7 @@ class Answer:
             "raw": self.raw,
             "citations": [asdict(c) for c in self.citations],
             "doubt": self.doubt,
-            "sentences": [_sentence_json(s) for s in self.support.sentences],
+            "sentences": [_sentence_json(s, opinions.get(i)) for i, s in enumerate(self.support.sentences)],
             "missing": _missing_json(self.missing),
             "no_story_says": _no_story_says_json(self.no_story_says),
             "closest": [_closest_json(s) for s in self.closest],
@@ -101,12 +104,13 @@ class Answer:
         }
 
 
-def _sentence_json(s: Sentence) -> dict:
+def _sentence_json(s: Sentence, opinion: SecondOpinion | None) -> dict:
     j = s.judgement
     return {
         "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
         "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
-        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
+        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(), "note": j.note,
+        "second_opinion": opinion.to_json() if opinion else None,
     }
 
 
@@ -159,9 +163,16 @@ class Done:
     answer: Answer
 
 
-Event = Union[Progress, Listed, Token, Done]
+@dataclass(frozen=True)
+class Reviewed:
+    """After Done: the answer again, with the model's second opinion on one more sentence (``answer/opinion.py``)."""
+
+    answer: Answer
+
+
+Event = Union[Progress, Listed, Token, Done, Reviewed]
 
 
 def final(events: Iterable[Event]) -> Answer:
-    """Run an event stream to its end; the answer it finishes with."""
-    return [e for e in events if isinstance(e, Done)][-1].answer
+    """Run an event stream to its end; the answer it finishes with (with every second opinion it got)."""
+    return [e for e in events if isinstance(e, (Done, Reviewed))][-1].answer

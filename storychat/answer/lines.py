@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storychat.answer.exhaustive import LOOPED
-from storychat.answer.support import PARAPHRASED, PARTLY, UNSUPPORTED
+from storychat.answer.opinion import AGREES
+from storychat.answer.support import PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 
 # The marks a citation and a sentence carry, the same in every face.
 VERIFIED, IN_OTHER_WORDS, UNBACKED, INVALID = "✓", "≈", "⚠", "✗"
@@ -45,6 +46,7 @@ class Lines:
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
+    # (and the model's second opinion: "≈ supported in other words: … (the model agrees): …")
     evidence: str  # "Evidence: 2 cited stories checked, 1 supports the answer"
     citations: tuple[Item, ...]
     read: tuple[str, ...]  # the ids an exhaustive reading's passes cited, the complete list the answer is written from
@@ -91,12 +93,34 @@ def _story(record: dict) -> Item:
 
 
 def marked_sentences(record: dict) -> list[dict]:
-    """The sentences shown with a mark: not (fully) supported, or supported in other words."""
-    return [s for s in record["sentences"] if s["verdict"] in SENTENCE_MARK and not s["cut"]]
+    """The sentences shown with a mark: not (fully) supported, supported in other words, or a claim of absence
+    checked against every story."""
+    return [s for s in record["sentences"] if sentence_mark(s) and not s["cut"]]
+
+
+def sentence_mark(sentence: dict) -> str:
+    """⚠ for a sentence not (fully) supported, ≈ for one supported in other words, ✓ for a claim of absence
+    checked against every story ("checked: no story mentions Slack"); "" for the others."""
+    return VERIFIED if checked(sentence) else SENTENCE_MARK.get(sentence["verdict"], "")
+
+
+def checked(sentence: dict) -> str:
+    """What a supported claim of absence was checked against, or "". A record kept before issue 33 has no note."""
+    return sentence.get("note", "") if sentence["verdict"] == SUPPORTED else ""
+
+
+def second_opinion(sentence: dict) -> str:
+    """The model's second opinion on the sentence, in words ("the model agrees"), or "" when it gave none.
+    It stands beside the code's mark: it never makes a sentence supported."""
+    opinion = sentence.get("second_opinion")
+    if not opinion:
+        return ""
+    return "the model agrees" if opinion["verdict"] == AGREES else "the model disagrees"
 
 
 def _marked(sentence: dict) -> str:
-    return f"{SENTENCE_MARK[sentence['verdict']]} {sentence['why']}: {sentence['text']}"
+    said = second_opinion(sentence)
+    return f"{sentence_mark(sentence)} {sentence['why']}" + (f" ({said})" if said else "") + f": {sentence['text']}"
 
 
 def _context(record: dict) -> str:

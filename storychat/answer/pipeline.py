@@ -12,18 +12,22 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from storychat.analysis.lists import Listing, Named, incomplete_line, read_question
-from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
+from storychat.answer import opinion
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Reviewed, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
 from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, loop_start, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
+from storychat.answer.opinion import SecondOpinion
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.answer.shards import Shard, Sharder, split
-from storychat.answer.support import PARAPHRASED, MissingTerms, check_support, checked_summary, instead_of, missing_terms
+from storychat.answer.support import (
+    PARAPHRASED, SUPPORTED, MissingTerms, Support, check_support, checked_summary, instead_of, missing_terms,
+)
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
 from storychat.stories import Story
@@ -52,6 +56,7 @@ class AnswerOptions:
     min_match: float | None = None  # relevance gate: refuse without the model below this; None: GATE's for the signal
     closest: int = 3
     history: str | None = None  # which earlier turns the model reads (storychat/answer/history.py); None: the profile's
+    second_opinion: str = DEFAULTS.second_opinion  # auto, on or off: storychat/answer/opinion.py
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class Pipeline:
         self.options = options
         self.embedder = embedder
         self.profile: Profile = choose(options.profile, engine.info().parameters)
+        self.second_opinion = opinion.wanted(options.second_opinion, self.profile.name)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher(embedder)
         self._sharder = sharder or Sharder()
@@ -106,7 +112,10 @@ class Pipeline:
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
-        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.embedder)]
+        return [
+            *self.engine.report(), self.profile.sentence(), opinion.sentence(self.options.second_opinion, self.profile.name),
+            meaning_sentence(self.embedder),
+        ]
 
     def with_options(self, **changes) -> "Pipeline":
         """The same engine, template, shard layouts and embedder with other answer options."""
@@ -135,7 +144,8 @@ class Pipeline:
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
         answered = self._generate(request, stories, collection, started, hits, missing)
-        yield from _amend(answered, lambda a: replace(a, hint=hint, incomplete=_incomplete(named, request.question, a)))
+        answered = _amend(answered, lambda a: replace(a, hint=hint, incomplete=_incomplete(named, request.question, a)))
+        yield from self._reviewed(answered, request, stories, collection)
 
     def answer(
         self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
@@ -253,15 +263,19 @@ class Pipeline:
         timings = _timings(started, streamed.first_token_at, [streamed.usage])
         yield Done(replace(self._check(streamed.text, request, stories, timings, hits, missing), looped=streamed.looped))
 
-    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True) -> Iterator[Token]:
+    def _stream(
+        self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True,
+        max_tokens: int | None = None, temperature: float | None = None,
+    ) -> Iterator[Token]:
         """Generate one answer, yielding its Tokens when ``shown``; returns it as ``Streamed``. A generation that
-        repeats itself (``loop_start``) is stopped there, and keeps what it wrote before the repetition."""
+        repeats itself (``loop_start``) is stopped there, and keeps what it wrote before the repetition.
+        ``max_tokens`` and ``temperature``: the answer options' when None."""
         pieces: list[str] = []
         first_token_at, cut = None, None
         stream = self.engine.stream_chat(
             messages,
-            max_tokens=self.options.max_tokens,
-            temperature=self.options.temperature,
+            max_tokens=self.options.max_tokens if max_tokens is None else max_tokens,
+            temperature=self.options.temperature if temperature is None else temperature,
             grammar=grammar,
             cache_label=collection,
         )
@@ -278,6 +292,37 @@ class Pipeline:
             stream.close()  # a stopped answer frees the engine at once
         text = "".join(pieces)
         return Streamed(text[:cut].strip(), stream.usage, first_token_at, cut is not None)
+
+    def _reviewed(self, events: Iterator[Event], request: Request, stories: Sequence[Story], collection: str) -> Iterator[Event]:
+        """An answer's events and, when the second opinion is on, a Reviewed after each sentence the model then
+        judged: after Done, so the answer's first token waits for none of it, and a reader that stops stops it."""
+        for event in events:
+            yield event
+            if isinstance(event, Done) and self.second_opinion and not event.answer.withheld:
+                yield from self._review(event.answer, request.messages[0], {s.id: s for s in stories}, collection)
+
+    def _review(self, answer: Answer, system: Message, known: dict[str, Story], collection: str) -> Iterator[Event]:
+        """Put each sentence the code marked ≈ or partly supported (up to ``opinion.PER_ANSWER``) to the model.
+
+        The prompt opens with the answer's own system message, so the engine still holds its story prefix
+        and evaluates only the sentence's question."""
+        chosen = opinion.to_judge(answer.support, known)
+        if not chosen:
+            return
+        yield Progress(f"Second opinion: the model judges {len(chosen)} sentence{'s' if len(chosen) > 1 else ''} the code marked ≈ or partly supported")
+        opinions: list[SecondOpinion] = []
+        for index in chosen:
+            sentence = answer.support.sentences[index]
+            asked = Message("user", opinion.prompt(sentence.text, [known[i] for i in sentence.against if i in known]))
+            started = time.perf_counter()
+            reply = yield from self._stream(
+                [system, asked], opinion.GRAMMAR, collection, shown=False, max_tokens=opinion.REPLY_TOKENS, temperature=0.0,
+            )
+            said, usage = opinion.verdict(reply.text), reply.usage
+            if said and usage:
+                seconds = round(time.perf_counter() - started, 3)
+                opinions.append(SecondOpinion(index, said, usage.prompt_tokens, usage.prompt_evaluated, seconds))
+                yield Reviewed(replace(answer, opinions=tuple(opinions)))
 
     def _cited_by(self, question: str, shard: Shard, collection: str):
         """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
@@ -388,7 +433,7 @@ class Pipeline:
             raw, {s.id: s for s in context.stories}, known, support.supported_ids(), support.supported_ids(PARAPHRASED)
         )
         refused = is_refusal(raw)
-        doubt = "" if refused else _doubt(citations)
+        doubt = "" if refused else _doubt(citations, support)
         text = support.shown
         if doubt == UNCITED and self.options.strict:
             text, refused = REFUSAL, True
@@ -463,8 +508,10 @@ def _timings(started: float, first_token_at: float | None, usages: list[Usage | 
     )
 
 
-def _doubt(citations: list[Citation]) -> str:
-    """Why an answer that is not a refusal cannot be shown as it is, or ""."""
+def _doubt(citations: list[Citation], support: Support) -> str:
+    """Why an answer that is not a refusal cannot be shown as it is, or "". A claim of absence checked against
+    every story is a supported sentence, though it backs no citation's ✓."""
     if not any(c.valid for c in citations):
         return UNCITED
-    return "" if any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED
+    checked = any(s.verdict == SUPPORTED and s.judgement.note for s in support.claims)
+    return "" if checked or any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED

@@ -19,7 +19,7 @@ from storychat.stories.library import Shelf
 from storychat.cost import Costs
 from storychat.answer.context import QuestionError
 from storychat.chats.conversation import Conversation, Turn
-from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
+from storychat.answer.answer import Done, Listed, Progress, Reviewed, Token, listing_json
 from storychat.answer.pipeline import Pipeline
 from storychat.ui.history import messages, owner
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, LibraryPanel
@@ -90,17 +90,19 @@ class ChatPanel:
             self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
             else self.pipeline.ask(question, stories, conversation.history, collection)
         )
+        kept = None
         try:
             for chat, answer, listing in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
                 if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), Answering(question, listing)
                     continue
-                self.costs.record(answer, collection)
                 turn = chat_turns.answered(question, answer)
-                yield (
-                    chat[:asked] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
-                    status_line(self.info, collection), None,
-                )
+                if kept is None:
+                    self.costs.record(answer, collection)
+                    kept = self._keep(conversation, turn, collection, request)
+                else:  # the model's second opinion on one more sentence: the same turn, its marks updated
+                    kept = self.chats.revise(owner(request), collection, kept.revise(turn))
+                yield chat[:asked] + turn_messages(turn), kept, turn_coverage(turn), status_line(self.info, collection), None
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
 
@@ -160,16 +162,21 @@ class ChatPanel:
         return changes_action(library.changed_since(collection, since) if since else [])
 
     def _streamed(self, events, chat: list):
-        """``(chat, None, listing)`` while ``events`` stream into the last bubble, then ``(chat, answer, listing)``;
+        """``(chat, None, listing)`` while ``events`` stream into the last bubble, then ``(chat, answer, listing)``, and
+        again for each second opinion the answer gets after it;
         ``listing``: the exact list shown before the model's summary (``listing_json``), None before or without one.
 
         Until the first word the bubble says what the model is doing and for how long,
         updated each second while the model reads its prompt.
         """
         started, stage, written, listing = time.monotonic(), "Waiting for the model", "", None
+        answered = False
         for event in ticking(events):
-            if isinstance(event, Done):
+            if isinstance(event, (Done, Reviewed)):
+                answered = True
                 yield chat, event.answer, listing
+            elif answered:  # the answer is shown; only a second opinion changes it now
+                continue
             elif isinstance(event, Listed):  # the exact list, before the model's summary of it
                 listing = listing_json(event.listing)
                 chat[-1:] = [*listing_messages(listing), {"role": "assistant", "content": ""}]

@@ -7,9 +7,9 @@ from typing import Mapping
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.lines import SENTENCE_MARK, Item, lines, listing_lines
+from storychat.answer.lines import Item, checked, lines, listing_lines, second_opinion, sentence_mark
 from storychat.answer.citations import ChangedSince, changed_after
-from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
+from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
 from storychat.chats.transcript import NOTES
 from storychat.llm.engine import EngineInfo
@@ -44,8 +44,11 @@ def status_line(info: EngineInfo, collection: str) -> str:
     return f"**{escape(info.model)}** · context {info.n_ctx:,} model tokens · collection **{escape(collection)}**"
 
 
-# The sentences the chat marks: not (fully) supported by the stories they cite, or supported in other words.
-SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased"}
+# The sentences the chat marks: not (fully) supported by the stories they cite, supported in other words, or
+# (supported) a claim of absence checked against every story.
+SENTENCE_CLASS = {
+    UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased", SUPPORTED: "sentence-checked",
+}
 # Text wraps between words only: Gradio's Markdown lets a table cell break anywhere
 # (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
 CSS = f"""
@@ -54,6 +57,7 @@ CSS = f"""
 .{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
 .{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
 .{SENTENCE_CLASS[PARAPHRASED]} {{ text-decoration: underline dotted #2563eb; }}
+#chat .said {{ color: var(--body-text-color-subdued); font-size: 0.9em; }}
 /* The stories table likewise: Gradio's word-break: break-word split "leave.csv" and "Approvals" in their
    narrow columns. The page's font is narrower than Gradio's monospace; only a word wider than its column breaks. */
 #stories .text {{ font-family: var(--font); word-break: normal !important; overflow-wrap: break-word !important; }}
@@ -162,15 +166,16 @@ def answer_markdown(text: str, sentences: list[dict]) -> str:
 
 def sentence_markdown(s: dict) -> str:
     """A sentence of the answer, inside its mark when it has one (a list item's marker stays outside, so a list
-    stays a list)."""
-    if s["verdict"] not in SENTENCE_CLASS:
+    stays a list), with what a claim of absence was checked against and the model's second opinion, if any."""
+    mark = sentence_mark(s)
+    if not mark:
         return escape(s["text"])
     item = LIST_MARKER.match(s["text"])
     head = item.group(0) if item else ""
-    mark = SENTENCE_MARK[s["verdict"]]
+    said = "; ".join(part for part in (checked(s), second_opinion(s)) if part)
     return (
         f'{escape(head)}<span class="{SENTENCE_CLASS[s["verdict"]]}" title="{html.escape(s["why"])}">'
-        f'{mark} {escape(s["text"][len(head):])}</span>'
+        f'{mark} {escape(s["text"][len(head):])}' + (f' <span class="said">({escape(said)})</span>' if said else "") + "</span>"
     )
 
 
