@@ -102,6 +102,8 @@ def main() -> None:
     started = time.perf_counter()
     for r in records:
         asked = time.perf_counter()
+        if kept and r["question"] not in kept:
+            continue  # a part-way run's: not asked
         if kept:
             found, listed_at, line = kept[r["question"]]["ids"], kept[r["question"]]["listed_s"], kept[r["question"]]["line"]
         else:
@@ -115,6 +117,8 @@ def main() -> None:
             "listed_s": listed_at, "seconds": time.perf_counter() - asked, "line": line, "ids": found,
         }
         rows.append(row)
+        if args.json:  # after each question, so that a run stopped part-way keeps what it measured
+            args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         print(
             f"{row['recall']:5.2f} {row['precision']:5.2f} {hits:4d}/{len(expected):<4d} {len(found):4d} {row['seconds']:6.1f}s  "
             f"{r['kind']:5s} {r['question']}  | {line[:90]}", flush=True,
@@ -134,8 +138,6 @@ def main() -> None:
     again = f" (scored again from {', '.join(map(str, args.score))})" if kept else ""
     print(f"wall time {wall:.0f} s{again}, checkout {args.checkout}, -c {args.ctx} -n {args.max_tokens} --meaning {args.meaning}"
           f"{' (code only)' if chat is None else ''}")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
