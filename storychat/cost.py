@@ -266,7 +266,8 @@ class Costs:
         self.local_runs: dict[str, LocalRun] = {}
 
     def record(self, answer: Answer, collection: str) -> None:
-        if answer.timings.prefix_source in ("cold", "prompt"):
+        """Keep ``answer``'s time when it read the collection cold; one asked within filters read only part of it."""
+        if answer.timings.prefix_source in ("cold", "prompt") and not answer.scope:
             self.local_runs[collection] = LocalRun.from_answer(self.model, answer)
 
     def markdown(self, stories: list[Story], collection: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Union
 
+from storychat.analysis.filters import Scoped
 from storychat.analysis.lists import Listing
 from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
@@ -60,6 +61,7 @@ class Answer:
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
     incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
     looped: bool = False  # the model repeated itself and was stopped there; the answer is what came before
+    scope: Scoped | None = None  # the filters the question was asked within, and the stories they kept
     opinions: tuple[SecondOpinion, ...] = ()  # the model's second opinion on sentences the code marked ≈ or partly
 
     @property
@@ -101,6 +103,7 @@ class Answer:
             "listing": listing_json(self.listing) if self.listing else None,
             "incomplete": self.incomplete,
             "looped": self.looped,
+            "scope": self.scope.to_record() if self.scope else None,
         }
 
 

@@ -71,7 +71,7 @@ def lines(record: dict) -> Lines:
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
         evidence=_evidence(record["citations"]),
-        citations=tuple(_citation(cite, [m for m in wrong if m["id"] == cite["id"]]) for cite in record["citations"]),
+        citations=tuple(_citation(cite, [m for m in wrong if m["id"] == cite["id"]], bool(record.get("scope"))) for cite in record["citations"]),
         read=tuple(reading["ids"]) if reading else (),
         closest=tuple(_story(s) for s in record["closest"]),
         doubt=_doubt(record["doubt"], withheld),
@@ -124,8 +124,18 @@ def _marked(sentence: dict) -> str:
 
 
 def _context(record: dict) -> str:
-    """What the answer read and how long it took, on one line. An exhaustive answer's is its reading;
-    a refusal by the relevance gate never called the model, and says so instead of times."""
+    """What the answer read and how long it took, on one line, after the filters it was asked within. An
+    exhaustive answer's is its reading; a refusal by the relevance gate, or within filters that keep no story,
+    never called the model, and says so instead of times."""
+    # A record kept before filters (issue 32) has no scope.
+    scope = record.get("scope")
+    within = f"Filter: {scope['line']} · " if scope else ""
+    if scope and not scope["kept"]:
+        return f"{within}no model call"
+    return within + _read(record)
+
+
+def _read(record: dict) -> str:
     c, t, reading = record["context"], record["timings"], record["reading"]
     if reading:
         read = reading["line"][0].upper() + reading["line"][1:]
@@ -160,9 +170,10 @@ def _misquotes(record: dict) -> list[dict]:
     return list({tuple(m.values()): m for s in record["sentences"] if (m := s["misquote"])}.values())
 
 
-def _citation(cite: dict, wrong: list[dict]) -> Item:
+def _citation(cite: dict, wrong: list[dict], scoped: bool) -> Item:
+    """``scoped``: the answer was asked within filters, and only the stories they keep were checked against."""
     if not cite["valid"]:
-        why = "exists but was not in the model's context" if cite["text"] else "is not a story id"
+        why = "exists but was not in the model's context" if cite["text"] else "is not a story the filter keeps" if scoped else "is not a story id"
         return Item(cite["id"], why, mark=INVALID)
     mark = VERIFIED if cite["verified"] else IN_OTHER_WORDS if cite["paraphrased"] else UNBACKED
     parts = " · ".join(f"{name}: {cite[name]}" for name in ("role", "goal", "benefit") if cite[name])

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
+from storychat.analysis.filters import Scope, Scoped
 from storychat.analysis.lists import Listing, Named, incomplete_line, read_question
 from storychat.answer import opinion
 from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Reviewed, Timings, Token, final
@@ -122,12 +123,33 @@ class Pipeline:
         return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.embedder)
 
     def ask(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Iterator[Event]:
-        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache.
+        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache. ``scope``: the
+        filters a face set; search, the gate, the context and the checks see only the stories it keeps.
 
         A list question (``analysis/lists.py``) is answered by code first: its exact list (or, when it also asks
         about a topic, the items its fields keep, ranked by the topic), then the model's summary."""
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask(question, kept, history, label))
+
+    def _within(
+        self, question: str, scope: Scope, stories: Sequence[Story], collection: str,
+        answer: Callable[[Sequence[Story], str], Iterator[Event]],
+    ) -> Iterator[Event]:
+        """The events of ``answer`` over the stories ``scope`` keeps, its answer carrying the scope. A scope that
+        keeps nothing is said to, without the model."""
+        if not scope:
+            yield from answer(stories, collection)
+            return
+        scoped = scope.within(stories)
+        if not scoped.stories:
+            self._validate(question)
+            yield Done(self._nothing_in_scope(scoped))
+            return
+        yield from _amend(answer(scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
+
+    def _ask(self, question: str, stories: Sequence[Story], history: Sequence[Message], collection: str) -> Iterator[Event]:
         named = read_question(self._validate(question), stories)
         listing = named.listing(stories, self._ranked)
         if listing:
@@ -148,18 +170,22 @@ class Pipeline:
         yield from self._reviewed(answered, request, stories, collection)
 
     def answer(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Answer:
         """``ask``, run to the end."""
-        return final(self.ask(question, stories, history, collection))
+        return final(self.ask(question, stories, history, collection, scope))
 
-    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "") -> Iterator[Event]:
-        """Answer ``question`` after reading every story: one pass per shard lists the stories the
+    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "", scope: Scope = Scope()) -> Iterator[Event]:
+        """Answer ``question`` after reading every story ``scope`` keeps: one pass per shard lists the stories the
         question is about (ids or none, by grammar), then the answer is written from all they cited.
 
         Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
         question needs no reading: code lists its stories exactly.
         """
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask_exhaustive(question, kept, label))
+
+    def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         started = time.perf_counter()
         question = self._validate(question)
         listing = read_question(question, stories).listing(stories)
@@ -195,8 +221,9 @@ class Pipeline:
         stories = [s for s in stories if not s.is_note]
         return self._sharder.split(stories, collection, self.fit(stories).budget, self._builder.story_tokens)
 
-    def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
-        """Have the model summarise a set that code computed (a quick action).
+    def summarise(self, instruction: str, stories: Sequence[Story], scoped: Scoped | None = None) -> Iterator[Event]:
+        """Have the model summarise a set that code computed (a quick action); ``scoped``: the filtered stories
+        it was computed from, which the answer names.
 
         No relevance gate: the set is the evidence. Its first stories are the
         focus, and the answer must open with the id of one of them. The set is not
@@ -209,7 +236,7 @@ class Pipeline:
         request = self._request(instruction, context, list(context.stories))
         for event in self._generate(request, stories, "", started, []):
             if isinstance(event, Done):
-                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction)))
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction), scope=scoped))
             yield event
 
     def list_answer(self, listing: Listing) -> Iterator[Event]:
@@ -241,9 +268,10 @@ class Pipeline:
         addressed = addressing(question, hits) if self.embedder and not follow_up else None
         return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), addressed=addressed)
 
-    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
-        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
-        return self._searcher.search(query, stories, k)
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None, scope: Scope = Scope()) -> list[Hit]:
+        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first;
+        with ``scope``, only of those it keeps."""
+        return self._searcher.search(query, scope.apply(stories), k)
 
     def fit(self, stories: Sequence[Story]) -> Fit:
         """How many model tokens the stories take in the prompt, against the room there is for them."""
@@ -378,6 +406,16 @@ class Pipeline:
             reading=reading,
         )
 
+    def _nothing_in_scope(self, scoped: Scoped) -> Answer:
+        return Answer(
+            answer=scoped.nothing_line(),
+            refused=True,
+            citations=[],
+            context=Coverage(0, 0, 0, self.engine.context_length, "full"),
+            timings=Timings(0, 0, 0, 0, 0, "none"),
+            scope=scoped,
+        )
+
     def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
         """The messages and citation grammar for ``question``; ``ranked``: stories best match first."""
         messages = [
@@ -476,9 +514,9 @@ def meaning_sentence(embedder: Embedder | None) -> str:
 
 
 def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:
-    """The events, with the answer of their Done changed."""
+    """The events, with the answer of their Done, and of each Reviewed after it, changed."""
     for event in events:
-        yield Done(change(event.answer)) if isinstance(event, Done) else event
+        yield type(event)(change(event.answer)) if isinstance(event, (Done, Reviewed)) else event
 
 
 def _incomplete(named: Named, question: str, answer: Answer) -> str:

@@ -114,6 +114,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
         page = [*view, *targets[1:], tabs]
         demo.load(restore, None, page, api_visibility="private")
         collection.change(choose, [collection, conversation], page, api_visibility="private")
+        for event in (demo.load, collection.change):
+            event(chat.filter_row, [collection, *chat_ui.filters], chat_ui.filters, api_visibility="private")
         history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private")
         history_ui.new_chat.click(new_chat, None, view, api_visibility="private")
         chat_ui.chatbot.clear(new_chat, None, view, api_visibility="private")
