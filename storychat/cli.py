@@ -231,6 +231,9 @@ def print_answer(answer: Answer, as_json: bool) -> None:
         print(f"  {sentence}")
     if shown.gap:
         print(shown.gap)
+    for note in (shown.incomplete, shown.looped):
+        if note:
+            print(note)
     for cite in shown.citations:
         print(f"  {cite.line()}", *(f"\n      {detail}" for detail in cite.details), sep="")
     if shown.closest:

@@ -154,16 +154,17 @@ def field_values(stories: Sequence[Story]) -> dict[str, list[tuple[str, int]]]:
     """For each text field the collection holds, its values as the items spell them and how many items have
     each, the most used first: what a filter row offers. A field no item has is left out."""
     found: dict[str, list[tuple[str, int]]] = {}
+    items = [s for s in stories if not s.is_note]
     for name, read in _TEXT_FIELDS.items():
         normalise = _NORMALISE.get(name, _plain)
+        keys: dict[str, str] = {}  # each spelling normalised once: a collection repeats few values many times
         counts: Counter[str] = Counter()
         spelled: dict[str, str] = {}
-        for story in stories:
-            if story.is_note:
-                continue
-            for value in {normalise(v): v.strip() for v in read(story) if v and v.strip()}.items():
-                counts[value[0]] += 1
-                spelled.setdefault(value[0], value[1])
+        for story in items:
+            for key in {keys.get(v) or keys.setdefault(v, normalise(v)) for v in read(story) if v and not v.isspace()}:
+                counts[key] += 1
+        for value, key in keys.items():
+            spelled.setdefault(key, value.strip())
         if counts:
             found[name] = [(spelled[key], n) for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return found

@@ -59,6 +59,8 @@ class Answer:
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
+    incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
+    looped: bool = False  # the model repeated itself and was stopped there; the answer is what came before
     scope: Scoped | None = None  # the filters the question was asked within, and the stories they kept
     opinions: tuple[SecondOpinion, ...] = ()  # the model's second opinion on sentences the code marked ≈ or partly
 
@@ -99,6 +101,8 @@ class Answer:
             "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
             "hint": self.hint,
             "listing": listing_json(self.listing) if self.listing else None,
+            "incomplete": self.incomplete,
+            "looped": self.looped,
             "scope": self.scope.to_record() if self.scope else None,
         }
 
@@ -114,7 +118,10 @@ def _sentence_json(s: Sentence, opinion: SecondOpinion | None) -> dict:
 
 
 def listing_json(listing: Listing) -> dict:
-    return {"field": listing.field, "value": listing.value, "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories]}
+    return {
+        "scope": listing.scope.to_record(), "topic": listing.topic, "exact": listing.exact, "kept": listing.kept,
+        "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories],
+    }
 
 
 CLOSEST_FIELDS = ("id", "source", "line", "text")

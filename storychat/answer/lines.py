@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storychat.answer.exhaustive import LOOPED
 from storychat.answer.opinion import AGREES
 from storychat.answer.support import PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 
@@ -40,6 +41,8 @@ class Lines:
 
     listing: str  # a list question's: "5 stories have the role line manager", computed by code; ""
     listed: tuple[Item, ...]  # and the stories of that exact list
+    incomplete: str  # an answer listing stories that retrieval found: "This list … may be incomplete: …"; ""
+    looped: str  # the model repeated itself and was stopped: LOOPED; ""
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
@@ -62,6 +65,8 @@ def lines(record: dict) -> Lines:
     return Lines(
         listing=listing,
         listed=listed,
+        incomplete=record.get("incomplete", ""),  # a record kept before issue 32 has neither
+        looped=LOOPED if record.get("looped") else "",
         answer=record["answer"],
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
@@ -76,8 +81,11 @@ def lines(record: dict) -> Lines:
 
 
 def listing_lines(listing: dict) -> tuple[str, tuple[Item, ...]]:
-    """A list question's exact list (``Answer.to_json()["listing"]``): its headline, and its stories."""
-    return f"Computed by code: {listing['line']}", tuple(_story(s) for s in listing["stories"])
+    """A list question's list (``Answer.to_json()["listing"]``): its headline, and its stories. An exact list is
+    marked as computed; a mixed question's line says itself which part was exact and which was ranked."""
+    # A listing kept before mixed questions has no "exact": it was exact.
+    headline = f"Computed by code: {listing['line']}" if listing.get("exact", True) else listing["line"]
+    return headline, tuple(_story(s) for s in listing["stories"])
 
 
 def _story(record: dict) -> Item:

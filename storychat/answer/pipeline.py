@@ -12,13 +12,13 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
 from storychat.analysis.filters import Scope, Scoped
-from storychat.analysis.lists import Listing, asked_list
+from storychat.analysis.lists import Listing, Named, incomplete_line, read_question
 from storychat.answer import opinion
 from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Reviewed, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, fill_order
-from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
+from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, loop_start, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
 from storychat.answer.opinion import SecondOpinion
@@ -73,6 +73,17 @@ class Request:
     addressed: tuple[str, ...] | None = None  # ids of the stories that address the question; None: not judged
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """One generation: its text, usage (None when it was stopped), when its first token came, and whether it was
+    stopped because it repeated itself."""
+
+    text: str
+    usage: Usage | None
+    first_token_at: float | None
+    looped: bool = False
+
+
 class Pipeline:
     def __init__(
         self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions(),
@@ -118,7 +129,8 @@ class Pipeline:
         """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache. ``scope``: the
         filters a face set; search, the gate, the context and the checks see only the stories it keeps.
 
-        A list question (``analysis/lists.py``) is answered by code first: its exact list, then the model's summary."""
+        A list question (``analysis/lists.py``) is answered by code first: its exact list (or, when it also asks
+        about a topic, the items its fields keep, ranked by the topic), then the model's summary."""
         return self._within(question, scope, stories, collection, lambda kept, label: self._ask(question, kept, history, label))
 
     def _within(
@@ -138,7 +150,8 @@ class Pipeline:
         yield from _amend(answer(scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
 
     def _ask(self, question: str, stories: Sequence[Story], history: Sequence[Message], collection: str) -> Iterator[Event]:
-        listing = asked_list(self._validate(question), stories)
+        named = read_question(self._validate(question), stories)
+        listing = named.listing(stories, self._ranked)
         if listing:
             yield from self.list_answer(listing)
             return
@@ -152,7 +165,8 @@ class Pipeline:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        answered = _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
+        answered = self._generate(request, stories, collection, started, hits, missing)
+        answered = _amend(answered, lambda a: replace(a, hint=hint, incomplete=_incomplete(named, request.question, a)))
         yield from self._reviewed(answered, request, stories, collection)
 
     def answer(
@@ -174,22 +188,24 @@ class Pipeline:
     def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         started = time.perf_counter()
         question = self._validate(question)
-        listing = asked_list(question, stories)
+        listing = read_question(question, stories).listing(stories)
         if listing:
             yield from self.list_answer(listing)
             return
         shards = self.shards(stories, collection)
         cited: list[Story] = []
         usages: list[Usage] = []
+        looped = 0
         for shard in shards:
             yield Progress(f"pass {shard.index + 1} of {len(shards)}: {len(cited)} stories cited so far")
-            found, usage = yield from self._cited_by(question, shard, collection)
+            found, streamed = yield from self._cited_by(question, shard, collection)
             cited += found
-            usages += [usage] if usage else []
+            usages += [streamed.usage] if streamed.usage else []
+            looped += streamed.looped
         reading = Reading(
             sum(len(s.stories) for s in shards), len(shards), len(cited),
             pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
-            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited),
+            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited), looped=looped,
         )
         if not cited:
             yield Done(self._nothing_cited(question, stories, reading, started))
@@ -224,9 +240,17 @@ class Pipeline:
             yield event
 
     def list_answer(self, listing: Listing) -> Iterator[Event]:
-        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary."""
+        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary.
+        An empty list needs no summary."""
         yield Listed(listing)
+        if not listing.stories:
+            nothing = Coverage(0, listing.kept, 0, self.engine.context_length, "listed")
+            yield Done(Answer("", False, [], nothing, Timings(0, 0, 0, 0, 0, "none"), listing=listing))
+            return
         yield from _amend(self.summarise(listing.instruction(), listing.stories), lambda a: replace(a, listing=listing))
+
+    def _ranked(self, topic: str, stories: Sequence[Story]) -> list[Story]:
+        return [h.story for h in self.search(topic, stories)]
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
@@ -263,18 +287,19 @@ class Pipeline:
             stage or f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
-        raw, usage, first_token_at = yield from self._stream(request.messages, request.grammar, collection)
-        timings = _timings(started, first_token_at, [usage])
-        yield Done(self._check(raw, request, stories, timings, hits, missing))
+        streamed = yield from self._stream(request.messages, request.grammar, collection)
+        timings = _timings(started, streamed.first_token_at, [streamed.usage])
+        yield Done(replace(self._check(streamed.text, request, stories, timings, hits, missing), looped=streamed.looped))
 
     def _stream(
         self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True,
         max_tokens: int | None = None, temperature: float | None = None,
-    ):
-        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time).
+    ) -> Iterator[Token]:
+        """Generate one answer, yielding its Tokens when ``shown``; returns it as ``Streamed``. A generation that
+        repeats itself (``loop_start``) is stopped there, and keeps what it wrote before the repetition.
         ``max_tokens`` and ``temperature``: the answer options' when None."""
         pieces: list[str] = []
-        first_token_at = None
+        first_token_at, cut = None, None
         stream = self.engine.stream_chat(
             messages,
             max_tokens=self.options.max_tokens if max_tokens is None else max_tokens,
@@ -288,9 +313,13 @@ class Pipeline:
                 pieces.append(piece)
                 if shown:
                     yield Token(piece)
+                cut = loop_start("".join(pieces))
+                if cut is not None:
+                    break
         finally:
             stream.close()  # a stopped answer frees the engine at once
-        return "".join(pieces).strip(), stream.usage, first_token_at
+        text = "".join(pieces)
+        return Streamed(text[:cut].strip(), stream.usage, first_token_at, cut is not None)
 
     def _reviewed(self, events: Iterator[Event], request: Request, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         """An answer's events and, when the second opinion is on, a Reviewed after each sentence the model then
@@ -314,10 +343,10 @@ class Pipeline:
             sentence = answer.support.sentences[index]
             asked = Message("user", opinion.prompt(sentence.text, [known[i] for i in sentence.against if i in known]))
             started = time.perf_counter()
-            reply, usage, _ = yield from self._stream(
+            reply = yield from self._stream(
                 [system, asked], opinion.GRAMMAR, collection, shown=False, max_tokens=opinion.REPLY_TOKENS, temperature=0.0,
             )
-            said = opinion.verdict(reply)
+            said, usage = opinion.verdict(reply.text), reply.usage
             if said and usage:
                 seconds = round(time.perf_counter() - started, 3)
                 opinions.append(SecondOpinion(index, said, usage.prompt_tokens, usage.prompt_evaluated, seconds))
@@ -334,8 +363,8 @@ class Pipeline:
         messages = [Message("system", context.system), Message("user", map_question(question))]
         candidates = [h.story for h in self.search(question, shard.stories)] if self.embedder else shard.stories
         grammar = id_list_grammar([s.id for s in candidates])
-        raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
-        return cited_in(raw, shard.stories), usage
+        streamed = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
+        return cited_in(streamed.text, shard.stories), streamed
 
     def _reduce(
         self, question: str, cited: list[Story], stories: Sequence[Story], reading: Reading, started: float
@@ -349,20 +378,21 @@ class Pipeline:
             yield from _amend(self._generate(request, stories, "", started, hits, stage=stage), lambda a: _read_all(a, reading))
             return
         rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
-        texts, usages, first_token_at = [], [], None
+        texts, usages, first_token_at, looped = [], [], None, False
         for part in rounds:
             yield Progress(f"answer round {part.index + 1} of {len(rounds)}: the cited stories do not fit one context")
             context = self._builder.build(part.stories, question, (), self.search(question, part.stories))
             request = self._request(question, context, fill_order(context.stories, context.hits))
-            text, usage, first = yield from self._stream(request.messages, request.grammar, "")
+            streamed = yield from self._stream(request.messages, request.grammar, "")
             yield Token("\n\n")
-            texts.append(text)
-            usages.append(usage)
-            first_token_at = first_token_at or first
+            texts.append(streamed.text)
+            looped = looped or streamed.looped
+            usages.append(streamed.usage)
+            first_token_at = first_token_at or streamed.first_token_at
         coverage = Coverage(len(cited), len(cited), max((u.prompt_tokens for u in usages if u), default=0), self.engine.context_length, "")
         whole = Request(question, Context(cited, "", [], 0, coverage, hits), [], None)
         answer = self._check("\n\n".join(texts), whole, stories, _timings(started, first_token_at, usages), hits, None)
-        yield Done(_read_all(answer, replace(reading, rounds=len(rounds))))
+        yield Done(replace(_read_all(answer, replace(reading, rounds=len(rounds))), looped=looped))
 
     def _nothing_cited(self, question: str, stories: Sequence[Story], reading: Reading, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
@@ -487,6 +517,13 @@ def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Itera
     """The events, with the answer of their Done, and of each Reviewed after it, changed."""
     for event in events:
         yield type(event)(change(event.answer)) if isinstance(event, (Done, Reviewed)) else event
+
+
+def _incomplete(named: Named, question: str, answer: Answer) -> str:
+    """What an answer that lists stories found by retrieval says of its list: it may be incomplete, and the exact
+    list its field words name, else *Read everything*, gives all of them. "" for an answer that lists none."""
+    lists = named.asks_for_list and (asks_for_everything(question) or len(answer.evidence) > 1)
+    return incomplete_line(named.scope) if lists and not answer.refused else ""
 
 
 def _read_all(answer: Answer, reading: Reading) -> Answer:

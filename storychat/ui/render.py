@@ -122,7 +122,7 @@ def answer_messages(record: dict) -> list[dict]:
     if shown.listing and not shown.answer:
         text = NO_SUMMARY
     messages = listing_messages(record.get("listing")) + [
-        {"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}
+        {"role": "assistant", "content": text + "".join(f"\n\n{escape(line)}" for line in (shown.gap, shown.incomplete, shown.looped) if line)}
     ]
     if shown.citations:
         messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.citations)), "metadata": {"title": shown.evidence}})
