@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from storychat.config import OPTIONS, Settings, add_options, check_exposure
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD
+from storychat.analysis.filters import parse_scope
 from storychat.stories import Story
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
         "--exhaustive", action="store_true",
         help="read every story, one pass per context-sized shard, then answer from those cited (for complete lists; slower)",
     )
+    add_filter(ask, "answer only from the items that pass")
     add_options(ask, "model", "answer", "library")
     ask.set_defaults(run=run_ask)
 
@@ -70,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
         "--changed-since", metavar="DATE",
         help="only what was added, changed or removed since DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM in UTC), with what changed",
     )
+    add_filter(listing, "list only the items that pass")
     listing.add_argument("--json", action="store_true")
     add_options(listing, "library")
     listing.set_defaults(run=run_stories)
@@ -143,6 +146,15 @@ def add_story_source(parser: argparse.ArgumentParser, stories_help: str, collect
     parser.add_argument("--collection", metavar="NAME", help=collection_help)
 
 
+def add_filter(parser: argparse.ArgumentParser, what: str) -> None:
+    """--filter FIELD=VALUE (repeatable): the scope every face spells the same way (``analysis/filters.py``)."""
+    parser.add_argument(
+        "--filter", action="append", default=[], metavar="FIELD=VALUE", dest="filters",
+        help=f"{what} (repeatable, all must pass): status=Open, label=payments, sprint=..., type=Bug, component=..., "
+        "epic=..., role=..., points>=8, points=3..8, created>=2024-03-01",
+    )
+
+
 def run_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_namespace(args)
     warning = check_exposure(settings)  # before the model and the UI load: fail fast
@@ -173,14 +185,15 @@ def load_stories(args: argparse.Namespace, settings: Settings) -> list[Story]:
 
 def run_ask(args: argparse.Namespace) -> int:
     from storychat import runtime
-    from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
+    from storychat.answer.answer import Done, Listed, Progress, Reviewed, Token, listing_json
     from storychat.answer.lines import listing_lines
 
     settings = Settings.from_namespace(args)
+    scope = parse_scope(args.filters)  # a bad filter fails before the model loads
     stories = load_stories(args, settings)
     pipeline = runtime.make_pipeline(settings, runtime.load_engine(settings))
     ask = pipeline.ask_exhaustive if args.exhaustive else pipeline.ask
-    for event in ask(args.question, stories, collection=cache_label(args)):
+    for event in ask(args.question, stories, collection=cache_label(args), scope=scope):
         if isinstance(event, Progress):
             runtime.log(event.message)
         elif isinstance(event, Listed) and not args.json:
@@ -188,8 +201,9 @@ def run_ask(args: argparse.Namespace) -> int:
             print("\n".join([headline, *(f"  {story.line()}" for story in listed), ""]), flush=True)
         elif isinstance(event, Token) and not args.json:
             print(event.text, end="", flush=True)
-        elif isinstance(event, Done):
-            print_answer(event.answer, args.json)
+        elif isinstance(event, (Done, Reviewed)):
+            answer = event.answer  # printed once the model's second opinions, if any, are in
+    print_answer(answer, args.json)
     return 0
 
 
@@ -209,12 +223,17 @@ def print_answer(answer: Answer, as_json: bool) -> None:
     print()
     if shown.doubt:
         print(f"\n{shown.doubt}" + (f"\n{shown.answer}" if shown.withheld else ""))
+    elif not record["raw"]:  # no model call (the gate, or filters that keep nothing): nothing was streamed
+        print(shown.answer)
     elif shown.answer != record["raw"]:
         print(f"\n[shown without its repeated sentences and empty openers]\n{shown.answer}")
     for sentence in shown.marked:
         print(f"  {sentence}")
     if shown.gap:
         print(shown.gap)
+    for note in (shown.incomplete, shown.looped):
+        if note:
+            print(note)
     for cite in shown.citations:
         print(f"  {cite.line()}", *(f"\n      {detail}" for detail in cite.details), sep="")
     if shown.closest:
@@ -254,13 +273,14 @@ def run_stories(args: argparse.Namespace) -> int:
 
     from storychat import runtime
 
+    scope = parse_scope(args.filters)
     library = runtime.open_library(Settings.from_namespace(args))
     if args.collection not in {c.name for c in library.collections()}:
         raise CommandError(f"no collection named {args.collection!r}; import stories first")
     if args.changed_since:
         from storychat.stories.changes import since_time
 
-        changes = library.changed_since(args.collection, since_time(args.changed_since))
+        changes = [c for c in library.changed_since(args.collection, since_time(args.changed_since)) if scope.passes(c.story)]
         if args.json:
             print(json.dumps([asdict(c) for c in changes], ensure_ascii=False, indent=2))
         else:
@@ -268,12 +288,16 @@ def run_stories(args: argparse.Namespace) -> int:
             for change in changes:
                 print("\n".join(change.lines()))
         return 0
-    stories = library.stories(args.collection)
+    scoped = scope.within(library.stories(args.collection))
     if args.json:
-        print(json.dumps([s.to_record() for s in stories], ensure_ascii=False, indent=2))
-    else:
-        for s in stories:
-            print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.text}")
+        print(json.dumps([s.to_record() for s in scoped.stories], ensure_ascii=False, indent=2))
+        return 0
+    if scoped.scope:
+        print(scoped.line() if scoped.stories else scoped.nothing_line())
+    for s in scoped.stories:
+        print(f"[{s.id}] {'(note) ' if s.is_note else ''}{s.title or s.text}")
+        if s.fields.shown():
+            print("  " + " · ".join(f"{name}: {value}" for name, value in s.fields.shown().items()))
     return 0
 
 

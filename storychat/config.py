@@ -95,6 +95,10 @@ OPTIONS: tuple[Option, ...] = (
            "which earlier turns of a chat the model reads with the next question: auto (the answer profile's: nothing, "
            "measured in docs/evaluation.md), all, previous-question, cited-ids, on-follow-up or nothing",
            "answer", default="auto", metavar="POLICY"),
+    Option(("--second-opinion",), "second_opinion",
+           "after an answer, the model judges up to 4 sentences the code marked ≈ or partly supported (yes or no, "
+           "shown beside the code's mark, never a ✓): auto (on for the open answer profile, off for tiny), on or off",
+           "answer", default="auto", metavar="auto|on|off"),
     Option(("--max-question-chars",), "max_question_chars", "longest question accepted", "answer", int, 4000, "N"),
     # library
     Option(("--data-dir",), "data_dir", "where the story library lives (default: the per-user data folder)", "library", metavar="DIR"),
@@ -151,6 +155,7 @@ class Settings:
     prompt_template: str | None = None
     answer_profile: str = "auto"
     chat_history: str = "auto"
+    second_opinion: str = "auto"
     max_question_chars: int = 4000
     # library
     data_dir: str | None = None

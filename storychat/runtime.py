@@ -116,6 +116,7 @@ def make_pipeline(settings: Settings, engine: Engine) -> Pipeline:
         max_question_chars=settings.max_question_chars,
         profile=settings.answer_profile,
         history=chat_history(settings.chat_history),
+        second_opinion=settings.second_opinion,
     )
     return Pipeline(engine, template, options, Sharder(data_dir(settings) / "shard-layouts.json"), embedder(settings))
 

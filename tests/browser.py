@@ -116,11 +116,12 @@ def wait_until(condition, timeout_s: float = ANSWER_TIMEOUT_S, step_ms: int = 10
     raise AssertionError(f"timed out after {timeout_s}s waiting for {condition.__name__}")
 
 
-def upload_leave(tab) -> None:
-    """leave.csv into the current collection (a test before may have imported it already)."""
+def upload_leave(tab, name: str = "leave.csv", stories: int = 30) -> None:
+    """A leave backlog of tests/data (leave.csv's 30 stories) into the current collection (a test before may have
+    imported it already)."""
     on_tab(tab, "Stories")
-    tab.locator("#upload input[type=file]").set_input_files(str(DATA / "leave.csv"))
-    tab.locator("#report").get_by_text(re.compile(r"^(Added 30 stories|Updated)")).wait_for(timeout=60_000)
+    tab.locator("#upload input[type=file]").set_input_files(str(DATA / name))
+    tab.locator("#report").get_by_text(re.compile(rf"^(Added {stories} stories|Updated)")).wait_for(timeout=60_000)
     on_tab(tab, "Chat")
 
 

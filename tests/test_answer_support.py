@@ -192,3 +192,12 @@ def test_the_markdown_transcript_says_what_the_chat_says(fake_engine, reply):
     else:
         assert "- ✓ [paste-10] " in text and "guess a password. (paste:10)\n" in text and "books. (paste:9)\n" in text
         assert f"- ⚠ unsupported: no story it cites says customer, follow; it misquotes [paste-9]: {INVENTED}" in text
+
+
+def test_an_answer_whose_supported_sentence_is_a_claim_of_absence_checked_against_every_story_has_no_doubt(fake_engine):
+    """The claim backs no citation's ✓ (its story does not say it), yet it is a supported sentence: no warning."""
+    a = answer(fake_engine, "[paste-3] No, no story says that customers pay with PayPal.", "Can customers pay with PayPal?")
+    [sentence] = a.support.sentences
+    assert sentence.verdict == SUPPORTED and sentence.judgement.note == "checked: no story mentions customers pay with PayPal"
+    assert not a.citations[0].verified and a.doubt == ""
+    assert "This answer" not in " ".join(m["content"] for m in answer_messages(a.to_json()))

@@ -140,6 +140,8 @@ def test_the_mcp_tools_take_typed_arguments_and_declare_object_results(app):
     tools = listed_tools(url)
     assert set(tools) == {"ask_stories", "search_stories", "changed_stories"}
     assert tools["ask_stories"].inputSchema["properties"]["exhaustive"]["type"] == "boolean"
+    for name in ("ask_stories", "search_stories"):
+        assert {"type": "array", "items": {"type": "string"}} in tools[name].inputSchema["properties"]["filters"]["oneOf"]
     assert {tool.outputSchema["type"] for tool in tools.values()} == {"object"}
 
 
@@ -205,3 +207,56 @@ def test_a_reupload_returns_the_change_report_and_changed_stories_lists_what_it_
     assert "this year, so that I know" in changes[0]["previous"]["text"] and changes[0]["what_changed"][0].startswith("text: was “")
     with pytest.raises(Exception, match="YYYY-MM-DD"):
         client.predict("leave-api", "soon", api_name="/changed_stories")
+
+
+# --- filters (issue 32) --------------------------------------------------------------------
+
+JIRA = DATA / "jira-all-fields.csv"  # BILL-41 In Progress, 42 Done, 43 and 44 To Do
+TO_DO = ["status=To Do"]
+REMINDER = "When do customers get a reminder about an overdue invoice?"
+
+
+@pytest.fixture(scope="module")
+def bill(app):
+    """The Jira export with every field, uploaded as collection "bill"; its To Do items."""
+    url, _ = app
+    Client(url, verbose=False).predict([handle_file(str(JIRA))], "bill", api_name="/upload_stories")
+    return [s for s in read_file(JIRA).stories if s.fields.status == "To Do"]
+
+
+def test_search_stories_with_filters_finds_only_the_items_they_keep(app, bill):
+    url, _ = app
+    client = Client(url, verbose=False)
+    assert {hit["id"] for hit in client.predict("invoice", "bill", TO_DO, api_name="/search_stories")} == {"BILL-43", "BILL-44"}
+    assert {hit["id"] for hit in client.predict("invoice", "bill", api_name="/search_stories")} >= {"BILL-41", "BILL-42"}
+
+
+def test_ask_stories_with_filters_answers_from_the_items_they_keep_and_names_them(app, bill):
+    url, _ = app
+    payload = Client(url, verbose=False).predict(REMINDER, "bill", False, TO_DO, api_name="/ask_stories")
+    assert_contract(payload, bill)
+    assert payload["scope"] == {"filters": ["status=To Do"], "kept": 2, "total": 4, "line": "2 of 4 stories: status To Do"}
+    assert {c["id"] for c in payload["citations"] if c["valid"]} <= {"BILL-43", "BILL-44"}
+
+
+def test_filters_that_keep_nothing_are_answered_so_without_the_model(app, bill):
+    url, _ = app
+    payload = Client(url, verbose=False).predict("Anything open?", "bill", False, ["status=Open", "label=payments"], api_name="/ask_stories")
+    assert payload["answer"] == "No story has status Open and label payments; 4 stories in the collection."
+    assert payload["refused"] and payload["timings"]["completion_tokens"] == 0 and payload["scope"]["kept"] == 0
+
+
+def test_the_mcp_tools_take_filters_and_a_bad_one_is_an_error_that_says_how_to_write_it(app, bill):
+    url, _ = app
+    results = called_tools(url, {
+        "ask_stories": {"question": REMINDER, "collection": "bill", "filters": TO_DO},
+        "search_stories": {"query": "invoice", "collection": "bill", "filters": TO_DO},
+    })
+    assert not any(result.isError for result in results.values()), results
+    assert_contract(results["ask_stories"].structuredContent, bill)
+    assert results["ask_stories"].structuredContent["scope"]["line"] == "2 of 4 stories: status To Do"
+    assert {hit["id"] for hit in results["search_stories"].structuredContent["result"]} == {"BILL-43", "BILL-44"}
+    wrong = called_tools(url, {"search_stories": {"query": "invoice", "collection": "bill", "filters": ["colour=red"]}})["search_stories"]
+    assert wrong.isError and "Unknown filter field 'colour'. Use one of: type, status," in wrong.content[0].text
+    with pytest.raises(Exception, match="Write a filter as field=value"):
+        Client(url, verbose=False).predict("invoice", "bill", ["status Open"], api_name="/search_stories")

@@ -11,9 +11,10 @@ import pytest
 
 from storychat.stories.formats import read_file
 from storychat.stories.library import Library
+from storychat.ui.library import TABLE_HEADERS
 from tests.browser import (
     ANSWER_TIMEOUT_S, BROKEN_WORDS, PASSWORD, USER, ask, coverage, last_bot_text, log_in, new_chat, on_tab, paste, quick_action,
-    wait_until,
+    upload_leave, wait_until,
 )
 from tests.helpers import DATA, ROOT, week_later
 from tests.serving import running_app
@@ -313,7 +314,7 @@ def test_text_is_escaped_once_wraps_between_words_and_the_stories_table_shows_ev
         return Object.fromEntries([...document.querySelectorAll('#stories th')]
             .map(th => [th.innerText.trim(), th.getBoundingClientRect().right - box.right]));
     }""")
-    assert all(edges[name] <= 1 for name in ("benefit", "epic", "source")), edges
+    assert set(edges) == set(TABLE_HEADERS) and all(edge <= 1 for edge in edges.values()), edges
     on_tab(page, "Chat")
     wait_until(lambda: coverage(page) != before)  # the model's summary is done: the next test starts on an idle model
 
@@ -438,4 +439,24 @@ def test_a_week_later_export_uploaded_again_updates_in_place_and_the_button_remo
     listed = chat.inner_text()
     assert "changed [HR-102]" in listed and "added [HR-131]" in listed and "removed [HR-130]" in listed
     wait_until(lambda: coverage(tab).startswith("Context:"))  # the model's checked summary is done
+    tab.close()
+
+
+def test_a_claim_of_absence_is_shown_checked_against_every_story(chromium, app):
+    """Issue 33's done-when. Asked whether any story says so, the bundled model answers "[HR-104] No, no story
+    says that managers approve leave requests in Slack.": code checks that against all 30 stories and marks it ✓."""
+    tab = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    log_in(tab, app[0], PASSWORD)
+    new_chat(tab, "leave-absence")
+    upload_leave(tab)
+    ask(tab, "Does any story say managers approve leave requests in Slack?")
+    wait_until(lambda: coverage(tab).startswith("Context:"))
+    checked = tab.locator("#chat .sentence-checked")
+    assert checked.count() == 1
+    shown = checked.first.inner_text()
+    assert shown.startswith("✓ [HR-104] No, no story says that managers approve leave requests in Slack."), shown
+    assert shown.endswith("(checked: no story mentions managers approve leave requests in Slack)"), shown
+    assert checked.first.get_attribute("title") == "supported: checked: no story mentions managers approve leave requests in Slack"
+    chat = tab.locator("#chat").inner_text()
+    assert "has no sentence that the stories it cites support" not in chat and "⚠ [HR-104]" in chat  # HR-104 does not say it
     tab.close()

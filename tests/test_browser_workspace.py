@@ -198,7 +198,8 @@ def test_a_notes_only_collection_says_what_it_holds_and_lists_its_notes(chromium
     tab.locator("#paste textarea").fill("\n".join(f"Quarterly numbers {i} look fine to me" for i in range(40)))
     tab.locator("#add").click()
     tab.locator("#report").get_by_text("Added 0 stories to junk; 0 skipped as duplicates; 40 kept as notes").wait_for(timeout=60_000)
-    summary = tab.locator("#summary").inner_text()
+    # The summary comes in an event after the import's rows and report.
+    summary = wait_until(lambda: (text := tab.locator("#summary").inner_text()).startswith("Collection junk holds no") and text, timeout_s=30)
     assert summary.startswith("Collection junk holds no stories, only 40 notes") and "empty" not in summary, summary
     tab.get_by_text("Notes: lines that are not stories").click()
     tab.locator("#notes").get_by_text("Quarterly numbers 39 look fine to me").wait_for(state="visible", timeout=10_000)

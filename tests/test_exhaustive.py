@@ -247,3 +247,37 @@ def test_a_story_changed_in_place_by_a_reimport_changes_only_its_own_shard(fake_
     after = p.shards(library.stories("office"), "office")
     differ = [i for i, (a, b) in enumerate(zip(before, after)) if a.stories != b.stories]
     assert differ == [2] and len(after) == len(before)
+
+
+def test_a_pass_that_repeats_itself_stops_says_so_and_keeps_what_it_cited_before_the_loop(fake_engine):
+    def looping(messages: list[Message]) -> str:
+        if messages[-1].content.startswith("List the id of every story"):
+            ids = [i for i in in_prompt(messages) if i in INVOICES]
+            return ", ".join(f"[{i}]" for i in ids[:2] * 40) if ids else "none"  # the same two ids, over and over
+        return embedder()(messages)
+
+    p = pipeline(fake_engine, looping)
+    p = p.with_options(max_tokens=400)
+    answer = final(p.ask_exhaustive(QUESTION, STORIES))
+    shards = p.shards(STORIES)
+    looping_shards = [s for s in shards if any(x.id in INVOICES for x in s.stories)]
+    kept = [i for s in looping_shards for i in [x.id for x in s.stories if x.id in INVOICES][:2]]
+    assert list(answer.reading.ids) == kept  # the ids before the loop, each once
+    assert answer.reading.looped == len(looping_shards) > 0
+    assert f"{answer.reading.looped} passes repeated themselves and stopped early" in answer.reading.line()
+
+
+def test_an_answer_that_repeats_a_sentence_is_cut_before_the_repetition_and_says_so(fake_engine):
+    fake_engine.reply = "[S-10] The invoice 10 is filed. " + "[S-10] The invoice 10 is filed so audit passes. " * 30
+    answer = Pipeline(fake_engine, options=AnswerOptions(max_tokens=400)).answer("Is invoice 10 filed?", STORIES)
+    assert answer.looped and answer.raw == "[S-10] The invoice 10 is filed. [S-10] The invoice 10 is filed so audit passes."
+    record = answer.to_json()
+    assert record["looped"] and "repeated itself" in answer_messages(record)[0]["content"]
+    assert len(fake_engine.tokenize(fake_engine.reply)) > 300  # it stopped long before the cap
+
+
+def test_a_pass_that_lists_its_ids_once_is_no_loop():
+    from storychat.answer.exhaustive import loop_start
+
+    assert loop_start("[S-1], [S-2], [S-3]") is None and loop_start("Managers approve. Employees ask. Managers approve.") is None
+    assert loop_start("[A], [B], [A], [B], [A]") == len("[A], [B], ")

@@ -57,8 +57,9 @@ def test_the_tiny_grammar_offers_only_the_best_match(fake_engine):
 def test_the_bundled_model_reads_as_tiny_and_the_report_says_so(engine):
     assert 100e6 < engine.info().parameters < 200e6
     pipeline = Pipeline(engine, options=AnswerOptions(max_tokens=24))
-    assert pipeline.profile.name == TINY
-    assert pipeline.report()[-2].startswith("Answer profile: tiny (auto: 135M parameters")
+    assert pipeline.profile.name == TINY and not pipeline.second_opinion
+    assert pipeline.report()[-3].startswith("Answer profile: tiny (auto: 135M parameters")
+    assert pipeline.report()[-2] == "Second opinion: off (the tiny profile's model is too small to judge)"
 
 
 @pytest.mark.model

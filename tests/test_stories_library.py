@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import platformdirs
@@ -160,6 +161,26 @@ def test_the_fingerprint_changes_exactly_when_the_stories_change(library):
     assert len({first, grown}) == 2
     assert library.fingerprint("c") == first
     assert library.collections()[0] == CollectionInfo("c", 2, 0)
+
+
+def test_reading_an_unchanged_collection_again_parses_none_of_its_stories(library):
+    library.add("c", read_file(DATA / "leave.csv"))
+    first, again = library.stories("c"), library.stories("c")
+    assert first == again and first is not again
+    assert all(a is b for a, b in zip(first, again))
+
+
+def test_a_change_by_another_process_is_read_at_once_even_one_only_to_an_epic(library):
+    batch = read_file(DATA / "leave.csv")
+    library.add("c", batch)
+    read = library.stories("c")
+    other = Library(library.data_dir)  # another process's library on the same file
+    other.add("c", ImportBatch(batch.source, [replace(s, epic="Payroll") if s.id == "HR-101" else s for s in batch.stories]))
+    assert next(s for s in library.stories("c") if s.id == "HR-101").epic == "Payroll"
+    other.delete_story("c", "HR-102")
+    assert [s.id for s in library.stories("c")] == [s.id for s in read if s.id != "HR-102"]
+    other.clear("c")
+    assert library.stories("c") == []
 
 
 def test_a_story_is_deleted_by_its_id(library):

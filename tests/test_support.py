@@ -6,6 +6,7 @@ import pytest
 
 from storychat.answer.pipeline import GATE
 from storychat.answer.prompt import REFUSAL
+from storychat.answer.quantities import unmatched
 from storychat.answer.retrieval import StoryIndex
 from storychat.answer.support import (
     ECHOED_QUESTION,
@@ -494,6 +495,14 @@ def test_a_true_claim_of_absence_is_supported_and_says_it_was_checked():
     assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions Slack"
 
 
+def test_a_claim_of_absence_after_no_is_checked_as_one():
+    """The bundled model answers "Does any story say ...?" with "[HR-104] No, no story says that ..."."""
+    judgement = judge("[HR-106] No, no story says that managers see the calendar in Slack.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions managers see the calendar in Slack"
+    false = judge("No, the stories do not say who can see a team calendar.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert false.verdict == UNSUPPORTED and false.note == "[HR-106] mentions who can see a team calendar"
+
+
 def test_a_false_claim_of_absence_is_unsupported_and_names_the_story():
     judgement = judge("There is no story about deactivating accounts.", _leave("HR-106"), library=LEAVE_STORIES.values())
     assert judgement.verdict == UNSUPPORTED and judgement.note == "[HR-125] mentions deactivating accounts"
@@ -505,3 +514,100 @@ def test_a_hedge_is_judged_as_what_it_hedges():
 
 def test_a_paraphrase_with_an_irregular_form_of_the_storys_word_is_supported():
     assert judge("People who leave the company have their accounts deactivated.", _leave("HR-125")).verdict == SUPPORTED
+
+
+# Issue 33, point 2: words a story says in other words.
+
+HR_102 = Story("HR-102", "As an employee, I want to see how many days of leave I have left this year, so that I know what I can still book.",
+               "leave.csv", 2)
+
+
+def test_a_synonym_of_the_storys_word_is_supported_in_other_words():
+    said = "You can see how many leave days are remaining this year."
+    judgement = judge(said, [HR_102], "How many days off do I have?")
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("remaining", "left"),)
+    assert check_support(f"[HR-102] {said}", {"HR-102": HR_102}, "How many days off do I have?").sentences[0].why() == (
+        'supported in other words: [HR-102] says "left" for "remaining"'
+    )
+
+
+def test_another_form_of_the_storys_word_that_the_stemmer_misses_is_not_taken_for_a_synonym():
+    story = Story("D-61", "As a researcher, I want to load data using Data Package tooling.", "g08", 61)
+    judgement = judge("You can use Data Package tooling to load data.", [story])
+    assert judgement.verdict == PARTLY and judgement.unsupported == ("use",)
+
+
+def test_a_synonym_does_not_cover_another_new_word_of_the_sentence():
+    judgement = judge("You can see how many leave days are remaining this year on your phone.", [HR_102])
+    assert judgement.verdict == PARTLY and "phone" in judgement.unsupported
+
+
+def test_a_word_opposite_to_the_storys_is_a_flip_and_never_supported_in_other_words():
+    story = Story("S-1", "As an administrator, I want to unlock an account, so that its owner can log in again.", "t", 1)
+    judgement = judge("An administrator can lock an account.", [story], "Can admins lock accounts?", addressed={"S-1"})
+    assert judgement.verdict in (PARTLY, UNSUPPORTED) and "lock" in judgement.unsupported and not judgement.reworded
+
+
+def test_an_acronym_of_the_storys_words_is_said_in_other_words():
+    story = Story("HR-116", "As an IT administrator, I want employees to log in with the company's single sign-on.", "leave.csv", 16)
+    judgement = judge("Employees log in with the company's SSO.", [story], "Is there SSO?", addressed={"HR-116"})
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("SSO", "single sign on"),)
+
+
+def test_a_storys_abbreviation_that_is_no_word_says_the_full_word():
+    story = Story("U-19", "Bad geo query: this is missing the 'location' param of the query statement.", "usergrid", 19)
+    judgement = judge("The query is missing the location parameter.", [story], "What is a bad geo query?", addressed={"U-19"})
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("parameter", "param"),)
+
+
+def test_without_negates_its_object_only():
+    story = Story("HR-130", "As an HR advisor, I want to enter leave requests that arrive by fax, so that staff without a computer can "
+                  "ask for leave.", "leave.csv", 30)
+    assert judge("Staff without a computer can still ask for leave.", [story]).verdict == SUPPORTED
+
+
+def test_a_failure_says_what_the_storys_cannot_says():
+    story = Story("U-35", "Cannot delete an entity that has a connection to it.", "usergrid", 35)
+    assert judge("Deleting an entity that has a connection to it fails.", [story]).verdict == SUPPORTED
+    assert judge("An entity that has a connection to it can be deleted.", [story]).verdict in (PARTLY, UNSUPPORTED)
+
+
+def test_a_plural_in_es_meets_its_singular():
+    story = Story("A-102", "As an OlderPerson, I want to have a game that includes my favourite sports.", "alfred", 102)
+    assert judge("Older people want games that include their favourite sports.", [story]).verdict == SUPPORTED
+
+
+def test_current_for_this_and_a_vague_quantity_claim_nothing_of_their_own():
+    assert judge("You can see how many days of leave you have left for the current year.", [HR_102]).verdict == SUPPORTED
+    assert judge("Several employees want to see how many days of leave they have left.", [HR_102]).verdict == SUPPORTED
+
+
+def test_how_often_is_a_quantity():
+    story = Story("A-111", "As an OlderPerson, I want help during the week with exercises that change daily.", "alfred", 111)
+    assert judge("The exercises change every week.", [story]).unsupported == ("every",)
+    assert unmatched("The exercises change every day.", story.text) == []
+
+
+def test_a_phrasal_verb_split_by_its_object_is_said_by_the_storys_phrasal_verb():
+    story = Story("A-44", "As an OlderPerson, I want to use ALFRED to turn on/off the lights.", "alfred", 44)
+    judgement = judge("An older person can use ALFRED to switch the lights on.", [story])
+    assert judgement.verdict == PARAPHRASED and judgement.reworded == (("switch", "turn on"),)
+
+
+@pytest.mark.parametrize("claim", [
+    "None of the stories mention Slack.", "The stories don't mention Slack.", "Slack is not mentioned in any story.",
+    "There is no mention of Slack in the stories.", "No story in the backlog mentions Slack.", "I could not find any story about Slack.",
+    "Neither story mentions Slack.", "The backlog has no story about Slack.", "The stories say nothing about Slack.",
+])
+def test_a_claim_of_absence_in_other_words_is_checked_against_every_story(claim):
+    judgement = judge(claim, _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions Slack"
+
+
+def test_a_claim_that_it_is_not_stated_who_is_checked_against_every_story():
+    judgement = judge("It is not stated in the stories who can view the audit trail.", _leave("HR-106"), library=LEAVE_STORIES.values())
+    assert judgement.verdict == SUPPORTED and judgement.note == "checked: no story mentions who can view the audit trail"
+
+
+def test_a_statement_that_the_stories_mention_something_is_no_claim_of_absence():
+    assert judge("The stories mention a team calendar.", _leave("HR-106"), library=LEAVE_STORIES.values()).note == ""

@@ -1,6 +1,7 @@
 import json
 from dataclasses import replace
 
+from storychat.analysis.filters import parse_scope
 from storychat.analysis.lists import Listing
 
 from storychat.answer.citations import Citation
@@ -80,7 +81,7 @@ def test_the_markdown_export_marks_a_sentence_supported_in_other_words_and_count
 
 
 def test_a_list_questions_exact_list_is_exported_before_its_summary_and_kept_when_the_summary_was_stopped():
-    listing = Listing("role", "moderator", (EXPORT,))
+    listing = Listing(parse_scope(["role=moderator"]), (EXPORT,), kept=1)
     finished = answered("Which stories are for moderators?", replace(export_answer(), listing=listing))
     cut = stopped("Which stories are for moderators?", "[US-1] The mod", listing_json(listing))
     for exported in (to_markdown([finished], "poker"), to_markdown([cut], "poker")):

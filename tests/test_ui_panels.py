@@ -1,5 +1,6 @@
 """The UI's panels in-process, on a FakeEngine: what one refresh reads, and what it shows."""
 
+import re
 import shutil
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ from storychat.stories.formats import Limits, read_file, read_text
 from storychat.stories.library import Library
 from storychat.ui.chat import ChatPanel
 from storychat.cost import Costs
-from storychat.ui.library import TABLE_HEADERS, LibraryPanel
+from storychat.ui.library import ANY, COUNTING, FILTER_LABELS, TABLE_HEADERS, LibraryPanel
 from storychat.ui.render import coverage_line, escape, turn_messages
 from tests.helpers import DATA, week_later
 
@@ -45,20 +46,29 @@ def panel(tmp_path, fake_engine, monkeypatch) -> tuple[LibraryPanel, list]:
 
 def test_one_refresh_reads_the_collection_names_once_and_the_stories_once(tmp_path, fake_engine, monkeypatch):
     shelves, calls = panel(tmp_path, fake_engine, monkeypatch)
-    report, table, picker, status, summary, roles, epics, cost, first_steps, notes = shelves.refresh("poker", "done")
+    report, table, picker, status, roles, epics, first_steps, notes, place, *_ = shelves.refresh("poker", "done")
     assert calls == ["collections", "stories"]
+    assert place == "Page 1 of 1 · items 1–2 of 2" and notes.startswith("Page 1 of 1 · notes 1–1 of 1:")
     assert report == "done" and [row[0] for row in table] == ["paste-1", "paste-2"]
     assert picker["choices"] == ["poker"] and picker["value"] == "poker"
-    assert "collection **poker**" in status and summary.startswith("**2** stories, 1 notes")
-    assert roles["choices"] == ["estimator", "moderator"] and "Local model" in cost
+    assert "collection **poker**" in status and roles["choices"] == ["estimator", "moderator"]
     assert first_steps["visible"] is False
+
+
+def test_the_token_counts_come_after_the_rows_saying_so_and_name_their_units(tmp_path, fake_engine, monkeypatch):
+    shelves, _ = panel(tmp_path, fake_engine, monkeypatch)
+    (counting, pending), (summary, cost) = shelves.counted("poker")
+    assert (counting, pending) == ("**2** stories, 1 notes · counting their model tokens …", COUNTING)
+    assert re.fullmatch(r"\*\*2\*\* stories, 1 notes · [\d,]+ model tokens, in room for [\d,]+ in the loaded model's context: .*", summary)
+    assert "cl100k tokens (for cloud prices)" in cost and "Local model" in cost
 
 
 def test_a_collection_not_yet_made_is_shown_empty_without_reading_stories(tmp_path, fake_engine, monkeypatch):
     shelves, calls = panel(tmp_path, fake_engine, monkeypatch)
-    _, table, picker, _, summary, *_ = shelves.refresh("new-one")
+    _, table, picker, *_ = shelves.refresh("new-one")
     assert calls == ["collections"]
-    assert table == [] and picker["choices"] == ["new-one", "poker"] and "is empty" in summary
+    assert table == [] and picker["choices"] == ["new-one", "poker"]
+    assert all("is empty" in summary for summary, _ in shelves.counted("new-one"))
 
 
 def test_an_upload_of_a_file_imported_before_shows_the_change_report_and_offers_to_remove_the_gone_story(tmp_path, fake_engine):
@@ -120,23 +130,54 @@ def test_story_history_asks_for_an_id_and_says_when_a_story_never_changed(tmp_pa
 
 def test_an_import_shows_what_was_parsed_and_the_pickers_keep_the_stories_casing(tmp_path, fake_engine):
     shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
-    report, table, _, _, _, roles, epics, *_ = shelves.import_files([str(DATA / "leave.csv")], "leave")
+    report, table, _, _, roles, epics, *_ = shelves.import_files([str(DATA / "leave.csv")], "leave")
     assert "Added 30 stories to **leave**" in report and "- Read from leave.csv: 4 roles, 6 epics, 9 acceptance criteria." in report
     assert roles["choices"] == ["employee", "HR advisor", "manager", "IT administrator"]
     assert epics["choices"][0] == "Leave requests"
     hr_101 = next(row for row in table if row[0] == "HR-101")
-    assert hr_101[TABLE_HEADERS.index("acceptance criteria")].startswith("Given I have enough leave left, when I submit")
+    assert hr_101[TABLE_HEADERS.index("criteria")].startswith("Given I have enough leave left, when I submit")
+
+
+def test_the_table_pages_searches_and_filters_with_the_filters_the_collection_offers(tmp_path, fake_engine):
+    library = Library(tmp_path / "data")
+    library.add("mixed", read_file(DATA / "leave.csv"))
+    shelves = LibraryPanel(library, Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    shelves.import_files([str(DATA / "jira-all-fields.csv")], "mixed")
+    *_, place, number, search, kind, status, priority, label, component, sprint, fix_version, epic, role, notes_number = (
+        shelves.refresh("mixed")
+    )
+    assert (place, number, search, notes_number) == ("Page 1 of 1 · items 1–34 of 34", 1, "", 1)
+    assert status["choices"] == [(ANY, ""), ("To Do (2)", "To Do"), ("Done (1)", "Done"), ("In Progress (1)", "In Progress")]
+    assert status["visible"] and kind["choices"][1:] == [("Story (33)", "Story"), ("Bug (1)", "Bug")]
+    assert role["visible"] and not shelves.refresh("empty")[-2]["visible"]
+    chosen = {name: "" for name in FILTER_LABELS}
+    rows, place, number = shelves.browse("mixed", "", 1, *{**chosen, "status": "To Do"}.values())
+    assert [row[0] for row in rows] == ["BILL-43", "BILL-44"] and place.endswith("matching status To Do (of 34)")
+    rows, place, number = shelves.browse("mixed", "CENT", 1, *chosen.values())
+    assert [row[0] for row in rows] == ["BILL-42"] and rows[0][TABLE_HEADERS.index("item")] == "Invoice totals round wrong"
+    assert rows[0][TABLE_HEADERS.index("description")].startswith("Totals of invoices with three or more lines are off by one cent.")
+    assert (rows[0][TABLE_HEADERS.index("type")], rows[0][TABLE_HEADERS.index("status")], rows[0][TABLE_HEADERS.index("points")]) == (
+        "Bug", "Done", "2"
+    )
+
+
+def test_an_upload_report_names_what_each_column_became(tmp_path, fake_engine):
+    shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
+    report, *_ = shelves.import_files([str(DATA / "jira-all-fields.csv")], "bill")
+    assert "\n- Columns: Summary → title, Issue key → id, Issue Type → type, Status → status," in report
+    assert "Labels ×3 → labels" in report and "; kept as fields: Issue id, Custom field (Team)\n" in report
 
 
 def test_a_notes_only_collection_says_it_holds_notes_and_lists_them(tmp_path, fake_engine):
     shelves = LibraryPanel(Library(tmp_path / "data"), Pipeline(fake_engine), Limits(), Costs("fake.gguf"))
     junk = "\n".join(f"lorem ipsum {i} dolor" for i in range(250))
-    report, _, _, _, summary, *_, notes, _ = shelves.import_paste(junk, "junk")
+    report, _, _, _, _, _, _, notes, *_ = shelves.import_paste(junk, "junk")
     assert report.startswith("Added 0 stories to **junk**; 0 skipped as duplicates; 250 kept as notes (lines that are not stories")
+    summary, _ = list(shelves.counted("junk"))[-1]
     assert summary.startswith("Collection **junk** holds no stories, only 250 notes") and "empty" not in summary
-    assert notes.startswith("250 notes:\n\n- lorem ipsum 0 dolor _(paste:1)_") and "…and 50 more" in notes
-    *_, notes = shelves.refresh("junk")
-    assert notes.count("\n- ") == 200
+    assert notes.startswith("Page 1 of 5 · notes 1–50 of 250:\n\n- lorem ipsum 0 dolor _(paste:1)_") and notes.count("\n- ") == 50
+    notes, number = shelves.browse_notes("junk", 9)
+    assert number == 5 and notes.startswith("Page 5 of 5 · notes 201–250 of 250:\n\n- lorem ipsum 200 dolor _(paste:201)_")
 
 
 def test_the_cost_panel_times_the_local_model_only_on_its_own_collection(fake_engine):

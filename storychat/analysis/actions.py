@@ -7,10 +7,11 @@ Each action returns the stories it found, the full list as evidence lines
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from storychat.analysis.duplicates import DEFAULT_THRESHOLD, DuplicatePair, find_duplicates
+from storychat.analysis.filters import Scope, Scoped
 from storychat.analysis.lint import Finding, by_story, highlight_markdown, lint, summarise
 from storychat.analysis.roles import (
     normalise_epic, normalise_role, stories_for_role, stories_in_epic, stories_mentioning,
@@ -27,6 +28,7 @@ class Action:
     stories: list[Story]
     evidence: list[str]
     evidence_markdown: str = ""  # the UI's view of the evidence, complete and already escaped; "" for a plain list
+    scoped: Scoped | None = None  # the filtered stories it was computed from; None: the whole collection
 
     @property
     def empty(self) -> bool:
@@ -39,21 +41,30 @@ ASK_FOR = {"role": "Pick a role first.", "epic": "Pick an epic first.", "mention
 
 def quick_action(
     kind: str, stories: Sequence[Story], argument: str | None = "", threshold: float = DEFAULT_THRESHOLD,
-    embedder: Embedder | None = None,
+    embedder: Embedder | None = None, scope: Scope = Scope(),
 ) -> Action:
     """The action ``kind``: duplicates, quality, role, epic or mention (``argument`` names the role, epic or word);
-    ``reader``: the reader of meaning that duplicates also use.
+    ``embedder``: the reader of meaning that duplicates also use; ``scope``: the filters, which only the stories
+    they keep pass to the action, and which its title names.
 
     A missing argument is a ValueError that says what to give.
     """
     argument = (argument or "").strip()
     if kind in ASK_FOR and not argument:
         raise ValueError(ASK_FOR[kind])
+    if scope:
+        scoped = scope.within(stories)
+        return within(quick_action(kind, scoped.stories, argument, threshold, embedder), scoped)
     if kind == "duplicates":
         return find_duplicates_action(stories, threshold, embedder)
     if kind == "quality":
         return quality_action(stories)
     return {"role": role_action, "epic": epic_action, "mention": mention_action}[kind](stories, argument)
+
+
+def within(action: Action, scoped: Scoped) -> Action:
+    """``action``, computed on the stories of ``scoped``, saying so in its title."""
+    return replace(action, title=f"{action.title} (filter: {scoped.line()})", scoped=scoped)
 
 
 def find_duplicates_action(stories: Sequence[Story], threshold: float = DEFAULT_THRESHOLD, embedder: Embedder | None = None) -> Action:
@@ -143,8 +154,12 @@ def mention_action(stories: Sequence[Story], term: str) -> Action:
     )
 
 
-def changes_action(changes: Sequence[Change]) -> Action:
-    """What the last import (``Library.last_import`` on) added, changed and removed, each change with its diff."""
+def changes_action(changes: Sequence[Change], scope: Scope = Scope()) -> Action:
+    """What the last import (``Library.last_import`` on) added, changed and removed, each change with its diff;
+    with ``scope``, only the changes whose story passes it."""
+    if scope:
+        kept = [c for c in changes if scope.passes(c.story)]
+        return within(changes_action(kept), Scoped(scope, tuple(c.story for c in kept), len(changes)))
     counts = {kind: sum(c.kind == kind for c in changes) for kind in (ADDED, CHANGED, REMOVED)}
     return Action(
         title="What changed since the last import: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()),

@@ -92,14 +92,45 @@ class Scope:
         """The items (never notes, when any filter is set) that pass every filter, in their order."""
         if not self.filters:
             return list(stories)
-        return [s for s in stories if not s.is_note and all(f.passes(s) for f in self.filters)]
+        return [s for s in stories if self.passes(s)]
 
-    def describe(self) -> str:
+    def passes(self, story: Story) -> bool:
+        return not self.filters or (not story.is_note and all(f.passes(story) for f in self.filters))
+
+    def within(self, stories: Sequence[Story]) -> Scoped:
+        """The items of a collection that pass, and of how many (notes are not counted)."""
+        return Scoped(self, tuple(self.apply(stories)), sum(not s.is_note for s in stories))
+
+    def describe(self, joined: str = ", ") -> str:
         """``status Open, label payments``: the filters as the coverage line names them."""
-        return ", ".join(f"{f.field} {f.value}" if f.op == "=" else f"{f.field} {f.op} {f.value}" for f in self.filters)
+        return joined.join(f"{f.field} {f.value}" if f.op == "=" else f"{f.field} {f.op} {f.value}" for f in self.filters)
 
     def to_record(self) -> list[str]:
         return [str(f) for f in self.filters]
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """A scope applied to a collection: the items it kept, of ``total``. What every face asks and lists from."""
+
+    scope: Scope
+    stories: tuple[Story, ...]
+    total: int
+
+    def line(self) -> str:
+        """ "12 of 340 stories: status Open, label payments": the coverage line's part that names the filter."""
+        return f"{len(self.stories):,} of {self.total:,} stories: {self.scope.describe()}"
+
+    def nothing_line(self) -> str:
+        """What a question on a scope that keeps nothing is told, instead of asking the model."""
+        return f"No story has {self.scope.describe(' and ')}; {self.total:,} stories in the collection."
+
+    def label(self, collection: str) -> str:
+        """What the scoped stories' KV snapshot and shard cuts are filed under: the collection's own stay as they are."""
+        return f"{collection} [{', '.join(self.scope.to_record())}]" if self.scope and collection else collection
+
+    def to_record(self) -> dict:
+        return {"filters": self.scope.to_record(), "kept": len(self.stories), "total": self.total, "line": self.line()}
 
 
 def parse_filter(spelling: str) -> Filter:
@@ -123,16 +154,17 @@ def field_values(stories: Sequence[Story]) -> dict[str, list[tuple[str, int]]]:
     """For each text field the collection holds, its values as the items spell them and how many items have
     each, the most used first: what a filter row offers. A field no item has is left out."""
     found: dict[str, list[tuple[str, int]]] = {}
+    items = [s for s in stories if not s.is_note]
     for name, read in _TEXT_FIELDS.items():
         normalise = _NORMALISE.get(name, _plain)
+        keys: dict[str, str] = {}  # each spelling normalised once: a collection repeats few values many times
         counts: Counter[str] = Counter()
         spelled: dict[str, str] = {}
-        for story in stories:
-            if story.is_note:
-                continue
-            for value in {normalise(v): v.strip() for v in read(story) if v and v.strip()}.items():
-                counts[value[0]] += 1
-                spelled.setdefault(value[0], value[1])
+        for story in items:
+            for key in {keys.get(v) or keys.setdefault(v, normalise(v)) for v in read(story) if v and not v.isspace()}:
+                counts[key] += 1
+        for value, key in keys.items():
+            spelled.setdefault(key, value.strip())
         if counts:
             found[name] = [(spelled[key], n) for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
     return found

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Union
 
+from storychat.analysis.filters import Scoped
 from storychat.analysis.lists import Listing
 from storychat.answer.addresses import NoStorySays
 from storychat.answer.citations import Citation
 from storychat.answer.context import Coverage
 from storychat.answer.exhaustive import Reading
+from storychat.answer.opinion import SecondOpinion
 from storychat.answer.support import MissingTerms, Sentence, Support
 from storychat.stories import Story
 
@@ -57,6 +59,10 @@ class Answer:
     reading: Reading | None = None  # exhaustive mode: how every story was read
     hint: str = ""  # a suggestion for the user, e.g. exhaustive mode for a complete-list question
     listing: Listing | None = None  # a list question: the exact list code computed, which the answer summarises
+    incomplete: str = ""  # an answer listing stories retrieval found: that its list may be incomplete, and what is exact
+    looped: bool = False  # the model repeated itself and was stopped there; the answer is what came before
+    scope: Scoped | None = None  # the filters the question was asked within, and the stories they kept
+    opinions: tuple[SecondOpinion, ...] = ()  # the model's second opinion on sentences the code marked ≈ or partly
 
     @property
     def evidence(self) -> list[Citation]:
@@ -76,6 +82,7 @@ class Answer:
         return bool(self.doubt) and self.refused
 
     def to_json(self) -> dict:
+        opinions = {o.sentence: o for o in self.opinions}
         return {
             "answer": self.answer,
             "refused": self.refused,
@@ -85,7 +92,7 @@ class Answer:
             "raw": self.raw,
             "citations": [asdict(c) for c in self.citations],
             "doubt": self.doubt,
-            "sentences": [_sentence_json(s) for s in self.support.sentences],
+            "sentences": [_sentence_json(s, opinions.get(i)) for i, s in enumerate(self.support.sentences)],
             "missing": _missing_json(self.missing),
             "no_story_says": _no_story_says_json(self.no_story_says),
             "closest": [_closest_json(s) for s in self.closest],
@@ -94,21 +101,28 @@ class Answer:
             "reading": {**asdict(self.reading), "line": self.reading.line()} if self.reading else None,
             "hint": self.hint,
             "listing": listing_json(self.listing) if self.listing else None,
+            "incomplete": self.incomplete,
+            "looped": self.looped,
+            "scope": self.scope.to_record() if self.scope else None,
         }
 
 
-def _sentence_json(s: Sentence) -> dict:
+def _sentence_json(s: Sentence, opinion: SecondOpinion | None) -> dict:
     j = s.judgement
     return {
         "text": s.text, "cites": list(s.cites), "against": list(s.against), "verdict": j.verdict,
         "unsupported_words": list(j.unsupported), "backed_by": list(j.backed_by), "cut": s.cut,
-        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(),
+        "misquote": asdict(j.misquote) if j.misquote else None, "why": s.why(), "note": j.note,
+        "second_opinion": opinion.to_json() if opinion else None,
         "evidence": [{"id": story_id, **asdict(passage), "line": passage.line()} for story_id, passage in s.evidence],
     }
 
 
 def listing_json(listing: Listing) -> dict:
-    return {"field": listing.field, "value": listing.value, "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories]}
+    return {
+        "scope": listing.scope.to_record(), "topic": listing.topic, "exact": listing.exact, "kept": listing.kept,
+        "line": listing.line(), "stories": [_closest_json(s) for s in listing.stories],
+    }
 
 
 CLOSEST_FIELDS = ("id", "source", "line", "text")
@@ -153,9 +167,16 @@ class Done:
     answer: Answer
 
 
-Event = Union[Progress, Listed, Token, Done]
+@dataclass(frozen=True)
+class Reviewed:
+    """After Done: the answer again, with the model's second opinion on one more sentence (``answer/opinion.py``)."""
+
+    answer: Answer
+
+
+Event = Union[Progress, Listed, Token, Done, Reviewed]
 
 
 def final(events: Iterable[Event]) -> Answer:
-    """Run an event stream to its end; the answer it finishes with."""
-    return [e for e in events if isinstance(e, Done)][-1].answer
+    """Run an event stream to its end; the answer it finishes with (with every second opinion it got)."""
+    return [e for e in events if isinstance(e, (Done, Reviewed))][-1].answer

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storychat.answer.exhaustive import LOOPED
+from storychat.answer.opinion import AGREES
 from storychat.answer.support import PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 
 # The marks a citation and a sentence carry, the same in every face.
@@ -41,9 +43,12 @@ class Lines:
 
     listing: str  # a list question's: "5 stories have the role line manager", computed by code; ""
     listed: tuple[Item, ...]  # and the stories of that exact list
+    incomplete: str  # an answer listing stories that retrieval found: "This list … may be incomplete: …"; ""
+    looped: str  # the model repeated itself and was stopped: LOOPED; ""
     answer: str  # the text shown: the model's answer less its cut sentences, or the refusal
     gap: str  # what no story carries, computed by code; "" when the stories carry the question
     marked: tuple[str, ...]  # each sentence shown with a mark, with why: "⚠ unsupported: no story it cites says …: …"
+    # (and the model's second opinion: "≈ supported in other words: … (the model agrees): …")
     evidence: str  # "Evidence: 2 cited stories checked, 1 supports the answer"
     citations: tuple[Item, ...]
     read: tuple[str, ...]  # the ids an exhaustive reading's passes cited, the complete list the answer is written from
@@ -62,12 +67,15 @@ def lines(record: dict) -> Lines:
     return Lines(
         listing=listing,
         listed=listed,
+        incomplete=record.get("incomplete", ""),  # a record kept before issue 32 has neither
+        looped=LOOPED if record.get("looped") else "",
         answer=record["answer"],
         gap=_gap(record),
         marked=() if withheld else tuple(_marked(s) for s in marked_sentences(record)),
         evidence=_evidence(record["citations"]),
         citations=tuple(
-            _citation(cite, [m for m in wrong if m["id"] == cite["id"]], _passages(record, cite)) for cite in record["citations"]
+            _citation(cite, [m for m in wrong if m["id"] == cite["id"]], bool(record.get("scope")), _passages(record, cite))
+            for cite in record["citations"]
         ),
         read=tuple(reading["ids"]) if reading else (),
         closest=tuple(_story(s) for s in record["closest"]),
@@ -78,8 +86,11 @@ def lines(record: dict) -> Lines:
 
 
 def listing_lines(listing: dict) -> tuple[str, tuple[Item, ...]]:
-    """A list question's exact list (``Answer.to_json()["listing"]``): its headline, and its stories."""
-    return f"Computed by code: {listing['line']}", tuple(_story(s) for s in listing["stories"])
+    """A list question's list (``Answer.to_json()["listing"]``): its headline, and its stories. An exact list is
+    marked as computed; a mixed question's line says itself which part was exact and which was ranked."""
+    # A listing kept before mixed questions has no "exact": it was exact.
+    headline = f"Computed by code: {listing['line']}" if listing.get("exact", True) else listing["line"]
+    return headline, tuple(_story(s) for s in listing["stories"])
 
 
 def _story(record: dict) -> Item:
@@ -87,17 +98,49 @@ def _story(record: dict) -> Item:
 
 
 def marked_sentences(record: dict) -> list[dict]:
-    """The sentences shown with a mark: not (fully) supported, or supported in other words."""
-    return [s for s in record["sentences"] if s["verdict"] in SENTENCE_MARK and not s["cut"]]
+    """The sentences shown with a mark: not (fully) supported, supported in other words, or a claim of absence
+    checked against every story."""
+    return [s for s in record["sentences"] if sentence_mark(s) and not s["cut"]]
+
+
+def sentence_mark(sentence: dict) -> str:
+    """⚠ for a sentence not (fully) supported, ≈ for one supported in other words, ✓ for a claim of absence
+    checked against every story ("checked: no story mentions Slack"); "" for the others."""
+    return VERIFIED if checked(sentence) else SENTENCE_MARK.get(sentence["verdict"], "")
+
+
+def checked(sentence: dict) -> str:
+    """What a supported claim of absence was checked against, or "". A record kept before issue 33 has no note."""
+    return sentence.get("note", "") if sentence["verdict"] == SUPPORTED else ""
+
+
+def second_opinion(sentence: dict) -> str:
+    """The model's second opinion on the sentence, in words ("the model agrees"), or "" when it gave none.
+    It stands beside the code's mark: it never makes a sentence supported."""
+    opinion = sentence.get("second_opinion")
+    if not opinion:
+        return ""
+    return "the model agrees" if opinion["verdict"] == AGREES else "the model disagrees"
 
 
 def _marked(sentence: dict) -> str:
-    return f"{SENTENCE_MARK[sentence['verdict']]} {sentence['why']}: {sentence['text']}"
+    said = second_opinion(sentence)
+    return f"{sentence_mark(sentence)} {sentence['why']}" + (f" ({said})" if said else "") + f": {sentence['text']}"
 
 
 def _context(record: dict) -> str:
-    """What the answer read and how long it took, on one line. An exhaustive answer's is its reading;
-    a refusal by the relevance gate never called the model, and says so instead of times."""
+    """What the answer read and how long it took, on one line, after the filters it was asked within. An
+    exhaustive answer's is its reading; a refusal by the relevance gate, or within filters that keep no story,
+    never called the model, and says so instead of times."""
+    # A record kept before filters (issue 32) has no scope.
+    scope = record.get("scope")
+    within = f"Filter: {scope['line']} · " if scope else ""
+    if scope and not scope["kept"]:
+        return f"{within}no model call"
+    return within + _read(record)
+
+
+def _read(record: dict) -> str:
     c, t, reading = record["context"], record["timings"], record["reading"]
     if reading:
         read = reading["line"][0].upper() + reading["line"][1:]
@@ -155,9 +198,10 @@ def _passages(record: dict, cite: dict) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _citation(cite: dict, wrong: list[dict], passages: list[str]) -> Item:
+def _citation(cite: dict, wrong: list[dict], scoped: bool, passages: list[str]) -> Item:
+    """``scoped``: the answer was asked within filters, and only the stories they keep were checked against."""
     if not cite["valid"]:
-        why = "exists but was not in the model's context" if cite["text"] else "is not a story id"
+        why = "exists but was not in the model's context" if cite["text"] else "is not a story the filter keeps" if scoped else "is not a story id"
         return Item(cite["id"], why, mark=INVALID)
     mark = VERIFIED if cite["verified"] else IN_OTHER_WORDS if cite["paraphrased"] else UNBACKED
     parts = " · ".join(f"{name}: {cite[name]}" for name in ("role", "goal", "benefit") if cite[name])

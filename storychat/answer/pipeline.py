@@ -11,19 +11,24 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator, Sequence
 
-from storychat.analysis.lists import Listing, asked_list
-from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Timings, Token, final
+from storychat.analysis.filters import Scope, Scoped
+from storychat.analysis.lists import Listing, Named, incomplete_line, read_question
+from storychat.answer import opinion
+from storychat.answer.answer import NOTHING_SUPPORTED, UNCITED, Answer, Done, Event, Listed, Progress, Reviewed, Timings, Token, final
 from storychat.answer.addresses import NoStorySays, as_clause, addressing
 from storychat.answer.citations import Citation, check_citations, is_refusal
 from storychat.answer.context import Context, ContextBuilder, Coverage, Fit, QuestionError, Scorer, fill_order
-from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, map_question
+from storychat.answer.exhaustive import EXHAUSTIVE, HINT, Reading, asks_for_everything, cited_in, loop_start, map_question
 from storychat.answer.followup import cited_first, previous_turn, refers_back
 from storychat.answer.history import FOR_PROFILE, carry
+from storychat.answer.opinion import SecondOpinion
 from storychat.answer.profiles import OPEN, Profile, choose
 from storychat.answer.prompt import REFUSAL, Template, citation_grammar, id_list_grammar, render_question
 from storychat.answer.retrieval import Hit, Searcher
 from storychat.answer.shards import Shard, Sharder, split
-from storychat.answer.support import PARAPHRASED, MissingTerms, check_support, checked_summary, instead_of, missing_terms
+from storychat.answer.support import (
+    PARAPHRASED, SUPPORTED, MissingTerms, Support, check_support, checked_summary, instead_of, missing_terms,
+)
 from storychat.config import DEFAULTS
 from storychat.llm.engine import Engine, Message, Usage
 from storychat.stories import Story
@@ -52,6 +57,7 @@ class AnswerOptions:
     min_match: float | None = None  # relevance gate: refuse without the model below this; None: GATE's for the signal
     closest: int = 3
     history: str | None = None  # which earlier turns the model reads (storychat/answer/history.py); None: the profile's
+    second_opinion: str = DEFAULTS.second_opinion  # auto, on or off: storychat/answer/opinion.py
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,17 @@ class Request:
     addressed: tuple[str, ...] | None = None  # ids of the stories that address the question; None: not judged
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """One generation: its text, usage (None when it was stopped), when its first token came, and whether it was
+    stopped because it repeated itself."""
+
+    text: str
+    usage: Usage | None
+    first_token_at: float | None
+    looped: bool = False
+
+
 class Pipeline:
     def __init__(
         self, engine: Engine, template: Template = Template(), options: AnswerOptions = AnswerOptions(),
@@ -77,6 +94,7 @@ class Pipeline:
         self.options = options
         self.embedder = embedder
         self.profile: Profile = choose(options.profile, engine.info().parameters)
+        self.second_opinion = opinion.wanted(options.second_opinion, self.profile.name)
         self._builder = ContextBuilder(engine, template, options.max_tokens)
         self._searcher = Searcher(embedder)
         self._sharder = sharder or Sharder()
@@ -95,19 +113,45 @@ class Pipeline:
 
     def report(self) -> list[str]:
         """The engine's self-check and the answer profile in force: what `storychat info` prints."""
-        return [*self.engine.report(), self.profile.sentence(), meaning_sentence(self.embedder)]
+        return [
+            *self.engine.report(), self.profile.sentence(), opinion.sentence(self.options.second_opinion, self.profile.name),
+            meaning_sentence(self.embedder),
+        ]
 
     def with_options(self, **changes) -> "Pipeline":
         """The same engine, template, shard layouts and embedder with other answer options."""
         return Pipeline(self.engine, self.template, replace(self.options, **changes), self._sharder, self.embedder)
 
     def ask(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Iterator[Event]:
-        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache.
+        """Answer ``question`` from ``stories``; ``collection`` names them for the KV snapshot cache. ``scope``: the
+        filters a face set; search, the gate, the context and the checks see only the stories it keeps.
 
-        A list question (``analysis/lists.py``) is answered by code first: its exact list, then the model's summary."""
-        listing = asked_list(self._validate(question), stories)
+        A list question (``analysis/lists.py``) is answered by code first: its exact list (or, when it also asks
+        about a topic, the items its fields keep, ranked by the topic), then the model's summary."""
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask(question, kept, history, label))
+
+    def _within(
+        self, question: str, scope: Scope, stories: Sequence[Story], collection: str,
+        answer: Callable[[Sequence[Story], str], Iterator[Event]],
+    ) -> Iterator[Event]:
+        """The events of ``answer`` over the stories ``scope`` keeps, its answer carrying the scope. A scope that
+        keeps nothing is said to, without the model."""
+        if not scope:
+            yield from answer(stories, collection)
+            return
+        scoped = scope.within(stories)
+        if not scoped.stories:
+            self._validate(question)
+            yield Done(self._nothing_in_scope(scoped))
+            return
+        yield from _amend(answer(scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
+
+    def _ask(self, question: str, stories: Sequence[Story], history: Sequence[Message], collection: str) -> Iterator[Event]:
+        named = read_question(self._validate(question), stories)
+        listing = named.listing(stories, self._ranked)
         if listing:
             yield from self.list_answer(listing)
             return
@@ -121,39 +165,47 @@ class Pipeline:
             yield Progress(f"No story matches the question (best match {best:.2f} < {self.min_match})")
             yield Done(replace(self._gated(request.context, best, started, missing), hint=hint))
             return
-        yield from _amend(self._generate(request, stories, collection, started, hits, missing), lambda a: replace(a, hint=hint))
+        answered = self._generate(request, stories, collection, started, hits, missing)
+        answered = _amend(answered, lambda a: replace(a, hint=hint, incomplete=_incomplete(named, request.question, a)))
+        yield from self._reviewed(answered, request, stories, collection)
 
     def answer(
-        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = ""
+        self, question: str, stories: Sequence[Story], history: Sequence[Message] = (), collection: str = "",
+        scope: Scope = Scope(),
     ) -> Answer:
         """``ask``, run to the end."""
-        return final(self.ask(question, stories, history, collection))
+        return final(self.ask(question, stories, history, collection, scope))
 
-    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "") -> Iterator[Event]:
-        """Answer ``question`` after reading every story: one pass per shard lists the stories the
+    def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "", scope: Scope = Scope()) -> Iterator[Event]:
+        """Answer ``question`` after reading every story ``scope`` keeps: one pass per shard lists the stories the
         question is about (ids or none, by grammar), then the answer is written from all they cited.
 
         Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
         question needs no reading: code lists its stories exactly.
         """
+        return self._within(question, scope, stories, collection, lambda kept, label: self._ask_exhaustive(question, kept, label))
+
+    def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         started = time.perf_counter()
         question = self._validate(question)
-        listing = asked_list(question, stories)
+        listing = read_question(question, stories).listing(stories)
         if listing:
             yield from self.list_answer(listing)
             return
         shards = self.shards(stories, collection)
         cited: list[Story] = []
         usages: list[Usage] = []
+        looped = 0
         for shard in shards:
             yield Progress(f"pass {shard.index + 1} of {len(shards)}: {len(cited)} stories cited so far")
-            found, usage = yield from self._cited_by(question, shard, collection)
+            found, streamed = yield from self._cited_by(question, shard, collection)
             cited += found
-            usages += [usage] if usage else []
+            usages += [streamed.usage] if streamed.usage else []
+            looped += streamed.looped
         reading = Reading(
             sum(len(s.stories) for s in shards), len(shards), len(cited),
             pass_tokens=sum(u.prompt_tokens for u in usages), pass_evaluated=sum(u.prompt_evaluated for u in usages),
-            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited),
+            pass_sources=tuple(u.prefix_source for u in usages), ids=tuple(s.id for s in cited), looped=looped,
         )
         if not cited:
             yield Done(self._nothing_cited(question, stories, reading, started))
@@ -169,8 +221,9 @@ class Pipeline:
         stories = [s for s in stories if not s.is_note]
         return self._sharder.split(stories, collection, self.fit(stories).budget, self._builder.story_tokens)
 
-    def summarise(self, instruction: str, stories: Sequence[Story]) -> Iterator[Event]:
-        """Have the model summarise a set that code computed (a quick action).
+    def summarise(self, instruction: str, stories: Sequence[Story], scoped: Scoped | None = None) -> Iterator[Event]:
+        """Have the model summarise a set that code computed (a quick action); ``scoped``: the filtered stories
+        it was computed from, which the answer names.
 
         No relevance gate: the set is the evidence. Its first stories are the
         focus, and the answer must open with the id of one of them. The set is not
@@ -183,13 +236,21 @@ class Pipeline:
         request = self._request(instruction, context, list(context.stories))
         for event in self._generate(request, stories, "", started, []):
             if isinstance(event, Done):
-                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction)))
+                event = Done(replace(event.answer, answer=checked_summary(event.answer.support, instruction), scope=scoped))
             yield event
 
     def list_answer(self, listing: Listing) -> Iterator[Event]:
-        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary."""
+        """The exact list first, as soon as it is computed, then the model's summary of it, checked as any summary.
+        An empty list needs no summary."""
         yield Listed(listing)
+        if not listing.stories:
+            nothing = Coverage(0, listing.kept, 0, self.engine.context_length, "listed")
+            yield Done(Answer("", False, [], nothing, Timings(0, 0, 0, 0, 0, "none"), listing=listing))
+            return
         yield from _amend(self.summarise(listing.instruction(), listing.stories), lambda a: replace(a, listing=listing))
+
+    def _ranked(self, topic: str, stories: Sequence[Story]) -> list[Story]:
+        return [h.story for h in self.search(topic, stories)]
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
@@ -207,9 +268,10 @@ class Pipeline:
         addressed = addressing(question, hits) if self.embedder and not follow_up else None
         return replace(request, best_match=best, follows_cited=follow_up and bool(turn.cited), addressed=addressed)
 
-    def search(self, query: str, stories: Sequence[Story], k: int | None = None) -> list[Hit]:
-        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first."""
-        return self._searcher.search(query, stories, k)
+    def search(self, query: str, stories: Sequence[Story], k: int | None = None, scope: Scope = Scope()) -> list[Hit]:
+        """The stories (notes left out) that share a term with ``query`` or are close to it in meaning, best first;
+        with ``scope``, only of those it keeps."""
+        return self._searcher.search(query, scope.apply(stories), k)
 
     def _scorer(self, question: str, stories: Sequence[Story]) -> Scorer:
         """How a long story's pieces are rated against ``question``: as the search over ``stories`` ranks stories.
@@ -230,18 +292,23 @@ class Pipeline:
             stage or f"Reading {cov.stories_in_context} of {cov.stories_total} stories "
             f"({cov.tokens_in_context:,} model tokens, {cov.mode} mode)"
         )
-        raw, usage, first_token_at = yield from self._stream(request.messages, request.grammar, collection)
-        timings = _timings(started, first_token_at, [usage])
-        yield Done(self._check(raw, request, stories, timings, hits, missing))
+        streamed = yield from self._stream(request.messages, request.grammar, collection)
+        timings = _timings(started, streamed.first_token_at, [streamed.usage])
+        yield Done(replace(self._check(streamed.text, request, stories, timings, hits, missing), looped=streamed.looped))
 
-    def _stream(self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True):
-        """Generate one answer, yielding its Tokens when ``shown``; returns (text, usage, first token time)."""
+    def _stream(
+        self, messages: list[Message], grammar: str | None, collection: str, shown: bool = True,
+        max_tokens: int | None = None, temperature: float | None = None,
+    ) -> Iterator[Token]:
+        """Generate one answer, yielding its Tokens when ``shown``; returns it as ``Streamed``. A generation that
+        repeats itself (``loop_start``) is stopped there, and keeps what it wrote before the repetition.
+        ``max_tokens`` and ``temperature``: the answer options' when None."""
         pieces: list[str] = []
-        first_token_at = None
+        first_token_at, cut = None, None
         stream = self.engine.stream_chat(
             messages,
-            max_tokens=self.options.max_tokens,
-            temperature=self.options.temperature,
+            max_tokens=self.options.max_tokens if max_tokens is None else max_tokens,
+            temperature=self.options.temperature if temperature is None else temperature,
             grammar=grammar,
             cache_label=collection,
         )
@@ -251,9 +318,44 @@ class Pipeline:
                 pieces.append(piece)
                 if shown:
                     yield Token(piece)
+                cut = loop_start("".join(pieces))
+                if cut is not None:
+                    break
         finally:
             stream.close()  # a stopped answer frees the engine at once
-        return "".join(pieces).strip(), stream.usage, first_token_at
+        text = "".join(pieces)
+        return Streamed(text[:cut].strip(), stream.usage, first_token_at, cut is not None)
+
+    def _reviewed(self, events: Iterator[Event], request: Request, stories: Sequence[Story], collection: str) -> Iterator[Event]:
+        """An answer's events and, when the second opinion is on, a Reviewed after each sentence the model then
+        judged: after Done, so the answer's first token waits for none of it, and a reader that stops stops it."""
+        for event in events:
+            yield event
+            if isinstance(event, Done) and self.second_opinion and not event.answer.withheld:
+                yield from self._review(event.answer, request.messages[0], {s.id: s for s in stories}, collection)
+
+    def _review(self, answer: Answer, system: Message, known: dict[str, Story], collection: str) -> Iterator[Event]:
+        """Put each sentence the code marked ≈ or partly supported (up to ``opinion.PER_ANSWER``) to the model.
+
+        The prompt opens with the answer's own system message, so the engine still holds its story prefix
+        and evaluates only the sentence's question."""
+        chosen = opinion.to_judge(answer.support, known)
+        if not chosen:
+            return
+        yield Progress(f"Second opinion: the model judges {len(chosen)} sentence{'s' if len(chosen) > 1 else ''} the code marked ≈ or partly supported")
+        opinions: list[SecondOpinion] = []
+        for index in chosen:
+            sentence = answer.support.sentences[index]
+            asked = Message("user", opinion.prompt(sentence.text, [known[i] for i in sentence.against if i in known]))
+            started = time.perf_counter()
+            reply = yield from self._stream(
+                [system, asked], opinion.GRAMMAR, collection, shown=False, max_tokens=opinion.REPLY_TOKENS, temperature=0.0,
+            )
+            said, usage = opinion.verdict(reply.text), reply.usage
+            if said and usage:
+                seconds = round(time.perf_counter() - started, 3)
+                opinions.append(SecondOpinion(index, said, usage.prompt_tokens, usage.prompt_evaluated, seconds))
+                yield Reviewed(replace(answer, opinions=tuple(opinions)))
 
     def _cited_by(self, question: str, shard: Shard, collection: str):
         """One pass: the stories of ``shard`` that the model says the question is about, and the pass's usage.
@@ -266,8 +368,8 @@ class Pipeline:
         messages = [Message("system", context.system), Message("user", map_question(question))]
         candidates = [h.story for h in self.search(question, shard.stories)] if self.embedder else shard.stories
         grammar = id_list_grammar([s.id for s in candidates])
-        raw, usage, _ = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
-        return cited_in(raw, shard.stories), usage
+        streamed = yield from self._stream(messages, grammar, shard.label(collection), shown=False)
+        return cited_in(streamed.text, shard.stories), streamed
 
     def _reduce(
         self, question: str, cited: list[Story], stories: Sequence[Story], reading: Reading, started: float
@@ -281,20 +383,21 @@ class Pipeline:
             yield from _amend(self._generate(request, stories, "", started, hits, stage=stage), lambda a: _read_all(a, reading))
             return
         rounds = split(cited, self.fit(cited).budget, self._builder.story_tokens)
-        texts, usages, first_token_at = [], [], None
+        texts, usages, first_token_at, looped = [], [], None, False
         for part in rounds:
             yield Progress(f"answer round {part.index + 1} of {len(rounds)}: the cited stories do not fit one context")
             context = self._builder.build(part.stories, question, (), self.search(question, part.stories), self._scorer(question, part.stories))
             request = self._request(question, context, fill_order(context.stories, context.hits))
-            text, usage, first = yield from self._stream(request.messages, request.grammar, "")
+            streamed = yield from self._stream(request.messages, request.grammar, "")
             yield Token("\n\n")
-            texts.append(text)
-            usages.append(usage)
-            first_token_at = first_token_at or first
+            texts.append(streamed.text)
+            looped = looped or streamed.looped
+            usages.append(streamed.usage)
+            first_token_at = first_token_at or streamed.first_token_at
         coverage = Coverage(len(cited), len(cited), max((u.prompt_tokens for u in usages if u), default=0), self.engine.context_length, "")
         whole = Request(question, Context(cited, "", [], 0, coverage, hits), [], None)
         answer = self._check("\n\n".join(texts), whole, stories, _timings(started, first_token_at, usages), hits, None)
-        yield Done(_read_all(answer, replace(reading, rounds=len(rounds))))
+        yield Done(replace(_read_all(answer, replace(reading, rounds=len(rounds))), looped=looped))
 
     def _nothing_cited(self, question: str, stories: Sequence[Story], reading: Reading, started: float) -> Answer:
         elapsed = round(time.perf_counter() - started, 3)
@@ -306,6 +409,16 @@ class Pipeline:
             timings=Timings(elapsed, elapsed, 0, 0, 0, "none"),
             closest=[h.story for h in self.search(question, stories, self.options.closest)],
             reading=reading,
+        )
+
+    def _nothing_in_scope(self, scoped: Scoped) -> Answer:
+        return Answer(
+            answer=scoped.nothing_line(),
+            refused=True,
+            citations=[],
+            context=Coverage(0, 0, 0, self.engine.context_length, "full"),
+            timings=Timings(0, 0, 0, 0, 0, "none"),
+            scope=scoped,
         )
 
     def _request(self, question: str, context: Context, ranked: list[Story]) -> Request:
@@ -363,7 +476,7 @@ class Pipeline:
             raw, {s.id: s for s in context.stories}, known, support.supported_ids(), support.supported_ids(PARAPHRASED)
         )
         refused = is_refusal(raw)
-        doubt = "" if refused else _doubt(citations)
+        doubt = "" if refused else _doubt(citations, support)
         text = support.shown
         if doubt == UNCITED and self.options.strict:
             text, refused = REFUSAL, True
@@ -406,9 +519,16 @@ def meaning_sentence(embedder: Embedder | None) -> str:
 
 
 def _amend(events: Iterator[Event], change: Callable[[Answer], Answer]) -> Iterator[Event]:
-    """The events, with the answer of their Done changed."""
+    """The events, with the answer of their Done, and of each Reviewed after it, changed."""
     for event in events:
-        yield Done(change(event.answer)) if isinstance(event, Done) else event
+        yield type(event)(change(event.answer)) if isinstance(event, (Done, Reviewed)) else event
+
+
+def _incomplete(named: Named, question: str, answer: Answer) -> str:
+    """What an answer that lists stories found by retrieval says of its list: it may be incomplete, and the exact
+    list its field words name, else *Read everything*, gives all of them. "" for an answer that lists none."""
+    lists = named.asks_for_list and (asks_for_everything(question) or len(answer.evidence) > 1)
+    return incomplete_line(named.scope) if lists and not answer.refused else ""
 
 
 def _read_all(answer: Answer, reading: Reading) -> Answer:
@@ -431,8 +551,10 @@ def _timings(started: float, first_token_at: float | None, usages: list[Usage | 
     )
 
 
-def _doubt(citations: list[Citation]) -> str:
-    """Why an answer that is not a refusal cannot be shown as it is, or ""."""
+def _doubt(citations: list[Citation], support: Support) -> str:
+    """Why an answer that is not a refusal cannot be shown as it is, or "". A claim of absence checked against
+    every story is a supported sentence, though it backs no citation's ✓."""
     if not any(c.valid for c in citations):
         return UNCITED
-    return "" if any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED
+    checked = any(s.verdict == SUPPORTED and s.judgement.note for s in support.claims)
+    return "" if checked or any(c.verified or c.paraphrased for c in citations) else NOTHING_SUPPORTED

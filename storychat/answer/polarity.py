@@ -21,6 +21,8 @@ CONTRACTIONS = (
     (re.compile(r"n[’']t\b", re.I), " not"),
 )
 _REACH = 6  # words after a "not" that it negates, within its clause ("do not have to convert data formats")
+_REACH_WITHOUT = 3  # "without" negates its object only: "without a computer", "without an internet connection"
+FAILURES = frozenset({"fail", "fails", "failed", "failing"})  # "deleting it fails": the clause so far did not happen
 _CLAUSE_BREAK = re.compile(r"[,.;:!?()\[\]\n]|\b(?:so|because|but|although|then|when|while|and|or)\b", re.I)
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _MIN_SHARED = 2  # words a story clause must share with the answer's to be compared
@@ -30,6 +32,7 @@ _MIN_SHARED = 2  # words a story clause must share with the answer's to be compa
 class Clause:
     words: frozenset[str]  # stems of its content words
     negated: frozenset[str]  # those within a negation's reach
+    asserted: frozenset[str]  # those outside it (a word may be both: "spring bean error, unable to load the spring xsd")
 
 
 def expand_contractions(text: str) -> str:
@@ -39,21 +42,30 @@ def expand_contractions(text: str) -> str:
 
 
 def clauses(text: str) -> list[Clause]:
-    """The clauses of ``text`` with their content words, and which of those a negation in the clause covers."""
+    """The clauses of ``text`` with their content words, and which of those a negation in the clause covers:
+    the few words after a "not" (after a "without", its object), as many at the start of a clause that "fails",
+    and those after "fails to"."""
     found = []
     for piece in _CLAUSE_BREAK.split(expand_contractions(text)):
-        words, negated, reach = set(), set(), 0
-        for token in (t.lower() for t in _WORD.findall(piece or "")):
+        negated, asserted, reach = set(), set(), 0
+        tokens = [t.lower() for t in _WORD.findall(piece or "")]
+        for i, token in enumerate(tokens):
+            if token in FAILURES:
+                if tokens[i + 1:i + 2] == ["to"]:
+                    reach = _REACH
+                else:  # "deleting an entity ... fails" says what "cannot delete an entity ..." says
+                    opening = {stem(t) for t in tokens[:min(i, _REACH)]}
+                    negated |= asserted & opening
+                    asserted -= opening
+                continue
             if token in NEGATIONS:
-                reach = _REACH
+                reach = _REACH_WITHOUT if token == "without" else _REACH
                 continue
             if token not in STOPWORDS and len(token) > 1:
-                words.add(stem(token))
-                if reach:
-                    negated.add(stem(token))
+                (negated if reach else asserted).add(stem(token))
             reach = max(0, reach - 1)
-        if words:
-            found.append(Clause(frozenset(words), frozenset(negated)))
+        if negated or asserted:
+            found.append(Clause(frozenset(negated | asserted), frozenset(negated), frozenset(asserted)))
     return found
 
 
@@ -64,8 +76,9 @@ def flips(claim: str, texts: Iterable[str]) -> list[str]:
     turned: dict[str, None] = {}
     for mine in clauses(claim):
         for theirs in _closest(mine, held):
-            for word in mine.words & theirs.words:
-                if (word in mine.negated) != (word in theirs.negated):
+            for word in sorted(mine.words & theirs.words):
+                # A clause that says the word both ways cannot be turned on it.
+                if not (mine.negated & theirs.negated & {word} or mine.asserted & theirs.asserted & {word}):
                     turned.setdefault(f"not {word}" if word in mine.negated else word, None)
     return list(turned)
 

@@ -26,7 +26,9 @@ _BOUNDS_BEFORE = (
 )
 _BOUNDS_AFTER = ((("or", "less"), "at most"), (("or", "fewer"), "at most"), (("or", "more"), "at least"))
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z0-9]+")
-_ARTICLES = frozenset({"a", "an"})
+_ARTICLES = frozenset({"a", "an", "every", "each", "per"})  # one of a unit of time: "a year", "every week", "per day"
+# How often, in one word: "daily" is once a day.
+_FREQUENCIES = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "yearly": "year", "annually": "year"}
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,13 @@ class Quantity:
 
 
 def quantities(text: str) -> list[Quantity]:
-    """Every number of ``text`` (digits, number words, "a" before a unit of time) with its bound and unit."""
+    """Every number of ``text`` (digits, number words, "a" or "every" before a unit of time, "daily") with its bound and unit."""
     tokens = [t.lower() for t in _TOKEN.findall(text)]
     found = []
     for i, token in enumerate(tokens):
+        if token in _FREQUENCIES:
+            found.append(Quantity(token, 1.0, "", _FREQUENCIES[token]))
+            continue
         value = _value(token, tokens[i + 1:i + 2])
         if value is None:
             continue

@@ -6,11 +6,13 @@ supported when every content word it uses (after stemming) occurs in those
 stories and any story text it presents ("[id] As a user, I want ...") matches
 the library's; partly supported when at least half its content words do;
 unsupported otherwise. Words that only frame the answer ("The answer is:")
-make no claim. A sentence flagged only for words of the question ("Yes, a
+make no claim. A sentence is **supported in other words** when each word the
+stories lack is one they say in other words (``synonyms_in``: a WordNet synonym,
+"remaining" where a story says "left"), or a word of the question ("Yes, a
 participant can revise their estimate" to a story that says "change my
-estimate") is **supported in other words** when a story it is judged against
-addresses the question (``answer/addresses.py``: that takes a reader of meaning)
-and none of those words is a name, a number or a negation.
+estimate") where a story it is judged against addresses the question
+(``answer/addresses.py``: that takes a reader of meaning), and none is a name,
+a number or a negation.
 
 Repeated sentences, empty openers and echoed ``Question: ...`` lines are marked
 for cutting from the display; the raw text is kept as it is. ``missing_terms``
@@ -32,9 +34,10 @@ from storychat.answer.absence import Absence, absence
 from storychat.answer.addresses import names
 from storychat.answer.citations import extract_ids, is_refusal
 from storychat.answer.passages import Passage, supporting
-from storychat.answer.polarity import expand_contractions, flips
+from storychat.answer.polarity import FAILURES, expand_contractions, flips
 from storychat.answer.quantities import NUMBER_WORDS, unmatched
 from storychat.answer.retrieval import StoryIndex
+from storychat.answer.synonyms import WordNet, wordnet
 from storychat.text import STOPWORDS, stem, terms
 from storychat.stories import Story
 from storychat.stories.parse import parse_parts
@@ -51,14 +54,17 @@ ECHOED_QUESTION = "echoed question"
 
 # Words that frame an answer or name the parts of a story rather than say
 # anything a story could back: "The story most related to the question is",
-# "the benefit is ...". They are neither claims nor missing from a backlog.
+# "the benefit is ...", "this happens because"; and vague quantities, like
+# the stop words "some" and "few" ("several games"). They are neither claims
+# nor missing from a backlog.
 FRAME_WORDS = frozenset("""
 answer answers question questions relate related relates relevant relevance mention mentions mentioned
 say says said describe describes described description state states stated cite cites cited citation
 id ids following listed example
 role roles goal goals benefit benefits reason reasons purpose persona actor acceptance criteria epic
-according item items closest finally fact currently instance still even instead although though
+according item items closest finally fact current currently instance still even instead although though
 seems seem appears apparently likely probably perhaps maybe
+happen occur suggest propose because therefore several many multiple various numerous
 """.split())
 # Forms the stemmer cannot join to their word ("took": "take").
 _IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "child", "kept": "keep", "gave": "give",
@@ -67,7 +73,7 @@ _IRREGULAR = {"people": "person", "took": "take", "taken": "take", "children": "
 # "user" is whoever a story's role names.
 _GENERIC_ACTORS = frozenset({"user", "people", "person", "someone", "anyone", "everyone"})
 
-_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"})
+_NEGATIONS = frozenset({"not", "no", "never", "none", "nothing", "neither", "nor", "cannot"}) | FAILURES
 _NOT_CONTENT = STOPWORDS | FRAME_WORDS | _NEGATIONS
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # A citation, or one the token limit cut off ("[g2").
@@ -87,6 +93,7 @@ _YES = re.compile(r"\byes\b", re.I)
 _OPENER = re.compile(r"^\W*(?:yes|no|not\s+yet)\s*[,:;.!–—-]+\s*(?=\w)", re.I)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _HAS_NUMBER = re.compile(r"\d|\b(?:" + "|".join(NUMBER_WORDS) + r")\b", re.I)
+_PARTICLES = frozenset("on off up down in out over back away".split())
 LIST_MARKER = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+")
 
 _NEGATION_REACH = 6  # words after a story's "not" that it negates ("do not have to convert data formats")
@@ -111,6 +118,7 @@ class Judgement:
     backed_by: tuple[str, ...] = ()  # ids of the stories that hold at least one of its words
     misquote: Misquote | None = None
     note: str = ""  # what a claim of absence was checked against: "checked: no story mentions Slack"
+    reworded: tuple[tuple[str, str], ...] = ()  # (a word of the sentence, the story's synonym of it): ("remaining", "left")
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,13 @@ class Sentence:
         if j.note:
             return f"{j.verdict}: {j.note}"
         if j.verdict == PARAPHRASED:
-            return f"{j.verdict}: [{', '.join(j.backed_by)}] addresses the question, in other words than {', '.join(j.unsupported)}"
+            ids = f"[{', '.join(j.backed_by)}]"
+            synonyms = [f'"{theirs}" for "{mine}"' for mine, theirs in j.reworded]
+            rest = [u for u in j.unsupported if u not in dict(j.reworded)]
+            return f"{j.verdict}: " + "; ".join(
+                ([f"{ids} says {', '.join(synonyms)}"] if synonyms else [])
+                + ([f"{ids} addresses the question, in other words than {', '.join(rest)}"] if rest else [])
+            )
         return j.verdict + (f": no story it cites says {', '.join(j.unsupported)}" if j.unsupported else "") + (
             f"; it misquotes [{j.misquote.id}]" if j.misquote and j.misquote.id else ""
         ) + (f"; these are [{j.misquote.owner}]'s words" if j.misquote and j.misquote.owner else "")
@@ -330,21 +344,28 @@ def _judge_claim(
     if negated and not any(_negates(s, words) for s in stories):
         unsupported.append(negated)
     texts = [s.searchable for s in stories]
-    turned = flips(claim, texts)
+    named = {n.lower() for n in names(claim)}
+    new = [w for w in words if w not in found]
+    reworded = synonyms_in(new, stories, named, claim)
+    opposed = opposites_in([w for w in new if w.surface.lower() not in named], stories)
+    turned = flips(claim, texts) + opposed
     written = {u.lower() for u in unsupported}
     unsupported += [n for n in unmatched(claim, " ".join(texts)) + turned if n.lower() not in written]
     backed_by = _backers(found, vocabularies)
     misquote = _misquote(claim, stories, library)
     share = 1 - len(unsupported) / (len(words) + bool(negated))
+    rest = [u for u in unsupported if u not in reworded]
     if not unsupported and not misquote:
         verdict = SUPPORTED
-    elif addressing and not misquote and not turned and _restates(unsupported, f"{claim} {question}", question):
+    elif not misquote and not turned and not rest:
+        verdict, backed_by = PARAPHRASED, _backers([*found, *(Word(t, _stem(t)) for t in reworded.values())], vocabularies)
+    elif addressing and not misquote and not turned and _restates(rest, f"{claim} {question}", question):
         verdict, backed_by = PARAPHRASED, addressing
     elif share >= PARTLY_SHARE:
         verdict = PARTLY
     else:
         verdict = UNSUPPORTED
-    return Judgement(verdict, tuple(unsupported), backed_by, misquote)
+    return Judgement(verdict, tuple(unsupported), backed_by, misquote, reworded=tuple(reworded.items()))
 
 
 def _parts(sentence: str, stories: Sequence[Story]) -> list[tuple[str, Sequence[Story]]]:
@@ -389,6 +410,7 @@ def _combined(judgements: list[Judgement]) -> Judgement:
         tuple(dict.fromkeys(i for j in judgements for i in j.backed_by)),
         next((j.misquote for j in judgements if j.misquote), None),
         "; ".join(j.note for j in judgements if j.note),
+        tuple(pair for j in judgements for pair in j.reworded),
     )
 
 
@@ -418,7 +440,78 @@ def _restates(unsupported: list[str], said: str, question: str) -> bool:
     """Every word no story holds is a word of the question, and none is a name, a number or a negation."""
     asked = {w.stem for w in content_words(question)}
     kept_for_words = {n.lower() for n in names(said)} | _NEGATIONS
-    return all(u.lower() not in kept_for_words and stem(u.lower()) in asked for u in unsupported)
+    return all(u.lower() not in kept_for_words and _stem(u.lower()) in asked for u in unsupported)
+
+
+def synonyms_in(words: Sequence[Word], stories: Sequence[Story], named: Collection[str] = (), claim: str = "") -> dict[str, str]:
+    """Each of ``words`` that ``stories`` say in other words, with the story's words: {"remaining": "left"}.
+
+    A word is said in other words by a word or two-word phrase of a story that WordNet holds to be its synonym
+    and is not a form of it (``answer/synonyms.py``: "swap" for "trade"), by the words whose initials it is ("SSO" for "single sign-on"),
+    or by a story's abbreviation of it that is no word of its own ("param" for "parameter"). A verb of ``claim``
+    with a particle a few words on is that phrasal verb too ("switch the lights on": "turn on"). A name
+    (``named``, lower case) is said only by its initials.
+    """
+    said = [p for s in stories for p in _phrases(s)]
+    initials = {a: p for s in stories for a, p in _initials(s).items()}
+    net = wordnet()
+    found = {}
+    for w in words:
+        lower = w.surface.lower()
+        if w.surface.isupper() and w.surface in initials:
+            found[w.surface] = initials[w.surface]
+        elif lower in named:
+            continue
+        else:
+            forms = [lower, *_phrasal(lower, claim)]
+            theirs = next((p for p in said for f in forms if _other_word(f, p, net) or _abbreviates(p, f, net)), None)
+            if theirs:
+                found[w.surface] = theirs.replace("_", " ")
+    return found
+
+
+def _phrasal(word: str, claim: str) -> list[str]:
+    """``word`` joined to each particle in the three words after it in ``claim``: "switch_on" in "switch the lights on"."""
+    tokens = [t.lower() for t in _WORD.findall(claim)]
+    return [f"{word}_{p}" for i, t in enumerate(tokens) if t == word for p in tokens[i + 1:i + 4] if p in _PARTICLES]
+
+
+def _other_word(word: str, theirs: str, net: WordNet) -> bool:
+    """``theirs`` is a WordNet synonym of ``word`` and not another form of it: a form the stemmer cannot join
+    ("using" to "use") is the word check's, which flags it rather than take any sentence's word for a paraphrase."""
+    return net.synonyms(word, theirs) and not net.same_word(word, theirs)
+
+
+def _abbreviates(short: str, word: str, net: WordNet) -> bool:
+    """``short`` begins ``word``, has four letters or more and is no word of WordNet's: "param", "config"."""
+    return len(short) >= 4 and short.isalpha() and len(word) > len(short) and word.startswith(short) and not net.bases(short)
+
+
+@lru_cache(maxsize=4096)
+def _initials(story: Story) -> dict[str, str]:
+    """The acronyms two to five consecutive words of a story make, with those words: {"SSO": "single sign-on"}."""
+    words = re.findall(r"[A-Za-z]+", story.searchable)
+    found = {}
+    for n in range(2, 6):
+        for k in range(len(words) - n + 1):
+            found.setdefault("".join(w[0] for w in words[k:k + n]).upper(), " ".join(words[k:k + n]))
+    return found
+
+
+def opposites_in(words: Sequence[Word], stories: Sequence[Story]) -> list[str]:
+    """The ``words`` that WordNet calls the opposite of a word of ``stories`` ("lock" where a story says "unlock"):
+    a turned meaning, never a paraphrase."""
+    said = [p for s in stories for p in _phrases(s)]
+    net = wordnet()
+    return [w.surface for w in words if any(net.antonyms(w.surface.lower(), p) for p in said)]
+
+
+@lru_cache(maxsize=4096)
+def _phrases(story: Story) -> tuple[str, ...]:
+    """A story's content words and its two-word phrases ("carry_over"), lower case, each once."""
+    tokens = [w.lower() for w in _WORD.findall(story.searchable)]
+    words = [t for t in tokens if t not in _NOT_CONTENT and not t.isdigit()]
+    return tuple(dict.fromkeys([*words, *(f"{a}_{b}" for a, b in zip(tokens, tokens[1:]))]))
 
 
 def _backers(found: list[Word], vocabularies: dict[str, set[str]]) -> tuple[str, ...]:
@@ -433,7 +526,7 @@ def content_words(text: str) -> list[Word]:
     words = []
     for surface in _WORD.findall(expand_contractions(text)):
         lower = surface.lower()
-        stemmed = str(NUMBER_WORDS[lower]) if lower in NUMBER_WORDS else stem(_IRREGULAR.get(lower, lower))
+        stemmed = str(NUMBER_WORDS[lower]) if lower in NUMBER_WORDS else _stem(_IRREGULAR.get(lower, lower))
         if lower in _NOT_CONTENT or stemmed in _NOT_CONTENT:  # "asked" is "ask"
             continue
         if len(lower) > 1 or lower.isdigit() or surface.isupper():  # "R", the language
@@ -471,6 +564,14 @@ def instead_of(story: Story, question: str) -> str:
     """What ``story`` asks for that ``question`` does not: its goal's content words less the question's."""
     asked = {w.stem for w in content_words(question)}
     return " ".join(w.surface for w in content_words(story.goal or story.text) if not any(same_stem(w.stem, a) for a in asked))
+
+
+def _stem(word: str) -> str:
+    """Retrieval's stem, except that a plural in -es keeps its e unless the -es follows a hiss ("games": game,
+    "leaves": leave; "boxes": box, "classes": class), so that it meets its singular."""
+    if len(word) > 4 and word.endswith("es") and not word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return stem(word[:-1])
+    return stem(word)
 
 
 def same_stem(a: str, b: str) -> bool:
@@ -511,7 +612,7 @@ def _vocabulary(stories: Iterable[Story]) -> set[str]:
         text = story.searchable
         vocabulary.update(w.stem for w in content_words(text))
         words = [w.lower() for w in _WORD.findall(text)]
-        vocabulary.update(stem(a + b) for a, b in zip(words, words[1:]))
+        vocabulary.update(_stem(a + b) for a, b in zip(words, words[1:]))
     return vocabulary
 
 
@@ -530,7 +631,7 @@ def _negates(story: Story, words: list[Word]) -> bool:
     tokens = [w.lower() for w in _WORD.findall(expand_contractions(story.searchable))]
     wanted = {w.stem for w in words}
     return any(
-        any(_known(stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
+        any(_known(_stem(after), wanted) for after in tokens[i + 1:i + 1 + _NEGATION_REACH])
         for i, token in enumerate(tokens) if token in _NEGATIONS
     )
 
@@ -591,7 +692,7 @@ def _coverage(quote: str, text: str) -> float:
 
 
 def _words(text: str) -> list[str]:
-    return [stem(w.lower()) for w in _WORD.findall(text)]
+    return [_stem(w.lower()) for w in _WORD.findall(text)]
 
 
 def _same_words(a: str, b: str) -> bool:

@@ -69,6 +69,10 @@ class Conversation:
     def add(self, turn: Turn) -> "Conversation":
         return Conversation((*self.turns, turn), self.id)
 
+    def revise(self, turn: Turn) -> "Conversation":
+        """The conversation with ``turn`` in place of its last turn."""
+        return Conversation((*self.turns[:-1], turn), self.id)
+
     def kept_as(self, chat_id: int) -> "Conversation":
         return Conversation(self.turns, chat_id)
 

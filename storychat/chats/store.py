@@ -56,6 +56,19 @@ class Chats:
             db.execute("UPDATE chats SET updated = ? WHERE id = ?", (at, chat_id))
         return conversation.kept_as(chat_id)
 
+    def revise(self, owner: str, collection: str, conversation: Conversation) -> Conversation:
+        """Keep the conversation's last turn in place of the one kept last (an answer that got the model's second
+        opinion after it was kept); a chat the owner does not keep in ``collection`` is left as it is."""
+        turn = conversation.turns[-1]
+        with self.library.transaction() as db:
+            if conversation.id is None or not _holds(db, owner, collection, conversation.id):
+                return conversation
+            db.execute(
+                "UPDATE turns SET record = ? WHERE chat_id = ? AND position = (SELECT MAX(position) FROM turns WHERE chat_id = ?)",
+                (json.dumps(turn.record, ensure_ascii=False), conversation.id, conversation.id),
+            )
+        return conversation
+
     def list(self, owner: str) -> list[Chat]:
         """The owner's chats, the latest first."""
         with self.library.connect() as db:

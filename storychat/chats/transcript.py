@@ -54,7 +54,7 @@ def _listing_markdown(record: dict) -> list[str]:
 def _answer_markdown(shown: Lines, changed: list[ChangedSince]) -> list[str]:
     """What the code found of an answer: the gap, the marked sentences, the checked citations, those
     ``changed`` since, any doubt, and what it read."""
-    text = [shown.gap, ""] if shown.gap else []
+    text = [line for gap in (shown.gap, shown.incomplete, shown.looped) if gap for line in (gap, "")]
     if shown.marked:
         text += [f"- {sentence}" for sentence in shown.marked] + [""]
     if shown.citations:

@@ -94,8 +94,10 @@ class ImportReport:
     columns: tuple[ColumnUse, ...] = ()  # what each column of the file became
 
     def columns_line(self) -> str:
-        """``Columns: Issue key → id, Summary → title, Labels ×3 → labels, Team → kept as Team``; "" for text."""
-        return f"Columns: {', '.join(map(str, self.columns))}" if self.columns else ""
+        """``Columns: Issue key → id, Summary → title, Labels ×3 → labels; kept as fields: Team``; "" for text."""
+        read = ", ".join(str(c) for c in self.columns if c.parts)
+        kept = ", ".join(c.named for c in self.columns if not c.parts)
+        return "Columns: " + "; ".join(filter(None, [read, kept and f"kept as fields: {kept}"])) if self.columns else ""
 
     @property
     def held(self) -> list[Story]:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -30,6 +31,7 @@ from storychat.stories.model import Comment, Fields, Story
 
 DATABASE_NAME = "library.sqlite3"
 MAX_COLLECTION_NAME = 100
+KEPT_COLLECTIONS = 4  # the collections whose parsed stories a Library keeps between reads
 EXPORT_COLUMNS = tuple(f.name for f in fields(Story))
 
 
@@ -83,6 +85,8 @@ class Library:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DATABASE_NAME
         self.embedder = embedder.kept_in(self) if embedder else None
+        self._read: dict[str, tuple[list[tuple], list[Story]]] = {}  # collection -> (its signature, its stories)
+        self._reading = threading.Lock()
         with self.connect() as db:
             db.execute("PRAGMA journal_mode = WAL")
             migrate(db)
@@ -171,10 +175,24 @@ class Library:
             vectors.save(db, embedder, found)
 
     def stories(self, collection: str) -> list[Story]:
-        """All stories and notes of a collection, by source, then line, then id."""
+        """All stories and notes of a collection, by source, then line, then id.
+
+        Parsed again only when the collection changed since this library last read it (through this object or
+        any other process): a page of a backlog of thousands, or a question about it, then costs one small query."""
         name = validate_collection_name(collection)
         with self.connect() as db:
-            return [_story(row) for row in _rows(db, name)]
+            db.execute("BEGIN")  # the signature and the rows of one snapshot
+            signature = db.execute(_SIGNATURE, (name,)).fetchall()
+            kept = self._read.get(name)
+            if kept is None or kept[0] != signature:
+                kept = signature, [_story(row) for row in _rows(db, name)]
+                with self._reading:
+                    self._read.pop(name, None)
+                    self._read[name] = kept
+                    while len(self._read) > KEPT_COLLECTIONS:
+                        del self._read[next(iter(self._read))]
+            db.execute("COMMIT")
+        return list(kept[1])
 
     def fingerprint(self, collection: str) -> str:
         """A hash of the collection's content; it changes iff its stories change."""
@@ -336,6 +354,15 @@ def _rows(db: sqlite3.Connection, name: str) -> Iterator[tuple]:
         " ORDER BY source, line, story_id",
         (name,),
     )
+
+
+# What changes when any story of a collection changes: its content digest covers the text, criteria, title,
+# description, fields and comments (role, goal and benefit are read from the text); the rest is beside it.
+_SIGNATURE = (
+    "SELECT story_id, source, line, epic, digest FROM stories"
+    " WHERE collection_id = (SELECT id FROM collections WHERE name = ?)"
+    " ORDER BY source, line, story_id"
+)
 
 
 def _story(row: tuple) -> Story:

@@ -67,9 +67,13 @@ class ColumnUse:
     count: int
     parts: tuple[str, ...]
 
+    @property
+    def named(self) -> str:
+        """``Labels ×3``: the column, and how often the file repeats it."""
+        return f"{self.column} ×{self.count}" if self.count > 1 else self.column
+
     def __str__(self) -> str:
-        times = f" ×{self.count}" if self.count > 1 else ""
-        return f"{self.column}{times} → {', '.join(self.parts) or f'kept as {self.column}'}"
+        return f"{self.named} → {', '.join(self.parts) or 'kept as a field'}"
 
 
 @dataclass(frozen=True)

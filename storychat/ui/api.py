@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from storychat.analysis.filters import Scope, parse_scope
 from storychat.answer.context import QuestionError
 from storychat.answer.answer import final
 from storychat.answer.pipeline import Pipeline
@@ -20,16 +21,17 @@ from storychat.ui.mistakes import Mistake, refused
 
 def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
     @refused
-    def ask_stories(question: str, collection: str, exhaustive: bool = False) -> dict:
+    def ask_stories(question: str, collection: str, exhaustive: bool = False, filters: list[str] | None = None) -> dict:
         """Answer a question about the user stories of one collection with checked citations: a JSON object.
 
         Args:
             question: what to ask about the backlog, e.g. "Which stories touch invoicing?"
             collection: the name of the story collection to answer from
             exhaustive: read every story (one pass per context-sized shard) before answering: for complete lists, slower
+            filters: answer only from the items that pass every filter, each written field=value, e.g. ["status=Open", "label=payments", "points>=8"]
         Returns:
-            answer: the text to show the user: the model's answer less repeated sentences and empty openers; or the refusal
-            refused: true when answer is the refusal: the model refused; or it cited no story it was shown (strict mode); or no story matches
+            answer: the text to show the user: the model's answer less repeated sentences and empty openers; or the refusal; or that no item passes the filters
+            refused: true when answer is the refusal: the model refused; or it cited no story it was shown (strict mode); or no story matches; or no item passes the filters
             unsupported: true when the answer cites no story the model was shown
             gated: true when the relevance gate refused without asking the model
             best_match: the relevance of the story that matches the question best (what the gate judges)
@@ -44,23 +46,26 @@ def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
             timings: ttft_s and total_s in seconds and prompt_tokens and completion_tokens and prompt_evaluated (the tokens not taken from the cache)
             reading: how an exhaustive answer read the stories (stories and passes and cited and ids and line in words); else null
             hint: a suggestion for the user such as asking again with exhaustive for a complete list; else empty
+            scope: the filters the question was answered within (filters and kept and total and line in words); else null
         """
+        scope = scope_of(filters)
         stories = known(library, collection).everything
         if not stories:
             raise Mistake(f"The collection {collection!r} holds no stories to answer from.")
         try:
             ask = pipeline.ask_exhaustive if exhaustive else pipeline.ask
-            return final(ask(question, stories, collection=collection)).to_json()
+            return final(ask(question, stories, collection=collection, scope=scope)).to_json()
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
 
     @refused
-    def search_stories(query: str, collection: str) -> list[dict]:
+    def search_stories(query: str, collection: str, filters: list[str] | None = None) -> list[dict]:
         """Find the user stories in a collection that best match a query by words and meaning: a JSON list of up to 10, best first.
 
         Args:
             query: words to look for, e.g. "export PDF"
             collection: the name of the story collection to search
+            filters: search only the items that pass every filter, each written field=value, e.g. ["status=Open", "label=payments"]
         Returns:
             id: the story's id
             text: the story as written
@@ -75,7 +80,7 @@ def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
             score: how well its words match the query (BM25; with meaning on: its rank score)
             relevance: how relevant the story is to the query (what the gate judges)
         """
-        hits = pipeline.search(query, known(library, collection).stories, 10)
+        hits = pipeline.search(query, known(library, collection).stories, 10, scope_of(filters))
         return [{**h.story.to_record(), "score": round(h.score, 3), "relevance": h.relevance} for h in hits]
 
     @refused
@@ -105,6 +110,14 @@ def register(pipeline: Pipeline, library: Library, concurrency: int) -> None:
     gr.api(ask_stories, api_name="ask_stories", concurrency_limit=concurrency, concurrency_id="engine")
     gr.api(search_stories, api_name="search_stories")
     gr.api(changed_stories, api_name="changed_stories")
+
+
+def scope_of(filters: list[str] | None) -> Scope:
+    """The ``field=value`` filters an API call gave, as one Scope; a bad one is the caller's mistake."""
+    try:
+        return parse_scope(filters or [])
+    except ValueError as exc:
+        raise Mistake(str(exc)) from exc
 
 
 def known(library: Library, collection: str) -> Shelf:

@@ -70,8 +70,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
                 selftest_ui = selftest.layout()
 
         targets = [
-            library_ui.report, library_ui.table, collection, status, library_ui.summary,
-            chat_ui.role_pick, chat_ui.epic_pick, library_ui.cost, chat_ui.first_steps, library_ui.notes,
+            library_ui.report, library_ui.table, collection, status, chat_ui.role_pick, chat_ui.epic_pick, chat_ui.first_steps,
+            library_ui.notes, *library_ui.paging(),
         ]
         kept = chat.wire(chat_ui, conversation, collection, status, concurrency, shelves.wire(library_ui, targets))
         selftest.wire(selftest_ui, collection, concurrency, demo)
@@ -93,8 +93,8 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             """Another collection: its latest chat, or a new one; the chat left stays kept."""
             name = (name or DEFAULT_COLLECTION).strip()
             chat = history.found(current.id, request)
-            if chat and chat.collection == name:  # the chat just opened chose it
-                return *[gr.skip()] * len(view), *shelves.refresh(name)[1:], gr.skip()
+            if chat and chat.collection == name:  # the chat just opened chose it, and its page is shown already
+                return tuple(gr.skip() for _ in page)
             return shown(history.latest(name, request), name, request, full=None)
 
         @shown_inline
@@ -112,9 +112,15 @@ def build(pipeline: Pipeline, library: Library, limits: Limits, concurrency: int
             return history.view(history.latest(name, request), request)
 
         page = [*view, *targets[1:], tabs]
-        demo.load(restore, None, page, api_visibility="private")
-        collection.change(choose, [collection, conversation], page, api_visibility="private")
-        history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private")
+        # The rows first, then the token counts: another collection typed while they are counted is chosen after.
+        shelves.count_after(
+            library_ui,
+            demo.load(restore, None, page, api_visibility="private"),
+            collection.change(choose, [collection, conversation], page, api_visibility="private"),
+            history_ui.chats.input(open_chat, history_ui.chats, page, api_visibility="private"),
+        )
+        for event in (demo.load, collection.change):
+            event(chat.filter_row, [collection, *chat_ui.filters], chat_ui.filters, api_visibility="private")
         history_ui.new_chat.click(new_chat, None, view, api_visibility="private")
         chat_ui.chatbot.clear(new_chat, None, view, api_visibility="private")
         history_ui.rename.click(history.rename, [history_ui.title, conversation], history_ui.chats, api_visibility="private")

@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from storychat.analysis.actions import Action, changes_action, quick_action
+from storychat.analysis.filters import Scope, field_values, parse_scope
 from storychat.chats import conversation as chat_turns
 from storychat.chats import transcript
 from storychat.chats.store import Chats
@@ -19,7 +20,7 @@ from storychat.stories.library import Shelf
 from storychat.cost import Costs
 from storychat.answer.context import QuestionError
 from storychat.chats.conversation import Conversation, Turn
-from storychat.answer.answer import Done, Listed, Progress, Token, listing_json
+from storychat.answer.answer import Done, Listed, Progress, Reviewed, Token, listing_json
 from storychat.answer.pipeline import Pipeline
 from storychat.ui.history import messages, owner
 from storychat.ui.library import DEFAULT_COLLECTION, PICK_EPIC, PICK_ROLE, LibraryPanel
@@ -56,6 +57,7 @@ class ChatColumn:
     word: gr.Textbox
     mention: gr.Button
     coverage: gr.Markdown
+    filters: list[gr.Dropdown]  # the filter row: one per FILTER_FIELDS
     export_md: gr.Button
     export_json: gr.Button
     transcript: gr.File
@@ -65,6 +67,20 @@ FIRST_STEPS = (
     "**Start with your stories.** Paste or upload them in the **Stories** tab (one per line, or blocks separated "
     "by a blank line), or pick a collection you already have above. Then ask a question or press a quick action."
 )
+
+
+# The filter row's fields, in its order; each is shown only when the collection's items have it.
+FILTER_FIELDS = ("type", "status", "sprint", "label", "component", "epic", "role")
+ANY = ("Any", "")
+
+
+@shown_inline
+def picked_scope(*picked: str) -> Scope:
+    """The filter row's choices (one per FILTER_FIELDS, "" for any) as the Scope every question is asked within."""
+    try:
+        return parse_scope(f"{name}={value}" for name, value in zip(FILTER_FIELDS, picked) if value)
+    except ValueError as exc:
+        raise Mistake(str(exc)) from exc
 
 
 class ChatPanel:
@@ -79,28 +95,31 @@ class ChatPanel:
     @shown_inline
     def respond(
         self, question: str, chat: list, conversation: Conversation, collection: str, exhaustive: bool = False,
-        request: gr.Request | None = None,
+        scope: Scope = Scope(), request: gr.Request | None = None,
     ):
         """Stream the answer into the chat, and keep it. The last output is the question while it is being
-        answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything")."""
+        answered, for Stop to mark it stopped. ``exhaustive``: read every shard of the collection ("Read everything");
+        ``scope``: the filter row's choices, which scope the question."""
         stories = self._stories(collection).everything
         chat = chat + [{"role": "user", "content": escape(question)}]
         asked = len(chat)
         events = (
-            self.pipeline.ask_exhaustive(question, stories, collection) if exhaustive
-            else self.pipeline.ask(question, stories, conversation.history, collection)
+            self.pipeline.ask_exhaustive(question, stories, collection, scope) if exhaustive
+            else self.pipeline.ask(question, stories, conversation.history, collection, scope)
         )
+        kept = None
         try:
             for chat, answer, listing in self._streamed(events, chat + [{"role": "assistant", "content": ""}]):
                 if answer is None:
                     yield chat, conversation, gr.skip(), gr.skip(), Answering(question, listing)
                     continue
-                self.costs.record(answer, collection)
                 turn = chat_turns.answered(question, answer)
-                yield (
-                    chat[:asked] + turn_messages(turn), self._keep(conversation, turn, collection, request), turn_coverage(turn),
-                    status_line(self.info, collection), None,
-                )
+                if kept is None:
+                    self.costs.record(answer, collection)
+                    kept = self._keep(conversation, turn, collection, request)
+                else:  # the model's second opinion on one more sentence: the same turn, its marks updated
+                    kept = self.chats.revise(owner(request), collection, kept.revise(turn))
+                yield chat[:asked] + turn_messages(turn), kept, turn_coverage(turn), status_line(self.info, collection), None
         except QuestionError as exc:
             raise Mistake(str(exc)) from exc
 
@@ -126,10 +145,12 @@ class ChatPanel:
     @shown_inline
     def quick_action(
         self, kind: str, argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request | None = None,
+        scope: Scope = Scope(),
     ):
-        """The complete result computed by code first; then the model's summary, only what the stories support."""
+        """The complete result computed by code first, on the stories the filter row's choices (``scope``) keep;
+        then the model's summary, only what the stories support."""
         try:
-            action = self._action(kind, argument, collection)
+            action = self._action(kind, argument, collection, scope)
         except ValueError as exc:
             raise Mistake(str(exc)) from exc
         listed = "\n".join(f"- {line}" for line in action.evidence) or "Nothing found."
@@ -138,7 +159,7 @@ class ChatPanel:
         if action.empty:
             yield chat, self._keep(conversation, computed, collection, request), ""
             return
-        summarised = self.pipeline.summarise(action.instruction, action.stories)
+        summarised = self.pipeline.summarise(action.instruction, action.stories, action.scoped)
         for chat, answer, _ in self._streamed(summarised, chat + [{"role": "assistant", "content": ""}]):
             if answer is None:
                 yield chat, conversation, gr.skip()
@@ -150,26 +171,31 @@ class ChatPanel:
         """The conversation with ``turn``, kept in the library as the user's."""
         return self.chats.keep(owner(request), collection, conversation.add(turn))
 
-    def _action(self, kind: str, argument: str, collection: str) -> Action:
+    def _action(self, kind: str, argument: str, collection: str, scope: Scope = Scope()) -> Action:
         """``changes``: what the last import did, from the library's history; the others from the stories."""
         stories = self._stories(collection).stories
         if kind != "changes":
-            return quick_action(kind, stories, argument, embedder=self.pipeline.embedder)
+            return quick_action(kind, stories, argument, embedder=self.pipeline.embedder, scope=scope)
         library = self.library
         since = library.last_import(collection)  # None: nothing recorded, a library from before the history
-        return changes_action(library.changed_since(collection, since) if since else [])
+        return changes_action(library.changed_since(collection, since) if since else [], scope)
 
     def _streamed(self, events, chat: list):
-        """``(chat, None, listing)`` while ``events`` stream into the last bubble, then ``(chat, answer, listing)``;
+        """``(chat, None, listing)`` while ``events`` stream into the last bubble, then ``(chat, answer, listing)``, and
+        again for each second opinion the answer gets after it;
         ``listing``: the exact list shown before the model's summary (``listing_json``), None before or without one.
 
         Until the first word the bubble says what the model is doing and for how long,
         updated each second while the model reads its prompt.
         """
         started, stage, written, listing = time.monotonic(), "Waiting for the model", "", None
+        answered = False
         for event in ticking(events):
-            if isinstance(event, Done):
+            if isinstance(event, (Done, Reviewed)):
+                answered = True
                 yield chat, event.answer, listing
+            elif answered:  # the answer is shown; only a second opinion changes it now
+                continue
             elif isinstance(event, Listed):  # the exact list, before the model's summary of it
                 listing = listing_json(event.listing)
                 chat[-1:] = [*listing_messages(listing), {"role": "assistant", "content": ""}]
@@ -185,6 +211,18 @@ class ChatPanel:
         if not shelf.stories:
             raise Mistake(f"Collection {collection!r} has no stories yet. Paste or upload some on the right.")
         return shelf
+
+    def filter_row(self, collection: str, *picked: str) -> list[dict]:
+        """The filter row for ``collection``: each field its items have, with its values and how many items have
+        each; a choice still offered stays chosen."""
+        offered = field_values(self.library.shelf(collection).stories)
+        return [
+            gr.update(
+                choices=[ANY, *((f"{value} ({n})", value) for value, n in offered.get(name, []))], visible=name in offered,
+                value=value if any(value == v for v, _ in offered.get(name, [])) else "",
+            )
+            for name, value in zip(FILTER_FIELDS, picked)
+        ]
 
     def note_changes(self, conversation: Conversation, collection: str):
         """After stories changed: the chat again, each answer citing one of them with its notice."""
@@ -231,6 +269,13 @@ class ChatPanel:
                     epic = gr.Button("Summarise an epic", size="sm", scale=1, interactive=False, elem_id="by-epic")
                     word = gr.Textbox(label="Word", placeholder="export", info="Type a word first.", scale=2)
                     mention = gr.Button("Stories mentioning", size="sm", scale=1, interactive=False)
+        # Closed, like the menu; a field's dropdown shows once the collection's items have that field (filter_row).
+        with gr.Accordion("Filters: ask about some items only", open=False, elem_id="filter-row"):
+            with gr.Row():
+                filters = [
+                    gr.Dropdown(label=name.capitalize(), choices=[ANY], value="", visible=False, min_width=110, elem_id=f"filter-{name}")
+                    for name in FILTER_FIELDS
+                ]
         with gr.Row():
             with gr.Accordion("Export this chat", open=False):
                 with gr.Row():
@@ -241,7 +286,7 @@ class ChatPanel:
                 gr.Markdown("\n".join(f"- {escape(line)}" for line in self.pipeline.report()), elem_id="model")
         return ChatColumn(
             first_steps, chatbot, question, ask, exhaustive, stop, duplicates, quality, changes, role_pick, role, epic_pick, epic, word, mention,
-            coverage, export_md, export_json, transcript_file,
+            coverage, filters, export_md, export_json, transcript_file,
         )
 
     def wire(
@@ -254,15 +299,20 @@ class ChatPanel:
         # turn, and the shared queue ("engine") shows each user their place while they wait.
         engine_queue = dict(concurrency_limit=concurrency, concurrency_id="engine")
         answering = gr.State(None)
+        # The filter row's choices, read when a question or a quick action starts (below): the undocumented
+        # /ask endpoint's callers need not send them, and a caller without a page asks unscoped.
+        scope = gr.State(Scope())
         ask = dict(
-            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive],
+            fn=self.respond, inputs=[ui.question, ui.chatbot, conversation, collection, ui.exhaustive, scope],
             outputs=[ui.chatbot, conversation, ui.coverage, status, answering], **engine_queue,
         )
         # Stop is live from the press of Ask until the answer ends: unqueued, and set before the answer's event,
         # for the page runs a trigger's events one after the other, each to its end.
         live = dict(outputs=ui.stop, queue=False, show_progress="hidden", api_visibility="private")
+        read_filters = dict(fn=picked_scope, inputs=ui.filters, outputs=scope, queue=False, show_progress="hidden", api_visibility="private")
         for trigger in (ui.ask.click, ui.question.submit):
             trigger(lambda: gr.Button(interactive=True), **live)
+            trigger(**read_filters)
         asked = ui.ask.click(**ask, api_name="ask", api_visibility="undocumented")
         submitted = ui.question.submit(**ask, api_visibility="private")
         for event in (asked, submitted):
@@ -275,27 +325,28 @@ class ChatPanel:
         ui.stop.click(lambda: gr.Button(interactive=False), **live)  # after the cancel, which must not wait for it
         for event in changed:
             event.then(self.note_changes, [conversation, collection], ui.chatbot, api_visibility="private")
+            event.then(self.filter_row, [collection, *ui.filters], ui.filters, api_visibility="private")
         ui.export_md.click(partial(self.export, "md"), [conversation, collection], ui.transcript, api_visibility="private")
         ui.export_json.click(partial(self.export, "json"), [conversation, collection], ui.transcript, api_visibility="private")
         for pick, button in ((ui.role_pick, ui.role), (ui.epic_pick, ui.epic), (ui.word, ui.mention)):
             pick.change(lambda value: gr.update(interactive=bool((value or "").strip())), pick, button, api_visibility="private")
         no_argument = gr.State("")
-        actions = [
-            button.click(
-                self._run_action(kind), [argument, ui.chatbot, conversation, collection], [ui.chatbot, conversation, ui.coverage],
+        actions = []
+        for button, kind, argument in [
+            (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
+            (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
+        ]:
+            button.click(**read_filters)
+            actions.append(button.click(
+                self._run_action(kind), [argument, ui.chatbot, conversation, collection, scope], [ui.chatbot, conversation, ui.coverage],
                 **engine_queue, api_visibility="private",
-            )
-            for button, kind, argument in [
-                (ui.duplicates, "duplicates", no_argument), (ui.quality, "quality", no_argument), (ui.changes, "changes", no_argument),
-                (ui.role, "role", ui.role_pick), (ui.epic, "epic", ui.epic_pick), (ui.mention, "mention", ui.word),
-            ]
-        ]
+            ))
         return [asked, submitted, stopped, *actions]
 
     def _run_action(self, kind: str):
         """The quick action ``kind`` as an event handler (Gradio passes the request only to a function that names it)."""
 
-        def run(argument: str, chat: list, conversation: Conversation, collection: str, request: gr.Request):
-            yield from self.quick_action(kind, argument, chat, conversation, collection, request)
+        def run(argument: str, chat: list, conversation: Conversation, collection: str, scope: Scope, request: gr.Request):
+            yield from self.quick_action(kind, argument, chat, conversation, collection, request, scope)
 
         return run

@@ -1,15 +1,19 @@
-"""The Stories tab: the chosen collection's stories and notes, imports, deletes, exports and cloud costs."""
+"""The Stories tab: the chosen collection's stories and notes a page at a time (searched, filtered), imports,
+deletes, exports and cloud costs."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import gradio as gr
 
 from storychat.analysis.duplicates import after_import
+from storychat.analysis.filters import Filter, Scope, field_values
+from storychat.analysis.pages import Page, page
 from storychat.analysis.roles import epic_index, role_index
 from storychat.answer.pipeline import Pipeline
 from storychat.cost import Costs
@@ -20,11 +24,21 @@ from storychat.ui.mistakes import Mistake, shown_inline
 from storychat.ui.render import escape, history_markdown, report_text, status_line
 
 DEFAULT_COLLECTION = "my-stories"
-TABLE_HEADERS = ["id", "role", "goal", "benefit", "acceptance criteria", "epic", "source", "line"]
-# Room for the longest single words of the short columns ("administrator", "Administration"), so they wrap between
-# words only; the wrapped text shares half the table's width. All in view from a 920 px wide table (CSS).
-COLUMN_WIDTHS = ["72px", "104px", "17%", "14%", "19%", "120px", "112px", "48px"]
-SHOWN_NOTES = 200  # the notes listed in the page; the CLI's export holds them all
+TABLE_HEADERS = ["id", "item", "type", "status", "points", "epic", "description", "criteria"]
+# Room for the longest single words of the short columns ("Administration", "In Progress"), so they wrap between
+# words only; the item, its description and criteria share the rest. All in view from a 940 px wide table (CSS),
+# the key fields first, so that a narrower screen scrolls sideways only to the longer texts.
+COLUMN_WIDTHS = ["96px", "20%", "88px", "104px", "72px", "120px", "19%", "10%"]
+EXCERPT = 160  # the characters of a description the table shows; search reads it whole
+# The filter row: each text field a collection's items may have (analysis/filters.py), as the row names it.
+FILTER_LABELS = {
+    "type": "Type", "status": "Status", "priority": "Priority", "label": "Label", "component": "Component",
+    "sprint": "Sprint", "fix_version": "Fix version", "epic": "Epic", "role": "Role",
+}
+ANY = "any"
+COUNTING = "Counting the stories' cl100k tokens …"
+# The summary says it is counting: no timer over it.
+_COUNTING_EVENT = {"show_progress": "hidden", "api_visibility": "private"}
 NO_STORIES = "None yet: this collection has no stories."
 NO_ROLES = 'None: no story names its role ("As a <role>, I want ...").'
 NO_EPICS = "None: no story has an epic (a Markdown heading above it, or an epic column in a spreadsheet)."
@@ -43,7 +57,13 @@ class LibraryColumn:
     report: gr.Markdown
     remove_gone: gr.Button
     gone: gr.State
+    search: gr.Textbox
+    filters: list[gr.Dropdown]  # in the order of FILTER_LABELS
     table: gr.Dataframe
+    place: gr.Markdown  # "Page 3 of 104 · items 101–150 of 5,170"
+    number: gr.State  # the table's page
+    previous: gr.Button
+    next: gr.Button
     delete_id: gr.Textbox
     delete: gr.Button
     history_id: gr.Textbox
@@ -56,6 +76,13 @@ class LibraryColumn:
     export_file: gr.File
     cost: gr.Markdown
     notes: gr.Markdown
+    notes_number: gr.State
+    notes_previous: gr.Button
+    notes_next: gr.Button
+
+    def paging(self) -> list:
+        """What a refresh sets after the notes (``LibraryPanel.refresh``): the first pages, no search, no filter."""
+        return [self.place, self.number, self.search, *self.filters, self.notes_number]
 
 
 class LibraryPanel:
@@ -67,22 +94,44 @@ class LibraryPanel:
         self.info = pipeline.engine.info()
 
     def refresh(self, collection: str, message: str = "") -> tuple:
-        """Every library output: report, table, picker, status, summary, role and epic choices, cost, first steps, notes."""
+        """Every library output but the token counts (``counted`` brings those): report, table, picker, status, role and
+        epic choices, first steps, notes, then the paging (``LibraryColumn.paging``): the first page of each, the search
+        emptied, the filters offered anew."""
         shelf = self.library.shelf(collection)
         stories = shelf.stories
+        first = page(stories)
+        offered = field_values(stories)
         return (
             # A name typed into the picker starts a collection: it is listed before its first import.
-            message, table(stories), gr.update(choices=sorted({*shelf.names, collection}), value=collection),
-            status_line(self.info, collection), self.summary(shelf),
+            message, table(first.items), gr.update(choices=sorted({*shelf.names, collection}), value=collection),
+            status_line(self.info, collection),
             # Each role and epic as the stories write it most often; picking it finds every spelling.
             choices([g.spellings[0] for g in role_index(stories)], NO_ROLES if stories else NO_STORIES, PICK_ROLE),
             choices([g.spellings[0] for g in epic_index(stories) if g.name], NO_EPICS if stories else NO_STORIES, PICK_EPIC),
-            self.costs.markdown(stories, collection),
             gr.update(visible=not stories),
-            notes_markdown(shelf.notes),
+            notes_markdown(page(shelf.notes)),
+            first.describe(), first.number, "",
+            *(gr.update(**filter_options(offered.get(name, []))) for name in FILTER_LABELS),
+            1,
         )
 
-    def summary(self, shelf: Shelf) -> str:
+    def browse(self, collection: str, query: str, number: int, *chosen: str) -> tuple:
+        """Page ``number`` of the stories with every word of ``query`` that pass the chosen filters: rows, place, number."""
+        shown = page(self.library.shelf(collection).stories, query or "", scope(chosen), number)
+        return table(shown.items), shown.describe(), shown.number
+
+    def browse_notes(self, collection: str, number: int) -> tuple:
+        shown = page(self.library.shelf(collection).notes, number=number)
+        return notes_markdown(shown), shown.number
+
+    def counted(self, collection: str) -> Iterator[tuple[str, str]]:
+        """The summary and the cloud cost: at once without the stories' tokens, then with them counted. Their own event,
+        after the rows: the first count of a backlog's tokens takes seconds (then it is kept), its first page not."""
+        shelf = self.library.shelf(collection)
+        yield self.summary(shelf, counted=False), COUNTING if shelf.stories else self.costs.markdown([], collection)
+        yield self.summary(shelf), self.costs.markdown(shelf.stories, collection)
+
+    def summary(self, shelf: Shelf, counted: bool = True) -> str:
         stories, notes = shelf.stories, len(shelf.notes)
         if not stories and notes:
             return (
@@ -91,10 +140,13 @@ class LibraryPanel:
             )
         if not stories:
             return f"Collection **{escape(shelf.collection)}** is empty: paste or upload stories."
+        held = f"**{len(stories):,}** stories, {notes:,} notes"
+        if not counted:
+            return f"{held} · counting their model tokens …"
         fit = self.pipeline.fit(stories)
         fits = "**all fit**" if fit.fits else "**too many**: retrieval picks the most relevant for each question"
         return (
-            f"**{len(stories)}** stories, {notes} notes · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
+            f"{held} · {fit.tokens:,} model tokens, in room for {fit.budget:,} "
             f"in the loaded model's context: {fits}"
         )
 
@@ -183,11 +235,27 @@ class LibraryPanel:
         report = gr.Markdown(elem_id="report")
         remove_gone = gr.Button(visible=False, variant="stop", elem_id="remove-gone")
         gone = gr.State([])
+        first = page(shelf.stories)
+        offered = field_values(shelf.stories)
+        with gr.Row(elem_id="story-filters"):
+            search = gr.Textbox(
+                label="Search", placeholder="Words of an id, title, text or description, then Enter", elem_id="story-search",
+                scale=3, min_width=240,
+            )
+            filters = [
+                gr.Dropdown(label=label, elem_id=f"filter-{name}", min_width=140, **filter_options(offered.get(name, [])))
+                for name, label in FILTER_LABELS.items()
+            ]
         # The tab's full width: every column in view, numbers and words never broken.
         stories = gr.Dataframe(
-            headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(shelf.stories), interactive=False,
+            headers=TABLE_HEADERS, column_widths=COLUMN_WIDTHS, value=table(first.items), interactive=False,
             wrap=True, label="Stories", elem_id="stories",
         )
+        with gr.Row(equal_height=True, elem_id="story-pages"):
+            previous = gr.Button("◀ Previous", size="sm", scale=0, min_width=110, elem_id="stories-previous")
+            place = gr.Markdown(first.describe(), elem_id="stories-place")
+            following = gr.Button("Next ▶", size="sm", scale=0, min_width=110, elem_id="stories-next")
+        number = gr.State(1)
         with gr.Accordion("Manage collection", open=False):
             with gr.Row():
                 delete_id = gr.Textbox(label="Story id", scale=3)
@@ -203,18 +271,30 @@ class LibraryPanel:
                 jsonl = gr.Button("Export JSONL")
             export_file = gr.File(label="Export", interactive=False)
         with gr.Accordion("Notes: lines that are not stories", open=False):
-            notes = gr.Markdown(notes_markdown(shelf.notes), elem_id="notes")
+            notes = gr.Markdown(notes_markdown(page(shelf.notes)), elem_id="notes")
+            with gr.Row():
+                notes_previous = gr.Button("◀ Previous notes", size="sm", scale=0, min_width=140, elem_id="notes-previous")
+                notes_next = gr.Button("Next notes ▶", size="sm", scale=0, min_width=140, elem_id="notes-next")
+            notes_number = gr.State(1)
         with gr.Accordion("Cloud cost comparison", open=False):
             cost = gr.Markdown(self.costs.markdown(shelf.stories, DEFAULT_COLLECTION), elem_id="cost")
         return LibraryColumn(
-            collection, summary, paste, add, upload, report, remove_gone, gone, stories, delete_id, delete, history_id, history, versions,
-            clear, confirm, csv, jsonl, export_file, cost, notes,
+            collection, summary, paste, add, upload, report, remove_gone, gone, search, filters, stories, place, number, previous,
+            following, delete_id, delete, history_id, history, versions, clear, confirm, csv, jsonl, export_file, cost, notes,
+            notes_number, notes_previous, notes_next,
         )
+
+    def count_after(self, ui: LibraryColumn, *events) -> None:
+        """After each of ``events`` (each refreshes the tab), the summary and the cost (``counted``)."""
+        for event in events:
+            event.then(self.counted, ui.collection, [ui.summary, ui.cost], **_COUNTING_EVENT)
 
     def wire(self, ui: LibraryColumn, targets: list) -> list:
         """``targets``: what a refresh updates, in the order ``refresh`` returns it. Returns the events
         after which stories may have changed (to tell the chat which answers cite a changed story)."""
-        ui.add.click(self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented")
+        added = ui.add.click(
+            self.import_paste, [ui.paste, ui.collection], [*targets, ui.paste], api_name="add_stories", api_visibility="undocumented",
+        )
         uploaded = ui.upload.upload(
             self.import_files, [ui.upload, ui.collection], [*targets, ui.remove_gone, ui.gone], api_name="upload_stories",
             api_visibility="undocumented",
@@ -229,10 +309,24 @@ class LibraryPanel:
         for show in (ui.history.click, ui.history_id.submit):
             show(self.story_history, [ui.history_id, ui.collection], ui.versions, api_visibility="private")
         ui.clear.click(self.ask_clear, ui.collection, ui.confirm, api_visibility="private")
-        ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
+        cleared = ui.confirm.click(self.clear, ui.collection, [*targets, ui.confirm], api_name="clear_collection", api_visibility="undocumented")
+        self.count_after(ui, added, uploaded, removed, deleted, cleared)
         ui.csv.click(lambda c: self.export(c, "csv"), ui.collection, ui.export_file, api_visibility="private")
         ui.jsonl.click(lambda c: self.export(c, "jsonl"), ui.collection, ui.export_file, api_visibility="private")
+        self.wire_pages(ui)
         return [uploaded, removed, deleted]
+
+    def wire_pages(self, ui: LibraryColumn) -> None:
+        """A search or a filter shows its first page; Previous and Next turn one page; the notes likewise."""
+        asked = [ui.collection, ui.search, ui.number, *ui.filters]
+        shown = [ui.table, ui.place, ui.number]
+        private = {"api_visibility": "private", "trigger_mode": "always_last"}
+        for event in (ui.search.submit, *(f.input for f in ui.filters)):
+            event(lambda c, q, _, *f: self.browse(c, q, 1, *f), asked, shown, **private)
+        ui.previous.click(lambda c, q, n, *f: self.browse(c, q, n - 1, *f), asked, shown, **private)
+        ui.next.click(lambda c, q, n, *f: self.browse(c, q, n + 1, *f), asked, shown, **private)
+        ui.notes_previous.click(lambda c, n: self.browse_notes(c, n - 1), [ui.collection, ui.notes_number], [ui.notes, ui.notes_number], **private)
+        ui.notes_next.click(lambda c, n: self.browse_notes(c, n + 1), [ui.collection, ui.notes_number], [ui.notes, ui.notes_number], **private)
 
 
 def remove_button(gone: list[str]) -> dict:
@@ -248,17 +342,39 @@ def choices(names: list[str], why_none: str, pick: str) -> dict:
     return gr.update(choices=names, info=pick if names else why_none)
 
 
+def filter_options(values: list[tuple[str, int]]) -> dict:
+    """A filter's values (``field_values``), each with its count, after "any"; hidden when the collection has none."""
+    return {"choices": [(ANY, ""), *((f"{value} ({count:,})", value) for value, count in values)], "value": "", "visible": bool(values)}
+
+
+def scope(chosen: tuple[str, ...]) -> Scope:
+    """The filter row's choices, in the order of FILTER_LABELS, as a Scope: each field whose value is not "any"."""
+    return Scope(tuple(Filter(name, "=", value) for name, value in zip(FILTER_LABELS, chosen) if value))
+
+
 def table(stories: list[Story]) -> list[list]:
-    return [[s.id, s.role, s.goal, s.benefit, "\n".join(s.acceptance), s.epic, s.source, s.line] for s in stories]
+    return [
+        [s.id, s.title or s.text, s.fields.type, s.fields.status, "" if s.fields.points is None else f"{s.fields.points:g}", s.epic,
+         # An item whose description is its user story has that story as its text: shown beside its title.
+         excerpt(s.description or (s.text if s.title else "")), "\n".join(s.acceptance)]
+        for s in stories
+    ]
 
 
-def notes_markdown(notes: list[Story]) -> str:
-    """The notes: text kept from an import that did not read as a story (a heading, a remark, a stray line)."""
-    if not notes:
+# The Markdown a description was converted to at import (code fences, headings): left out of a one-line excerpt.
+_BLOCK_MARKS = re.compile(r"```\w*|^#{1,6}\s+", re.MULTILINE)
+
+
+def excerpt(text: str) -> str:
+    """A description's start as one line, its code fences and heading marks left out, cut at a word with "…"
+    past EXCERPT characters."""
+    flat = " ".join(_BLOCK_MARKS.sub(" ", text).split())
+    return flat if len(flat) <= EXCERPT else flat[:EXCERPT].rsplit(" ", 1)[0] + " …"
+
+
+def notes_markdown(shown: Page) -> str:
+    """A page of notes: text kept from an import that did not read as a story (a heading, a remark, a stray line)."""
+    if not shown.total:
         return "None: every line imported read as a story."
-    listed = "\n".join(f"- {escape(n.text)} _({escape(n.source)}:{n.line})_" for n in notes[:SHOWN_NOTES])
-    more = (
-        f"\n\n…and {len(notes) - SHOWN_NOTES:,} more: `storychat stories list --collection NAME` lists them all, marked (note)."
-        if len(notes) > SHOWN_NOTES else ""
-    )
-    return f"{len(notes):,} notes:\n\n{listed}{more}"
+    listed = "\n".join(f"- {escape(n.text)} _({escape(n.source)}:{n.line})_" for n in shown.items)
+    return f"{shown.describe('notes')}:\n\n{listed}"

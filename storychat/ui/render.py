@@ -7,9 +7,9 @@ from typing import Mapping
 
 from storychat.analysis.duplicates import DuplicatePair
 from storychat.analysis.roles import epic_index, role_index
-from storychat.answer.lines import SENTENCE_MARK, Item, lines, listing_lines
+from storychat.answer.lines import Item, checked, lines, listing_lines, second_opinion, sentence_mark
 from storychat.answer.citations import ChangedSince, changed_after
-from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, UNSUPPORTED
+from storychat.answer.support import LIST_MARKER, PARAPHRASED, PARTLY, SUPPORTED, UNSUPPORTED
 from storychat.chats.conversation import ANSWER, QUICK_ACTION, STOPPED, Turn
 from storychat.chats.transcript import NOTES
 from storychat.llm.engine import EngineInfo
@@ -44,8 +44,11 @@ def status_line(info: EngineInfo, collection: str) -> str:
     return f"**{escape(info.model)}** · context {info.n_ctx:,} model tokens · collection **{escape(collection)}**"
 
 
-# The sentences the chat marks: not (fully) supported by the stories they cite, or supported in other words.
-SENTENCE_CLASS = {UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased"}
+# The sentences the chat marks: not (fully) supported by the stories they cite, supported in other words, or
+# (supported) a claim of absence checked against every story.
+SENTENCE_CLASS = {
+    UNSUPPORTED: "sentence-unsupported", PARTLY: "sentence-partly", PARAPHRASED: "sentence-paraphrased", SUPPORTED: "sentence-checked",
+}
 # Text wraps between words only: Gradio's Markdown lets a table cell break anywhere
 # (overflow-wrap: anywhere), which split "1,047,576" and "$0.0072" inside their digits.
 CSS = f"""
@@ -54,12 +57,13 @@ CSS = f"""
 .{SENTENCE_CLASS[UNSUPPORTED]} {{ text-decoration: underline wavy #d97706; background: rgba(217, 119, 6, 0.12); }}
 .{SENTENCE_CLASS[PARTLY]} {{ text-decoration: underline dotted #d97706; }}
 .{SENTENCE_CLASS[PARAPHRASED]} {{ text-decoration: underline dotted #2563eb; }}
+#chat .said {{ color: var(--body-text-color-subdued); font-size: 0.9em; }}
 /* The stories table likewise: Gradio's word-break: break-word split "leave.csv" and "Approvals" in their
    narrow columns. The page's font is narrower than Gradio's monospace; only a word wider than its column breaks. */
 #stories .text {{ font-family: var(--font); word-break: normal !important; overflow-wrap: break-word !important; }}
 /* Narrower than its columns need (library.COLUMN_WIDTHS), the table scrolls sideways instead. */
 #stories .upload-container {{ overflow-x: auto; }}
-#stories .virtual-table-viewport {{ min-width: 920px; }}
+#stories .virtual-table-viewport {{ min-width: 940px; }}
 /* Gradio 6 shows every warning in one toast, oldest first: only the newest is shown, the ones before are stale. */
 .toast-messages > div:not(:last-of-type), .toast-count {{ display: none; }}
 /* A phone: the question box on the first screen, Stop beside Ask, no "Chat" badge over the first question,
@@ -118,7 +122,7 @@ def answer_messages(record: dict) -> list[dict]:
     if shown.listing and not shown.answer:
         text = NO_SUMMARY
     messages = listing_messages(record.get("listing")) + [
-        {"role": "assistant", "content": text + (f"\n\n{escape(shown.gap)}" if shown.gap else "")}
+        {"role": "assistant", "content": text + "".join(f"\n\n{escape(line)}" for line in (shown.gap, shown.incomplete, shown.looped) if line)}
     ]
     if shown.citations:
         messages.append({"role": "assistant", "content": "\n".join(map(item_markdown, shown.citations)), "metadata": {"title": shown.evidence}})
@@ -162,15 +166,16 @@ def answer_markdown(text: str, sentences: list[dict]) -> str:
 
 def sentence_markdown(s: dict) -> str:
     """A sentence of the answer, inside its mark when it has one (a list item's marker stays outside, so a list
-    stays a list)."""
-    if s["verdict"] not in SENTENCE_CLASS:
+    stays a list), with what a claim of absence was checked against and the model's second opinion, if any."""
+    mark = sentence_mark(s)
+    if not mark:
         return escape(s["text"])
     item = LIST_MARKER.match(s["text"])
     head = item.group(0) if item else ""
-    mark = SENTENCE_MARK[s["verdict"]]
+    said = "; ".join(part for part in (checked(s), second_opinion(s)) if part)
     return (
         f'{escape(head)}<span class="{SENTENCE_CLASS[s["verdict"]]}" title="{html.escape(s["why"])}">'
-        f'{mark} {escape(s["text"][len(head):])}</span>'
+        f'{mark} {escape(s["text"][len(head):])}' + (f' <span class="said">({escape(said)})</span>' if said else "") + "</span>"
     )
 
 
@@ -203,7 +208,8 @@ GONE_REMEDY = "the button below removes it"
 
 
 def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
-    """A first import's counts; a re-import's change report, with what changed in each changed story."""
+    """A first import's counts; a re-import's change report, with what changed in each changed story; what each
+    column of a table became."""
     if report.reimport:
         text = f"Updated **{escape(report.collection)}** from {escape(report.describe(GONE_REMEDY))}"
         text += "".join(f"\n- {escape(line)}" for line in report.details())
@@ -215,6 +221,8 @@ def report_text(report: ImportReport, near: list[DuplicatePair] = ()) -> str:
         )
     if report.held:
         text += f"\n- Read from {escape(report.source)}: {parsed_counts(report.held)}."
+    if report.columns:
+        text += f"\n- {escape(report.columns_line())}"
     text += "".join(f"\n- ⚠ {escape(w)}" for w in report.warnings)
     return text + "".join(
         f"\n- ⚠ {escape(p.a.id)} duplicates {escape(p.b.id)} ({escape(p.describe())})" for p in near
