@@ -131,32 +131,32 @@ class Pipeline:
 
         A list question (``analysis/lists.py``) is answered by code first: its exact list (or, when it also asks
         about a topic, the items its fields keep, ranked by the topic), then the model's summary."""
-        return self._within(question, scope, stories, collection, lambda kept, label: self._ask(question, kept, history, label))
+        return self._within(question, scope, stories, collection, lambda asked, kept, label: self._ask(asked, kept, history, label))
 
     def _within(
         self, question: str, scope: Scope, stories: Sequence[Story], collection: str,
-        answer: Callable[[Sequence[Story], str], Iterator[Event]],
+        answer: Callable[[str, Sequence[Story], str], Iterator[Event]],
     ) -> Iterator[Event]:
-        """The events of ``answer`` over the stories ``scope`` keeps, its answer carrying the scope. A scope that
-        keeps nothing is said to, without the model."""
+        """The events of ``answer`` for the question, checked once here, over the stories ``scope`` keeps, its
+        answer carrying the scope. A scope that keeps nothing is said to, without the model."""
+        question = self._validate(question)
         if not scope:
-            yield from answer(stories, collection)
+            yield from answer(question, stories, collection)
             return
         scoped = scope.within(stories)
         if not scoped.stories:
-            self._validate(question)
             yield Done(self._nothing_in_scope(scoped))
             return
-        yield from _amend(answer(scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
+        yield from _amend(answer(question, scoped.stories, scoped.label(collection)), lambda a: replace(a, scope=scoped))
 
     def _ask(self, question: str, stories: Sequence[Story], history: Sequence[Message], collection: str) -> Iterator[Event]:
-        named = read_question(self._validate(question), stories)
+        named = read_question(question, stories)
         listing = named.listing(stories, self._ranked)
         if listing:
             yield from self.list_answer(listing)
             return
         started = time.perf_counter()
-        request = self.prepare(question, stories, history)
+        request = self._prepare(question, stories, history)
         hits = request.context.hits
         best = request.best_match
         missing = missing_terms(request.question, self._searcher.index(stories), self.min_match)
@@ -183,11 +183,10 @@ class Pipeline:
         Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
         question needs no reading: code lists its stories exactly.
         """
-        return self._within(question, scope, stories, collection, lambda kept, label: self._ask_exhaustive(question, kept, label))
+        return self._within(question, scope, stories, collection, lambda asked, kept, label: self._ask_exhaustive(asked, kept, label))
 
     def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
         started = time.perf_counter()
-        question = self._validate(question)
         listing = read_question(question, stories).listing(stories)
         if listing:
             yield from self.list_answer(listing)
@@ -254,7 +253,9 @@ class Pipeline:
 
     def prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message] = ()) -> Request:
         """What ``ask`` gives the engine for ``question``: one search picks the context, the focus and the grammar."""
-        question = self._validate(question)
+        return self._prepare(self._validate(question), stories, history)
+
+    def _prepare(self, question: str, stories: Sequence[Story], history: Sequence[Message]) -> Request:
         turn = previous_turn(history, stories)
         follow_up = turn is not None and refers_back(question, turn)
         hits = self.search(f"{turn.question} {question}" if follow_up else question, stories)
