@@ -9,7 +9,7 @@ import pytest
 from storychat.analysis.filters import Filter, Scope
 from storychat.analysis.lists import asked_list
 from storychat.analysis.roles import stories_for_role, stories_in_epic
-from storychat.answer.answer import Done, Listed, Token
+from storychat.answer.answer import Done, Listed, Token, final
 from storychat.answer.lines import lines
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.cli import print_answer
@@ -170,3 +170,13 @@ def test_an_answer_that_lists_stories_from_retrieval_says_its_list_may_be_incomp
 def test_an_answer_about_one_story_is_no_list(fake_engine):
     fake_engine.reply = "[HR-104] Managers approve or reject leave requests."
     assert Pipeline(fake_engine, options=AnswerOptions(max_tokens=40)).answer("Can a manager reject a request?", LEAVE).incomplete == ""
+
+
+def test_read_everything_on_a_field_and_a_topic_reads_every_item_the_fields_keep_and_names_the_filter(fake_engine):
+    fake_engine.reply = lambda messages: "[LV-11]" if "List the id" in messages[-1].content else "[LV-11] Payroll gets unpaid leave each month."
+    answer = final(Pipeline(fake_engine, options=AnswerOptions(max_tokens=40)).ask_exhaustive("Open stories about payroll", LEAVE_JIRA))
+    opened = [s for s in LEAVE_JIRA if s.fields.status == "Open"]
+    assert answer.reading.stories == len(opened) == 8 and answer.scope.line() == f"8 of {len(LEAVE_JIRA)} stories: status Open"
+    shown = {s.id for call in fake_engine.calls for s in LEAVE_JIRA if f"[{s.id}]" in call[0].content}
+    assert shown == {s.id for s in opened}  # every open item was read, and no other
+    assert [c.id for c in answer.citations] == ["LV-11"]

@@ -178,11 +178,16 @@ class Pipeline:
 
     def ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str = "", scope: Scope = Scope()) -> Iterator[Event]:
         """Answer ``question`` after reading every story ``scope`` keeps: one pass per shard lists the stories the
-        question is about (ids or none, by grammar), then the answer is written from all they cited.
+        question is about (ids or none, by grammar), then the answer is written from all they cited. A question
+        that names a field and a topic ("open stories about payroll") reads every item its fields keep.
 
         Each pass starts with a Progress event; a reader that stops consuming stops between passes. A list
         question needs no reading: code lists its stories exactly.
         """
+        named = read_question(question, stories)
+        if named.asks_for_list and named.pure and named.scope and named.topic:
+            # A field and a topic: the fields the question names filter exactly, and every item they keep is read.
+            scope = Scope((*scope.filters, *named.scope.filters))
         return self._within(question, scope, stories, collection, lambda asked, kept, label: self._ask_exhaustive(asked, kept, label))
 
     def _ask_exhaustive(self, question: str, stories: Sequence[Story], collection: str) -> Iterator[Event]:
