@@ -4,8 +4,9 @@ upload says what each of its columns became.
 The backlog is GPT2SP's titanium.csv and appceleratorstudio.csv (storychat/evals/data/gpt2sp/), 5,170 Jira
 items written as one Jira-shaped CSV by bench/backlog_scale.py, imported before the app starts into a library
 without the meaning vectors: that import takes seconds where embedding 5,170 items takes half a minute, and the
-Stories tab reads no vector. Those items are all of type Story with no status, so jira-all-fields.csv is then
-uploaded through the page: its four items bring statuses and a Bug to filter by.
+Stories tab reads no vector (the app runs with --meaning off, so no question embeds them either). Those items are
+all of type Story with no status, so jira-all-fields.csv is then uploaded through the page: its four items bring
+statuses and a Bug to filter by. A question only a description answers shows that passage as its evidence.
 """
 
 import re
@@ -15,7 +16,7 @@ import pytest
 from bench.backlog_scale import jira_rows, write
 from storychat.stories.formats import read_file
 from storychat.stories.library import Library
-from tests.browser import VIEWPORT, choose_collection, loaded, on_tab, wait_until
+from tests.browser import VIEWPORT, answered, choose_collection, loaded, on_tab, wait_until
 from tests.helpers import DATA
 from tests.serving import running_app
 
@@ -30,7 +31,7 @@ def backlog(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("backlog")
     rows = jira_rows()
     Library(data_dir).add("backlog", read_file(write(data_dir / "backlog.csv", rows)))
-    with running_app(data_dir) as url:
+    with running_app(data_dir, "--meaning", "off", "-n", "48") as url:
         yield url, [row[1] for row in rows]
 
 
@@ -94,4 +95,23 @@ def test_a_5000_item_backlog_pages_searches_and_filters_and_an_upload_names_its_
     choose(tab, "status", "any")
     shows(tab, "Page 1 of 1 · items 1–1 of 1 matching type Bug (of 5,174)")
     assert tab.locator(IDS).all_inner_texts() == ["BILL-42"]
+    tab.close()
+
+
+def test_a_question_only_a_description_answers_shows_that_passage_as_evidence_among_5000_items(chromium, backlog):
+    """TISTUD-5279's title is "Unable to set global JSLint options"; only its description says how users still set
+    them ("/*jslint comment directives in their code"). Retrieval finds it among the 5,000 items and the chat shows
+    the description's passage under its citation."""
+    url, _ = backlog
+    tab = chromium.new_page(viewport=VIEWPORT)
+    tab.goto(url)
+    loaded(tab)
+    choose_collection(tab, "backlog")
+    on_tab(tab, "Chat")
+    line = answered(tab, "How can users still set JSLint options?")
+    assert re.match(r"Context: \d+ of 5,17\d stories", line) and "(retrieval)" in line
+    chat = tab.locator("#chat")
+    chat.get_by_text(re.compile(r"✓ \[TISTUD-5279\] Unable to set global JSLint options")).wait_for(timeout=30_000)
+    passage = chat.get_by_text(re.compile(r"description: .*Users can still set options using /\*jslint comment directives")).first
+    passage.wait_for(state="visible", timeout=10_000)
     tab.close()

@@ -273,7 +273,7 @@ def _dated_without_year(day: int, month: int, year: str | None, stories: Sequenc
 
 
 def _count(n: int) -> str:
-    return f"{n} {'story' if n == 1 else 'stories'}"
+    return f"{n:,} {'story' if n == 1 else 'stories'}"
 
 
 def _phrase(f: Filter) -> str:

@@ -147,7 +147,7 @@ def _read(record: dict) -> str:
     else:
         dropped = f" · {c['dropped_turns']} oldest turns left out to fit" if c["dropped_turns"] else ""
         read = (
-            f"Context: {c['stories_in_context']} of {c['stories_total']} stories, {c['tokens_in_context']:,} of "
+            f"Context: {c['stories_in_context']:,} of {c['stories_total']:,} stories, {c['tokens_in_context']:,} of "
             f"{c['n_ctx']:,} model tokens ({c['mode']}){_cuts(c)}{dropped}"
         )
     took = "no model call" if record["gated"] else f"first token {t['ttft_s']:.1f}s, total {t['total_s']:.1f}s"
