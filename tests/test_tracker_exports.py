@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from storychat.answer.lines import lines
 from storychat.answer.pipeline import AnswerOptions, Pipeline
 from storychat.stories.embedder import load_embedder
 from storychat.stories.changes import plan_import
@@ -147,3 +148,13 @@ def test_an_answer_stated_by_a_description_is_verified_and_its_evidence_is_the_i
     [cite] = answer.evidence
     assert (cite.id, cite.verified, cite.text) == ("BILL-44", True, "Remind customers of overdue invoices")
     assert "Send a second reminder when an invoice is 30 days overdue." in fake_engine.calls[-1][0].content  # the prompt
+
+
+def test_an_answer_stated_by_a_comment_shows_that_comment_as_its_evidence(fake_engine):
+    stories = read_file(DATA / "jira-all-fields.csv").stories
+    comment = next(c for c in next(s for s in stories if s.id == "BILL-41").comments if "VAT number" in c.text)
+    fake_engine.reply = f"[BILL-41] {comment.text}"
+    record = Pipeline(fake_engine, options=AnswerOptions(max_tokens=60)).answer("Who wants the VAT number on every page?", stories).to_json()
+    [sentence] = record["sentences"]
+    assert [(e["id"], e["kind"], e["author"], e["text"]) for e in sentence["evidence"]] == [("BILL-41", "comment", comment.author, comment.text)]
+    assert f"comment by {comment.author}: " in "\n".join(detail for cite in lines(record).citations for detail in cite.details)
