@@ -35,6 +35,7 @@ parser.add_argument("--meaning", choices=("on", "off"), default="on")
 parser.add_argument("--json", type=Path, help="write each question's answer and score here")
 parser.add_argument("--code-only", action="store_true", help="score code's lists only; no model")
 parser.add_argument("--score", type=Path, nargs="+", help="score the ids of runs' --json files against the set again, asking nothing")
+parser.add_argument("--kind", choices=("role", "field", "mixed"), help="ask only the questions of this kind")
 parser.add_argument("--only", help="ask only the questions whose source starts so (gpt2sp/titanium), to run parts side by side")
 parser.add_argument(
     "--summaries", action="store_true",
@@ -94,7 +95,7 @@ def code_ids(question: str, stories: list) -> tuple[list[str], float | None, str
 def main() -> None:
     records = [json.loads(line) for line in lists_set.SET.read_text(encoding="utf-8").splitlines()]
     kept = {row["question"]: row for path in args.score or () for row in json.loads(path.read_text(encoding="utf-8"))}
-    records = [r for r in records if r["source"].startswith(args.only or "")]
+    records = [r for r in records if r["source"].startswith(args.only or "") and r["kind"] == (args.kind or r["kind"])]
     chat = None if args.code_only or args.score else pipeline()
     folder = Path(tempfile.mkdtemp(prefix="lists-eval-"))
     loaded: dict[str, list] = {}
