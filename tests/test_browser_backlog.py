@@ -51,8 +51,8 @@ def first_id(tab) -> str:
 
 def choose(tab, name: str, option: str) -> None:
     """Pick ``option`` in the filter row's ``name`` dropdown."""
-    tab.locator(f"#filter-{name} input").click()
-    tab.locator(f"#filter-{name}").get_by_role("option", name=option, exact=True).click()
+    tab.locator(f"#stories-filter-{name} input").click()
+    tab.locator(f"#stories-filter-{name}").get_by_role("option", name=option, exact=True).click()
 
 
 def test_a_5000_item_backlog_pages_searches_and_filters_and_an_upload_names_its_columns(chromium, backlog):

@@ -274,6 +274,9 @@ def test_an_answer_that_repeats_a_sentence_is_cut_before_the_repetition_and_says
     record = answer.to_json()
     assert record["looped"] and "repeated itself" in answer_messages(record)[0]["content"]
     assert len(fake_engine.tokenize(fake_engine.reply)) > 300  # it stopped long before the cap
+    # and it is counted as an answer that ended: its prompt, and the tokens it wrote before it was stopped
+    written = answer.timings.completion_tokens
+    assert answer.timings.prompt_tokens >= answer.context.tokens_in_context and 0 < written < 300
 
 
 def test_a_pass_that_lists_its_ids_once_is_no_loop():

@@ -326,6 +326,7 @@ class Pipeline:
                     yield Token(piece)
                 cut = loop_start("".join(pieces))
                 if cut is not None:
+                    stream.stop()  # counted all the same
                     break
         finally:
             stream.close()  # a stopped answer frees the engine at once

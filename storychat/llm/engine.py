@@ -48,8 +48,12 @@ class Usage:
     prefix_source: str = ""  # where the stable prefix came from: live, ram, disk, ram-partial, disk-partial, cold, prompt
 
 
+class StopGenerating(Exception):
+    """Thrown into an answer's generation to end it early and still count it (``ChatStream.stop``)."""
+
+
 class ChatStream:
-    """The text of one answer, piece by piece; ``usage`` is set once the last piece is read.
+    """The text of one answer, piece by piece; ``usage`` is set once the last piece is read, or on ``stop``.
 
     Closing it part-way (or dropping it) ends the generation and frees the engine.
     """
@@ -60,6 +64,16 @@ class ChatStream:
 
     def __iter__(self) -> Iterator[str]:
         self.usage = yield from self._pieces
+
+    def stop(self) -> None:
+        """End the generation now and keep the usage of what it read and wrote: an answer cut short on purpose
+        (it repeats itself) still says how many tokens it took."""
+        try:
+            self._pieces.throw(StopGenerating)
+        except StopIteration as ended:
+            self.usage = ended.value
+        except StopGenerating:
+            pass  # a generation not yet started, or one that cannot count what it did
 
     def close(self) -> None:
         self._pieces.close()

@@ -26,7 +26,7 @@ import numpy as np
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from storychat.config import DEFAULTS
-from storychat.llm.engine import ChatStream, EngineError, EngineInfo, Message, Usage
+from storychat.llm.engine import ChatStream, EngineError, EngineInfo, Message, StopGenerating, Usage
 from storychat.llm.gguf import model_shape, read_metadata
 from storychat.llm.kvcache import KVCache, SnapshotError, snapshot_key
 from storychat.llm.memory import estimate, free_memory, kv_bytes, largest_context
@@ -386,6 +386,8 @@ class LlamaEngine:
             except GeneratorExit:  # the reader stopped early: the prompt is evaluated all the same
                 failed = False
                 raise
+            except StopGenerating:  # stopped on purpose: counted below, as an answer that ended
+                failed = False
             finally:
                 stream.close()
                 if source is None or source.endswith(PARTIAL):

@@ -25,7 +25,7 @@ from typing import Callable, Generator, Iterator
 import httpx
 import tiktoken
 
-from storychat.llm.engine import MESSAGE_OVERHEAD, ChatStream, EngineError, EngineInfo, Message, Usage
+from storychat.llm.engine import MESSAGE_OVERHEAD, ChatStream, EngineError, EngineInfo, Message, StopGenerating, Usage
 
 # cl100k_base counts are scaled up by this much when the server cannot count.
 # Measured on the 22 Dalpiaz backlogs: the bundled SmolLM2 tokenizer (49k vocab)
@@ -310,13 +310,19 @@ class RemoteEngine:
             body["grammar"] = grammar  # llama.cpp servers honour GBNF; others ignore the field
         pieces: list[str] = []
         usage = None
-        for chunk in self._http.stream("/v1/chat/completions", body):
-            usage = reported_usage(chunk) or usage
-            for choice in chunk.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content")
-                if text:
-                    pieces.append(text)
-                    yield text
+        chunks = self._http.stream("/v1/chat/completions", body)
+        try:
+            for chunk in chunks:
+                usage = reported_usage(chunk) or usage
+                for choice in chunk.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        pieces.append(text)
+                        yield text
+        except StopGenerating:  # stopped on purpose: the server sends no usage for it, so it is counted here
+            usage = None
+        finally:
+            chunks.close()
         return usage or self._counted_usage(messages, "".join(pieces))
 
     def _counted_usage(self, messages: list[Message], answer: str) -> Usage:

@@ -243,7 +243,7 @@ class LibraryPanel:
                 scale=3, min_width=240,
             )
             filters = [
-                gr.Dropdown(label=label, elem_id=f"filter-{name}", min_width=140, **filter_options(offered.get(name, [])))
+                gr.Dropdown(label=label, elem_id=f"stories-filter-{name}", min_width=140, **filter_options(offered.get(name, [])))
                 for name, label in FILTER_LABELS.items()
             ]
         # The tab's full width: every column in view, numbers and words never broken.
