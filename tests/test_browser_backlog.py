@@ -35,6 +35,17 @@ def backlog(tmp_path_factory):
         yield url, [row[1] for row in rows]
 
 
+def opened(chromium, backlog, tab_name: str):
+    """A new page on the app, the backlog collection chosen, on the tab ``tab_name``; and the items' ids."""
+    url, ids = backlog
+    tab = chromium.new_page(viewport=VIEWPORT)
+    tab.goto(url)
+    loaded(tab)
+    choose_collection(tab, "backlog")
+    on_tab(tab, tab_name)
+    return tab, ids
+
+
 def place(tab) -> str:
     return tab.locator("#stories-place").inner_text()
 
@@ -56,12 +67,7 @@ def choose(tab, name: str, option: str) -> None:
 
 
 def test_a_5000_item_backlog_pages_searches_and_filters_and_an_upload_names_its_columns(chromium, backlog):
-    url, ids = backlog
-    tab = chromium.new_page(viewport=VIEWPORT)
-    tab.goto(url)
-    loaded(tab)
-    choose_collection(tab, "backlog")
-    on_tab(tab, "Stories")
+    tab, ids = opened(chromium, backlog, "Stories")
     shows(tab, "Page 1 of 104 · items 1–50 of 5,170")
     assert first_id(tab) == ids[0]
     tab.locator("#stories-next").click()
@@ -102,12 +108,7 @@ def test_a_question_only_a_description_answers_shows_that_passage_as_evidence_am
     """TISTUD-5279's title is "Unable to set global JSLint options"; only its description says how users still set
     them ("/*jslint comment directives in their code"). Retrieval finds it among the 5,000 items and the chat shows
     the description's passage under its citation."""
-    url, _ = backlog
-    tab = chromium.new_page(viewport=VIEWPORT)
-    tab.goto(url)
-    loaded(tab)
-    choose_collection(tab, "backlog")
-    on_tab(tab, "Chat")
+    tab, _ = opened(chromium, backlog, "Chat")
     line = answered(tab, "How can users still set JSLint options?")
     assert re.match(r"Context: \d+ of 5,17\d stories", line) and "(retrieval)" in line
     chat = tab.locator("#chat")
